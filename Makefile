@@ -1,0 +1,51 @@
+# jsbox: the targets a developer and CI use. `make help` lists them.
+SHELL := /bin/bash
+GUEST_WASM := guest/jsbox_guest.wasm
+GUEST_CHECK_OUT := target/guest-check/jsbox_guest.wasm
+
+.PHONY: help build test guest guest-check toolchain bench bench-quick soak fuzz run-example doc clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## build the host library and CLI (stable Rust only)
+	cargo build --release
+
+test: guest-check ## rebuild the guest byte-for-byte, then run every test and doctest
+	cargo test --workspace --all-targets
+	cargo test --workspace --doc
+
+toolchain: ## install the guest toolchain from Debian's packages if missing
+	scripts/guest-toolchain.sh install
+
+guest: ## rebuild guest/jsbox_guest.wasm from guest/ and wit/
+	scripts/build-guest.sh $(GUEST_WASM)
+
+guest-check: ## rebuild the guest from scratch and fail unless it matches the committed file
+	scripts/build-guest.sh $(GUEST_CHECK_OUT) --clean
+	@if cmp -s $(GUEST_CHECK_OUT) $(GUEST_WASM); then \
+		echo "guest-check: $(GUEST_WASM) is the byte-identical product of its source ($$(sha256sum < $(GUEST_WASM) | cut -c1-16))"; \
+	else \
+		echo "guest-check: $(GUEST_WASM) differs from a rebuild of guest/ (run 'make guest' and commit)"; \
+		sha256sum $(GUEST_CHECK_OUT) $(GUEST_WASM); exit 1; \
+	fi
+
+bench: ## run every criterion benchmark and write target/bench-report.{md,json}
+	cargo bench -p jsbox --bench jsbox
+	cargo run --release -p jsbox --example bench_report
+
+bench-quick: ## a short benchmark run (fewer samples)
+	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox --bench jsbox -- --warm-up-time 0.5 --measurement-time 1
+	cargo run --release -p jsbox --example bench_report
+
+soak: ## one million spawn/eval/drop cycles over two threads, RSS reported
+	cargo run --release -p jsbox --example soak
+
+fuzz: ## run the cargo-fuzz targets for a bounded time each
+	scripts/fuzz.sh
+
+doc: ## build the API docs
+	cargo doc --no-deps -p jsbox
+
+clean: ## remove build output
+	cargo clean

@@ -1,0 +1,334 @@
+//! The jsbox guest: QuickJS (through `javy`) behind the `sandbox` world of
+//! `wit/jsbox.wit`.
+//!
+//! Life of a guest instance:
+//! 1. `init(registry)` builds the QuickJS runtime and context, compiles every
+//!    registry module, runs the prelude (`require`, `console`, `path`, native
+//!    module stubs) and the init scripts. In a factory the host runs this once
+//!    and Wizer snapshots the result, so instances start with it done.
+//! 2. `eval` / `call` / `require` run user code and return JSON text or a
+//!    structured `js-error`.
+//!
+//! The guest holds no authority of its own: native modules and console
+//! output go through the `host` imports, and everything else it could reach
+//! is what the host's WASI functions allow.
+
+use std::cell::{Cell, RefCell};
+
+use javy::quickjs::{
+    context::EvalOptions, function::This, Array, CatchResultExt, CaughtError, Ctx, Function,
+    Object, Persistent, Value,
+};
+use javy::quickjs::promise::PromiseState;
+use javy::{Config, Runtime};
+
+wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
+
+use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError};
+use jsbox::sandbox::host::{self, LogLevel};
+
+struct Sandbox;
+export!(Sandbox);
+
+/// The prelude: an expression evaluating to the bootstrap function.
+const PRELUDE: &str = include_str!("prelude.js");
+const PRELUDE_NAME: &str = "jsbox:prelude";
+
+struct State {
+    runtime: Runtime,
+    /// `{ require, lookup }` returned by the prelude.
+    api: Persistent<Object<'static>>,
+}
+
+thread_local! {
+    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    /// Whether `Math.random` was seeded in this instance. `init` leaves it
+    /// false so the snapshot carries no seed: every instance seeds its own.
+    static SEEDED: Cell<bool> = const { Cell::new(false) };
+}
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+extern "C" {
+    #[link_name = "random_get"]
+    fn wasi_random_get(buf: *mut u8, len: usize) -> u16;
+}
+
+fn seed_random() {
+    if SEEDED.get() {
+        return;
+    }
+    let mut seed = [0u8; 8];
+    // SAFETY: the buffer is valid for 8 bytes. On failure the seed stays 0,
+    // which fastrand accepts; the host's random_get does not fail.
+    unsafe { wasi_random_get(seed.as_mut_ptr(), seed.len()) };
+    fastrand::seed(u64::from_le_bytes(seed));
+    SEEDED.set(true);
+}
+
+fn error(kind: ErrorKind, message: impl Into<String>) -> JsError {
+    JsError {
+        kind,
+        name: String::new(),
+        message: message.into(),
+        stack: String::new(),
+        file: String::new(),
+        line: 0,
+        column: 0,
+    }
+}
+
+/// Finds the first `file:line:col` in a QuickJS stack, skipping the prelude.
+/// Frames look like `    at fn (file:12:5)` or, for parse errors, `    at file:12:5`.
+fn location(stack: &str) -> Option<(String, u32, u32)> {
+    stack.lines().find_map(|line| {
+        let frame = line.trim().strip_prefix("at ")?;
+        let loc = match frame.rfind(" (") {
+            Some(i) if frame.ends_with(')') => &frame[i + 2..frame.len() - 1],
+            _ => frame,
+        };
+        let mut parts = loc.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let file = parts.next()?;
+        (file != PRELUDE_NAME).then(|| (file.to_string(), line, column))
+    })
+}
+
+fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
+    match caught {
+        CaughtError::Exception(exception) => {
+            let obj = exception.as_object();
+            let get = |key: &str| -> String {
+                obj.get::<_, Option<String>>(key).ok().flatten().unwrap_or_default()
+            };
+            let name = get("name");
+            let stack = get("stack");
+            let module_kind = get("jsboxKind");
+            let (file, line, column) = location(&stack).unwrap_or_default();
+            // A parse error's stack starts with a bare `at file:line:col`
+            // frame (no function name); a SyntaxError thrown at run time
+            // (JSON.parse, new Function) has a function frame first.
+            let is_parse_error = name == "SyntaxError"
+                && stack
+                    .lines()
+                    .next()
+                    .is_some_and(|l| !l.trim_end().ends_with(')'));
+            let kind = match module_kind.as_str() {
+                "not-found" => ErrorKind::ModuleNotFound,
+                "denied" => ErrorKind::ModuleDenied,
+                _ if is_parse_error => ErrorKind::Syntax,
+                _ => ErrorKind::Exception,
+            };
+            JsError { kind, name, message: get("message"), stack, file, line, column }
+        }
+        CaughtError::Value(value) => {
+            let message = ctx
+                .json_stringify(value.clone())
+                .ok()
+                .flatten()
+                .and_then(|s| s.to_string().ok())
+                .or_else(|| javy::val_to_string(ctx, value).ok())
+                .unwrap_or_else(|| "uncaught non-error value".into());
+            error(ErrorKind::Exception, message)
+        }
+        CaughtError::Error(e) => error(ErrorKind::Invalid, e.to_string()),
+    }
+}
+
+fn with_state<R>(
+    f: impl for<'js> FnOnce(&Runtime, Ctx<'js>, Object<'js>) -> Result<R, JsError>,
+) -> Result<R, JsError> {
+    seed_random();
+    STATE.with_borrow(|state| {
+        let state = state
+            .as_ref()
+            .ok_or_else(|| error(ErrorKind::Invalid, "the guest was not initialised"))?;
+        state.runtime.context().with(|ctx| {
+            let api = state
+                .api
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+            f(&state.runtime, ctx, api)
+        })
+    })
+}
+
+/// Runs queued jobs and, when `value` is a promise, waits for it.
+fn settle<'js>(runtime: &Runtime, ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>, JsError> {
+    if runtime.has_pending_jobs() {
+        runtime.resolve_pending_jobs().map_err(|e| error(ErrorKind::Exception, e.to_string()))?;
+    }
+    let Some(promise) = value.as_promise() else {
+        return Ok(value);
+    };
+    match promise.state() {
+        PromiseState::Resolved | PromiseState::Rejected => {
+            promise.result::<Value>().unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone())))
+                .catch(ctx)
+                .map_err(|c| caught_to_error(ctx, c))
+        }
+        PromiseState::Pending => Err(error(
+            ErrorKind::Invalid,
+            "the promise is still pending after all jobs ran (it waits on nothing the sandbox can deliver)",
+        )),
+    }
+}
+
+fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<String, JsError> {
+    match ctx.json_stringify(value).catch(ctx) {
+        Ok(Some(s)) => s.to_string().map_err(|e| error(ErrorKind::Invalid, e.to_string())),
+        // undefined, functions and symbols have no JSON form.
+        Ok(None) => Ok("null".to_string()),
+        Err(caught) => {
+            let mut e = caught_to_error(ctx, caught);
+            e.kind = ErrorKind::Invalid;
+            e.message = format!("the result does not convert to JSON: {}", e.message);
+            Err(e)
+        }
+    }
+}
+
+fn eval_script<'js>(ctx: &Ctx<'js>, source: &str, filename: &str) -> Result<Value<'js>, JsError> {
+    let mut options = EvalOptions::default();
+    options.global = true;
+    options.strict = false;
+    options.backtrace_barrier = true;
+    options.filename = Some(filename.to_string());
+    ctx.eval_with_options::<Value, _>(source, options)
+        .catch(ctx)
+        .map_err(|c| caught_to_error(ctx, c))
+}
+
+/// Wraps a registry module in the CommonJS function shape. The wrapper opens
+/// on the module's first line so reported line numbers match the source.
+fn commonjs_wrapper(name: &str, source: &str) -> String {
+    if name.ends_with(".json") {
+        format!("(function (exports, require, module) {{ module.exports = {source}\n}})")
+    } else {
+        format!("(function (exports, require, module, __filename, __dirname) {{{source}\n}})")
+    }
+}
+
+fn init_state(registry_json: &str) -> Result<State, JsError> {
+    let registry_error = |e: javy::quickjs::Error| error(ErrorKind::Invalid, format!("bad registry: {e}"));
+    let mut config = Config::default();
+    // A collection every 8 MiB of allocation: runtimes may be reused for
+    // many calls, so cycles must not pile up (javy never collects by default).
+    // QuickJS stops recursion at 256 KiB of the 1 MiB wasm stack.
+    config
+        .text_encoding(true)
+        .javy_stream_io(false)
+        .gc_threshold(8 << 20)
+        .max_stack_size(256 << 10);
+    let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+    let api = runtime.context().with(|ctx| -> Result<_, JsError> {
+        let registry: Object = ctx
+            .json_parse(registry_json)
+            .catch(&ctx)
+            .map_err(|c| caught_to_error(&ctx, c))?
+            .into_object()
+            .ok_or_else(|| error(ErrorKind::Invalid, "the registry is not a JSON object"))?;
+
+        let compiled = Object::new(ctx.clone()).map_err(registry_error)?;
+        if let Some(modules) = registry.get::<_, Option<Object>>("modules").map_err(registry_error)? {
+            for entry in modules.props::<String, String>() {
+                let (name, source) = entry.map_err(registry_error)?;
+                let function = eval_script(&ctx, &commonjs_wrapper(&name, &source), &name)?;
+                compiled.set(name, function).map_err(registry_error)?;
+            }
+        }
+
+        let host_call = Function::new(ctx.clone(), |ctx: Ctx<'_>, module: String, function: String, args: String| {
+            host::call(&module, &function, &args)
+                .map_err(|message| javy::quickjs::Exception::throw_message(&ctx, &message))
+        })
+        .map_err(registry_error)?;
+        let host_console = Function::new(ctx.clone(), |level: u32, message: String| {
+            let level = match level {
+                0 => LogLevel::Debug,
+                1 => LogLevel::Info,
+                3 => LogLevel::Warn,
+                4 => LogLevel::Error,
+                _ => LogLevel::Log,
+            };
+            host::console(level, &message);
+        })
+        .map_err(registry_error)?;
+
+        let bootstrap: Function = eval_script(&ctx, PRELUDE, PRELUDE_NAME)?
+            .into_function()
+            .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
+        let api: Object = bootstrap
+            .call((registry.clone(), compiled, host_call, host_console))
+            .catch(&ctx)
+            .map_err(|c| caught_to_error(&ctx, c))?;
+
+        if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
+            for script in scripts.iter::<Object>() {
+                let script = script.map_err(registry_error)?;
+                let name: String = script.get("name").map_err(registry_error)?;
+                let source: String = script.get("source").map_err(registry_error)?;
+                eval_script(&ctx, &source, &name)?;
+            }
+        }
+        Ok(Persistent::save(&ctx, api))
+    })?;
+    Ok(State { runtime, api })
+}
+
+impl Guest for Sandbox {
+    fn init(registry_json: String) -> Result<(), JsError> {
+        if STATE.with_borrow(Option::is_some) {
+            return Err(error(ErrorKind::Invalid, "the guest is already initialised"));
+        }
+        let state = init_state(&registry_json)?;
+        STATE.set(Some(state));
+        // Init code may have drawn random numbers; the snapshot must not
+        // carry a seed (see SEEDED).
+        SEEDED.set(false);
+        Ok(())
+    }
+
+    fn eval(source: String, filename: String) -> Result<String, JsError> {
+        with_state(|runtime, ctx, _| {
+            let value = eval_script(&ctx, &source, &filename)?;
+            let value = settle(runtime, &ctx, value)?;
+            to_json(&ctx, value)
+        })
+    }
+
+    fn call(module: Option<String>, function: String, args_json: String) -> Result<String, JsError> {
+        with_state(|runtime, ctx, api| {
+            let catch = |c| caught_to_error(&ctx, c);
+            let lookup: Function = api.get("lookup").catch(&ctx).map_err(catch)?;
+            let found: Array = lookup.call((module, function)).catch(&ctx).map_err(catch)?;
+            let target: Value = found.get(0).catch(&ctx).map_err(catch)?;
+            let f: Function = found.get(1).catch(&ctx).map_err(catch)?;
+            let args = ctx
+                .json_parse(args_json)
+                .catch(&ctx)
+                .map_err(catch)?
+                .into_array()
+                .ok_or_else(|| error(ErrorKind::Invalid, "call arguments must be a JSON array"))?;
+            let mut rest = javy::quickjs::function::Args::new(ctx.clone(), args.len());
+            rest.this(This(target).0).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+            for arg in args.iter::<Value>() {
+                rest.push_arg(arg.catch(&ctx).map_err(catch)?)
+                    .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+            }
+            let value: Value = f.call_arg(rest).catch(&ctx).map_err(catch)?;
+            let value = settle(runtime, &ctx, value)?;
+            to_json(&ctx, value)
+        })
+    }
+
+    fn require(name: String) -> Result<String, JsError> {
+        with_state(|runtime, ctx, api| {
+            let require: Function = api.get("require").catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
+            let exports: Value = require.call((name,)).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
+            let exports = settle(runtime, &ctx, exports)?;
+            to_json(&ctx, exports)
+        })
+    }
+}

@@ -1,0 +1,170 @@
+// The jsbox guest's JS side: CommonJS `require`, native-module stubs,
+// `console` and `path`. Evaluated once by `init` (so, in a factory, inside
+// the Wizer snapshot). It is an expression: a function the Rust side calls
+// with the parsed registry and the two host functions; it returns the small
+// API the Rust side uses. Nothing here is reachable from user code except
+// through `require`, `module` objects and `console`.
+(function (registry, compiled, hostCall, hostConsole) {
+  'use strict';
+
+  const natives = registry.natives || {};
+  const policy = registry.policy || { mode: 'all' };
+  const cache = Object.create(null);
+  const JSONstringify = JSON.stringify;
+  const JSONparse = JSON.parse;
+
+  class ModuleError extends Error {
+    constructor(message, kind) {
+      super(message);
+      this.name = 'ModuleError';
+      // Read by the Rust side to tell module-not-found from module-denied.
+      this.jsboxKind = kind;
+    }
+  }
+
+  // ---- path: pure JS, POSIX semantics, rooted at "/" -----------------------
+  function normalizeParts(parts) {
+    const out = [];
+    for (const part of parts) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') { if (out.length) out.pop(); continue; }
+      out.push(part);
+    }
+    return out;
+  }
+  const path = Object.freeze({
+    sep: '/',
+    join(...segments) {
+      const joined = segments.filter((s) => s !== '').join('/');
+      if (joined === '') return '.';
+      const abs = joined.startsWith('/');
+      const body = normalizeParts(joined.split('/')).join('/');
+      return abs ? '/' + body : body || '.';
+    },
+    // Resolves against the module root "/": never above it.
+    resolve(...segments) {
+      let acc = '';
+      for (const s of segments) acc = s.startsWith('/') ? s : acc + '/' + s;
+      return '/' + normalizeParts(acc.split('/')).join('/');
+    },
+    dirname(p) {
+      const i = p.replace(/\/+$/, '').lastIndexOf('/');
+      if (i < 0) return '.';
+      return i === 0 ? '/' : p.slice(0, i);
+    },
+    basename(p, ext) {
+      const base = p.replace(/\/+$/, '').split('/').pop() || '';
+      return ext && base.endsWith(ext) ? base.slice(0, -ext.length) : base;
+    },
+    extname(p) {
+      const base = path.basename(p);
+      const i = base.lastIndexOf('.');
+      return i <= 0 ? '' : base.slice(i);
+    },
+    isAbsolute(p) { return p.startsWith('/'); },
+    normalize(p) { return path.join(p); },
+  });
+
+  // ---- console -------------------------------------------------------------
+  function show(v) {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}` : String(v);
+    if (typeof v === 'function') return `[Function ${v.name || 'anonymous'}]`;
+    if (typeof v === 'object' && v !== null) {
+      try { return JSONstringify(v); } catch (_) { return String(v); }
+    }
+    return String(v);
+  }
+  const level = (n) => (...args) => hostConsole(n, args.map(show).join(' '));
+  const console = Object.freeze({
+    debug: level(0), info: level(1), log: level(2), warn: level(3), error: level(4),
+  });
+
+  // ---- native modules: stubs that call the host ------------------------------
+  function nativeModule(name, functions) {
+    const m = Object.create(null);
+    for (const fn of functions) {
+      m[fn] = function (...args) {
+        // JSON.stringify throws on cycles and BigInt; undefined and functions
+        // become null in the argument array. Both are documented behaviour.
+        return JSONparse(hostCall(name, fn, JSONstringify(args)));
+      };
+    }
+    return Object.freeze(m);
+  }
+
+  // ---- require ---------------------------------------------------------------
+  function allowed(name) {
+    switch (policy.mode) {
+      case 'allow': return policy.list.includes(name);
+      case 'deny': return !policy.list.includes(name);
+      case 'data-only': return Object.prototype.hasOwnProperty.call(compiled, name) ||
+        name === 'path' || name === 'console';
+      default: return true;
+    }
+  }
+
+  // Registry keys are paths without a leading "/" ("lib/util.js") or bare
+  // names ("math"). Relative specifiers resolve against the requiring module.
+  function resolve(spec, fromDir) {
+    const base = spec.startsWith('./') || spec.startsWith('../')
+      ? path.resolve(fromDir, spec).slice(1)
+      : spec.startsWith('/') ? path.resolve(spec).slice(1) : spec;
+    for (const candidate of [base, base + '.js', base + '.json', base + '/index.js']) {
+      if (Object.prototype.hasOwnProperty.call(compiled, candidate)) return candidate;
+    }
+    return base;
+  }
+
+  function load(spec, fromDir) {
+    const name = resolve(spec, fromDir);
+    if (!allowed(name)) {
+      throw new ModuleError(`module '${name}' is denied by the module policy`, 'denied');
+    }
+    if (name in cache) return cache[name].exports;
+    if (Object.prototype.hasOwnProperty.call(compiled, name)) {
+      const module = { id: name, filename: '/' + name, loaded: false, exports: {} };
+      cache[name] = module;
+      const dir = path.dirname('/' + name);
+      const local = (s) => load(s, dir);
+      local.cache = cache;
+      try {
+        compiled[name].call(module.exports, module.exports, local, module, '/' + name, dir);
+      } catch (e) {
+        delete cache[name];
+        throw e;
+      }
+      module.loaded = true;
+      return module.exports;
+    }
+    if (Object.prototype.hasOwnProperty.call(natives, name)) {
+      cache[name] = { exports: nativeModule(name, natives[name]) };
+      return cache[name].exports;
+    }
+    if (name === 'path') return path;
+    if (name === 'console') return console;
+    throw new ModuleError(`Cannot find module '${spec}'`, 'not-found');
+  }
+
+  const require = (spec) => load(String(spec), '/');
+  require.cache = cache;
+
+  globalThis.console = console;
+  globalThis.require = require;
+
+  for (const name of registry.preload || []) load(name, '/');
+
+  return {
+    require,
+    // Looks up `fn` on a module's exports (or the global object) for `call`.
+    lookup(moduleName, fn) {
+      const target = moduleName === null ? globalThis : require(moduleName);
+      const f = target == null ? undefined : target[fn];
+      if (typeof f !== 'function') {
+        const where = moduleName === null ? 'global scope' : `module '${moduleName}'`;
+        throw new TypeError(`'${fn}' is not a function in ${where}`);
+      }
+      return [target, f];
+    },
+  };
+})

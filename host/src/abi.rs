@@ -1,0 +1,328 @@
+//! The host's side of the canonical ABI of `wit/jsbox.wit`.
+//!
+//! The guest is a core module whose imports and exports follow the
+//! canonical ABI of the `sandbox` world (the `wit_contract` test checks it).
+//! This file lowers host values into guest memory, calls the guest's exports
+//! and lifts what comes back. Everything read from guest memory is untrusted:
+//! decoding checks every bound and every discriminant and never panics (the
+//! `decode` fuzz target drives [`decode_result`]).
+
+use wasmtime::{AsContextMut, Instance, Memory, Module, ModuleExport, Store, TypedFunc};
+
+use crate::error::{Error, JsException, Location, Result};
+
+/// Export names of the `guest` interface.
+pub(crate) mod names {
+    pub const HOST_INTERFACE: &str = "jsbox:sandbox/host@0.1.0";
+    pub const REALLOC: &str = "cabi_realloc";
+    pub const MEMORY: &str = "memory";
+    pub const INIT: &str = "jsbox:sandbox/guest@0.1.0#init";
+    pub const EVAL: &str = "jsbox:sandbox/guest@0.1.0#eval";
+    pub const CALL: &str = "jsbox:sandbox/guest@0.1.0#call";
+    pub const REQUIRE: &str = "jsbox:sandbox/guest@0.1.0#require";
+    pub const POST_PREFIX: &str = "cabi_post_";
+}
+
+/// Pre-resolved export indices: looking exports up by index is much cheaper
+/// than by name on every spawn.
+#[derive(Clone)]
+pub(crate) struct ExportIndex {
+    memory: ModuleExport,
+    realloc: ModuleExport,
+    init: Option<(ModuleExport, ModuleExport)>,
+    eval: (ModuleExport, ModuleExport),
+    call: (ModuleExport, ModuleExport),
+    require: (ModuleExport, ModuleExport),
+}
+
+fn export(module: &Module, name: &str) -> Result<ModuleExport> {
+    module
+        .get_export_index(name)
+        .ok_or_else(|| Error::Engine(format!("the guest does not export `{name}`")))
+}
+
+fn with_post(module: &Module, name: &str) -> Result<(ModuleExport, ModuleExport)> {
+    Ok((export(module, name)?, export(module, &format!("{}{name}", names::POST_PREFIX))?))
+}
+
+impl ExportIndex {
+    pub(crate) fn new(module: &Module) -> Result<Self> {
+        Ok(ExportIndex {
+            memory: export(module, names::MEMORY)?,
+            realloc: export(module, names::REALLOC)?,
+            // A snapshot no longer exports `init` (Wizer removes it).
+            init: with_post(module, names::INIT).ok(),
+            eval: with_post(module, names::EVAL)?,
+            call: with_post(module, names::CALL)?,
+            require: with_post(module, names::REQUIRE)?,
+        })
+    }
+}
+
+type Export<P> = (TypedFunc<P, i32>, TypedFunc<i32, ()>);
+
+/// The guest's exports in one instance, typed.
+pub(crate) struct GuestExports {
+    pub(crate) memory: Memory,
+    realloc: TypedFunc<(i32, i32, i32, i32), i32>,
+    init: Option<Export<(i32, i32)>>,
+    eval: Export<(i32, i32, i32, i32)>,
+    call: Export<(i32, i32, i32, i32, i32, i32, i32)>,
+    require: Export<(i32, i32)>,
+}
+
+fn typed<P, R, T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> Result<TypedFunc<P, R>>
+where
+    P: wasmtime::WasmParams,
+    R: wasmtime::WasmResults,
+{
+    instance
+        .get_module_export(&mut *store, index)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| Error::Engine("a guest export is not a function".into()))?
+        .typed::<P, R>(&*store)
+        .map_err(Error::engine)
+}
+
+fn pair<P: wasmtime::WasmParams, T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    index: &(ModuleExport, ModuleExport),
+) -> Result<Export<P>> {
+    Ok((typed(store, instance, &index.0)?, typed(store, instance, &index.1)?))
+}
+
+impl GuestExports {
+    pub(crate) fn resolve<T>(store: &mut Store<T>, instance: &Instance, index: &ExportIndex) -> Result<Self> {
+        let memory = instance
+            .get_module_export(&mut *store, &index.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| Error::Engine("the guest exports no memory".into()))?;
+        Ok(GuestExports {
+            memory,
+            realloc: typed(store, instance, &index.realloc)?,
+            init: index.init.as_ref().map(|i| pair(store, instance, i)).transpose()?,
+            eval: pair(store, instance, &index.eval)?,
+            call: pair(store, instance, &index.call)?,
+            require: pair(store, instance, &index.require)?,
+        })
+    }
+}
+
+/// Copies `s` into a fresh guest allocation (the guest takes ownership).
+pub(crate) fn lower_str(
+    mut store: impl AsContextMut,
+    realloc: &TypedFunc<(i32, i32, i32, i32), i32>,
+    memory: &Memory,
+    s: &str,
+) -> wasmtime::Result<(i32, i32)> {
+    let len = i32::try_from(s.len()).map_err(|_| wasmtime::format_err!("string over 2 GiB"))?;
+    if len == 0 {
+        return Ok((1, 0));
+    }
+    let ptr = realloc.call(&mut store, (0, 0, 1, len))?;
+    memory.write(&mut store, ptr as u32 as usize, s.as_bytes())?;
+    Ok((ptr, len))
+}
+
+/// Reads a UTF-8 string the guest handed over; every bound is checked.
+pub(crate) fn lift_str(mem: &[u8], ptr: u32, len: u32) -> Result<String, String> {
+    let start = ptr as usize;
+    let end = start
+        .checked_add(len as usize)
+        .filter(|&end| end <= mem.len())
+        .ok_or_else(|| format!("string at {ptr}+{len} is outside guest memory"))?;
+    std::str::from_utf8(&mem[start..end])
+        .map(str::to_owned)
+        .map_err(|e| format!("guest string is not UTF-8: {e}"))
+}
+
+fn load_u32(mem: &[u8], at: usize) -> Result<u32, String> {
+    mem.get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| format!("read at {at} is outside guest memory"))
+}
+
+fn load_u8(mem: &[u8], at: usize) -> Result<u8, String> {
+    mem.get(at).copied().ok_or_else(|| format!("read at {at} is outside guest memory"))
+}
+
+fn load_str(mem: &[u8], at: usize) -> Result<String, String> {
+    lift_str(mem, load_u32(mem, at)?, load_u32(mem, at + 4)?)
+}
+
+/// A `js-error` record as the guest sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GuestError {
+    pub kind: u8,
+    pub name: String,
+    pub message: String,
+    pub stack: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl From<GuestError> for Error {
+    fn from(e: GuestError) -> Self {
+        let location = Location { file: e.file, line: e.line, column: e.column };
+        match e.kind {
+            0 => Error::Exception(Box::new(JsException {
+                name: e.name,
+                message: e.message,
+                stack: e.stack,
+                location,
+            })),
+            1 => Error::Syntax { message: e.message, location },
+            2 => Error::ModuleNotFound(e.message),
+            3 => Error::ModuleDenied(e.message),
+            _ => Error::InvalidValue(e.message),
+        }
+    }
+}
+
+/// Decodes a `result<string, js-error>` (or `result<_, js-error>` when
+/// `ok_has_string` is false) at `retptr`.
+///
+/// Layout (canonical ABI, 4-byte aligned): a `u8` discriminant at 0, then
+/// the payload at 4: `ok` is `(ptr, len)`; `err` is the record
+/// `{kind: u8 @4, name @8, message @16, stack @24, file @32, line @40, column @44}`.
+pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Result<Result<String, GuestError>, String> {
+    let base = retptr as usize;
+    if base % 4 != 0 {
+        return Err(format!("misaligned return area {retptr}"));
+    }
+    match load_u8(mem, base)? {
+        0 if ok_has_string => Ok(Ok(load_str(mem, base + 4)?)),
+        0 => Ok(Ok(String::new())),
+        1 => {
+            let kind = load_u8(mem, base + 4)?;
+            if kind > 4 {
+                return Err(format!("unknown error kind {kind}"));
+            }
+            Ok(Err(GuestError {
+                kind,
+                name: load_str(mem, base + 8)?,
+                message: load_str(mem, base + 16)?,
+                stack: load_str(mem, base + 24)?,
+                file: load_str(mem, base + 32)?,
+                line: load_u32(mem, base + 40)?,
+                column: load_u32(mem, base + 44)?,
+            }))
+        }
+        d => Err(format!("invalid result discriminant {d}")),
+    }
+}
+
+/// What a guest export call produced: the guest's own answer, or a wasmtime
+/// error (trap, limit) that the runtime turns into a typed [`Error`].
+pub(crate) type CallOutcome = wasmtime::Result<Result<String, GuestError>>;
+
+fn finish<T>(
+    store: &mut Store<T>,
+    g: &GuestExports,
+    post: &TypedFunc<i32, ()>,
+    retptr: i32,
+    ok_has_string: bool,
+) -> CallOutcome {
+    let decoded = decode_result(g.memory.data(&*store), retptr as u32, ok_has_string)
+        .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
+    post.call(&mut *store, retptr)?;
+    Ok(decoded)
+}
+
+impl GuestExports {
+    /// `init(registry-json)`; only on an un-snapshotted guest.
+    pub(crate) fn init<T>(&self, store: &mut Store<T>, registry_json: &str) -> CallOutcome {
+        let (init, post) = self
+            .init
+            .as_ref()
+            .ok_or_else(|| wasmtime::format_err!("this guest is already initialised (a snapshot)"))?;
+        let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, registry_json)?;
+        let retptr = init.call(&mut *store, (p, l))?;
+        finish(store, self, post, retptr, false)
+    }
+
+    pub(crate) fn eval<T>(&self, store: &mut Store<T>, source: &str, filename: &str) -> CallOutcome {
+        let (sp, sl) = lower_str(&mut *store, &self.realloc, &self.memory, source)?;
+        let (fp, fl) = lower_str(&mut *store, &self.realloc, &self.memory, filename)?;
+        let retptr = self.eval.0.call(&mut *store, (sp, sl, fp, fl))?;
+        finish(store, self, &self.eval.1, retptr, true)
+    }
+
+    pub(crate) fn call<T>(
+        &self,
+        store: &mut Store<T>,
+        module: Option<&str>,
+        function: &str,
+        args_json: &str,
+    ) -> CallOutcome {
+        let (some, mp, ml) = match module {
+            Some(m) => {
+                let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, m)?;
+                (1, p, l)
+            }
+            None => (0, 0, 0),
+        };
+        let (fp, fl) = lower_str(&mut *store, &self.realloc, &self.memory, function)?;
+        let (ap, al) = lower_str(&mut *store, &self.realloc, &self.memory, args_json)?;
+        let retptr = self.call.0.call(&mut *store, (some, mp, ml, fp, fl, ap, al))?;
+        finish(store, self, &self.call.1, retptr, true)
+    }
+
+    pub(crate) fn require<T>(&self, store: &mut Store<T>, name: &str) -> CallOutcome {
+        let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, name)?;
+        let retptr = self.require.0.call(&mut *store, (p, l))?;
+        finish(store, self, &self.require.1, retptr, true)
+    }
+
+    /// Writes a `result<string, string>` for an import's return area,
+    /// allocating the string in the guest.
+    pub(crate) fn realloc(&self) -> &TypedFunc<(i32, i32, i32, i32), i32> {
+        &self.realloc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_str(mem: &mut Vec<u8>, at: usize, s: &str) {
+        let ptr = mem.len() as u32;
+        mem.extend_from_slice(s.as_bytes());
+        mem[at..at + 4].copy_from_slice(&ptr.to_le_bytes());
+        mem[at + 4..at + 8].copy_from_slice(&(s.len() as u32).to_le_bytes());
+    }
+
+    #[test]
+    fn decodes_ok_and_err() {
+        let mut mem = vec![0u8; 64];
+        put_str(&mut mem, 4, "42");
+        assert_eq!(decode_result(&mem, 0, true).unwrap(), Ok("42".to_string()));
+
+        let mut mem = vec![0u8; 64];
+        mem[0] = 1;
+        mem[4] = 1;
+        put_str(&mut mem, 8, "SyntaxError");
+        put_str(&mut mem, 16, "unexpected token");
+        put_str(&mut mem, 24, "");
+        put_str(&mut mem, 32, "a.js");
+        mem[40] = 3;
+        mem[44] = 7;
+        let err = decode_result(&mem, 0, true).unwrap().unwrap_err();
+        assert_eq!((err.kind, err.file.as_str(), err.line, err.column), (1, "a.js", 3, 7));
+    }
+
+    #[test]
+    fn rejects_out_of_bounds_and_bad_tags() {
+        let mut mem = vec![0u8; 16];
+        mem[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        mem[8..12].copy_from_slice(&8u32.to_le_bytes());
+        assert!(decode_result(&mem, 0, true).is_err());
+        mem[0] = 7;
+        assert!(decode_result(&mem, 0, true).is_err());
+        assert!(decode_result(&mem, 2, true).is_err());
+        assert!(decode_result(&mem, 4096, true).is_err());
+        assert!(lift_str(&[0xff, 0xfe], 0, 2).is_err());
+    }
+}

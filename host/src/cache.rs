@@ -1,0 +1,104 @@
+//! The on-disk cache of compiled snapshots.
+//!
+//! Key: a BLAKE3 hash of the guest, the registry (everything baked into the
+//! snapshot), the engine's compatibility hash (configuration, target,
+//! wasmtime version) and jsbox's version. Entry: `<key>.cwasm` holding a
+//! BLAKE3 digest of the compiled module followed by the module. On load the
+//! digest is checked before wasmtime sees a byte, so a truncated, corrupt or
+//! foreign file is detected and rebuilt, never deserialized blindly. Writes
+//! go to a temporary file renamed into place, so readers never see half an
+//! entry.
+
+use std::hash::Hasher;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use wasmtime::{Engine, Module};
+
+use crate::error::{Error, Result};
+use crate::options::CacheDir;
+
+const DIGEST: usize = 32;
+const MAGIC: &[u8; 8] = b"jsbox\0c1";
+
+/// Feeds `std::hash::Hash` values into BLAKE3.
+struct Blake3Hasher<'a>(&'a mut blake3::Hasher);
+
+impl Hasher for Blake3Hasher<'_> {
+    fn finish(&self) -> u64 {
+        0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The cache key of a snapshot built from `guest` and `registry_json`.
+pub(crate) fn key(engine: &Engine, guest: &[u8], registry_json: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(MAGIC);
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(&(guest.len() as u64).to_le_bytes());
+    h.update(guest);
+    h.update(&(registry_json.len() as u64).to_le_bytes());
+    h.update(registry_json.as_bytes());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut Blake3Hasher(&mut h));
+    h.finalize().to_hex().to_string()
+}
+
+/// The directory a policy names, if any.
+pub(crate) fn dir(policy: &CacheDir) -> Option<PathBuf> {
+    match policy {
+        CacheDir::Off => None,
+        CacheDir::Path(p) => Some(p.clone()),
+        CacheDir::Default => dirs::cache_dir().map(|d| d.join("jsbox")),
+    }
+}
+
+fn entry_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.cwasm"))
+}
+
+/// Loads a cached module, or `None` when there is no valid entry (a bad
+/// entry is removed so it gets rebuilt).
+pub(crate) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Module> {
+    let path = entry_path(dir, key);
+    let bytes = std::fs::read(&path).ok()?;
+    let valid = bytes.len() > MAGIC.len() + DIGEST
+        && &bytes[..MAGIC.len()] == MAGIC
+        && blake3::hash(&bytes[MAGIC.len() + DIGEST..]).as_bytes()[..] == bytes[MAGIC.len()..MAGIC.len() + DIGEST];
+    if !valid {
+        tracing::warn!(path = %path.display(), "cache entry is corrupt or foreign; rebuilding");
+        let _ = std::fs::remove_file(&path);
+        return None;
+    }
+    // SAFETY: the bytes carry a digest that matches, and wasmtime's own
+    // header check rejects modules from another engine configuration or
+    // version; the entry was written by `store` below.
+    match unsafe { Module::deserialize(engine, &bytes[MAGIC.len() + DIGEST..]) } {
+        Ok(module) => Some(module),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cache entry rejected by wasmtime; rebuilding");
+            let _ = std::fs::remove_file(&path);
+            None
+        }
+    }
+}
+
+/// Stores a compiled module under `key`.
+pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
+    let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
+    let compiled = module.serialize().map_err(|e| cache_error(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_error(&e))?;
+    tmp.write_all(MAGIC).map_err(|e| cache_error(&e))?;
+    tmp.write_all(blake3::hash(&compiled).as_bytes()).map_err(|e| cache_error(&e))?;
+    tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
+    tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
+    Ok(())
+}
+
+/// The path of the entry for `key` (for tests and `jsbox` diagnostics).
+pub fn entry_for(dir: &Path, key: &str) -> PathBuf {
+    entry_path(dir, key)
+}

@@ -1,0 +1,186 @@
+//! The error type at jsbox's public boundary.
+
+use std::fmt;
+
+/// Where in the source a JS error points.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The file (script name or module path); empty when unknown.
+    pub file: String,
+    /// 1-based line; 0 when unknown.
+    pub line: u32,
+    /// 1-based column; 0 when unknown.
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A value thrown in JS and not caught.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsException {
+    /// The error's `name` (`TypeError`, ...); empty when the thrown value
+    /// was not an `Error`.
+    pub name: String,
+    /// The message, or the thrown value as text.
+    pub message: String,
+    /// The JS stack trace (QuickJS format, one `at ...` frame a line).
+    pub stack: String,
+    /// Where it was thrown, from the first frame with a location.
+    pub location: Location,
+}
+
+impl fmt::Display for JsException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name.is_empty() {
+            write!(f, "{}", self.message)?;
+        } else {
+            write!(f, "{}: {}", self.name, self.message)?;
+        }
+        if self.location.line > 0 {
+            write!(f, " (at {})", self.location)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in jsbox.
+///
+/// Script failures (`Exception`, `Syntax`, `ModuleNotFound`, ...) leave the
+/// runtime usable. Limit hits (`Timeout`, `OutOfMemory`, `StackOverflow`,
+/// `FuelExhausted`) and `Trap` stop the guest mid-flight: the runtime is then
+/// poisoned and every later call returns [`Error::Poisoned`]. Nothing a
+/// script does can bring down the host process or the factory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A JS exception: message, stack and location.
+    #[error("uncaught exception: {0}")]
+    Exception(Box<JsException>),
+    /// The source does not parse.
+    #[error("syntax error: {message} (at {location})")]
+    Syntax {
+        /// The parser's message.
+        message: String,
+        /// Where the parser stopped.
+        location: Location,
+    },
+    /// `require` of a module that is neither in the registry, nor a native
+    /// module, nor a built-in.
+    #[error("module not found: {0}")]
+    ModuleNotFound(String),
+    /// `require` of a module the module policy denies.
+    #[error("module denied by policy: {0}")]
+    ModuleDenied(String),
+    /// A capability the embedder did not grant (fs path, exec program ...).
+    #[error("capability denied: {0}")]
+    Denied(String),
+    /// A native (host) function failed. Inside JS this is a catchable
+    /// exception; it reaches Rust when a host call made through
+    /// [`crate::Runtime::call_native`] fails.
+    #[error("host function {module}.{function} failed: {message}")]
+    Host {
+        /// The native module.
+        module: String,
+        /// The function.
+        function: String,
+        /// The host's message.
+        message: String,
+    },
+    /// The call ran past its deadline, or was cancelled.
+    #[error("timed out after {0:?}")]
+    Timeout(std::time::Duration),
+    /// The guest hit its memory cap.
+    #[error("out of memory (the limit is {limit} bytes)")]
+    OutOfMemory {
+        /// The configured cap on the guest's linear memory.
+        limit: usize,
+    },
+    /// Unbounded recursion exhausted the stack.
+    #[error("stack overflow")]
+    StackOverflow,
+    /// The call used up its fuel (instruction budget).
+    #[error("fuel exhausted (budget {0})")]
+    FuelExhausted(u64),
+    /// A value crossing the boundary is larger than its limit.
+    #[error("{what} is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What was too large (source, result, console output ...).
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A value did not convert (not JSON, not the requested Rust type, a
+    /// function that does not exist ...).
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+    /// The guest trapped (a bug in the guest or the engine, not in the
+    /// script); the runtime is poisoned.
+    #[error("the guest trapped: {0}")]
+    Trap(String),
+    /// The runtime stopped on an earlier limit or trap and cannot run more
+    /// code. Create a new one: it is cheap.
+    #[error("runtime is unusable after an earlier {0}")]
+    Poisoned(String),
+    /// Every slot of the factory's instance pool is taken by a live runtime
+    /// (see [`crate::EngineOptions::max_runtimes`]).
+    #[error("all {0} runtime slots are in use")]
+    Capacity(u32),
+    /// The options given to the factory are inconsistent.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// The compiled-module cache could not be read or written (a corrupt
+    /// entry is not an error: it is rebuilt).
+    #[error("cache error: {0}")]
+    Cache(String),
+    /// The call log could not be written or read.
+    #[error("calllog error: {0}")]
+    CallLog(String),
+    /// Building the factory failed (compile, snapshot, instantiate).
+    #[error("engine error: {0}")]
+    Engine(String),
+    /// An I/O error reading options (a module directory, a plugin file).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being read.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The JS exception, when this is one.
+    pub fn as_exception(&self) -> Option<&JsException> {
+        match self {
+            Error::Exception(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the error stopped the guest (the runtime is then poisoned).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_)
+                | Error::OutOfMemory { .. }
+                | Error::StackOverflow
+                | Error::FuelExhausted(_)
+                | Error::Trap(_)
+                | Error::Poisoned(_)
+        )
+    }
+
+    pub(crate) fn engine(e: impl fmt::Display) -> Self {
+        Error::Engine(format!("{e:#}"))
+    }
+}
+
+/// `Result` with jsbox's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,351 @@
+//! The factory: does the expensive work once (registry, Wizer snapshot,
+//! compile, disk cache, `InstancePre`) and then hands out runtimes that are
+//! each just a new wasm instance.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+
+use crate::abi::{ExportIndex, GuestExports};
+use crate::cache;
+use crate::engine::{self, EngineInfo};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::native::{self, NativeRegistry};
+use crate::options::{EngineOptions, ModulePolicy};
+use crate::runtime::{HostEnv, HostState, Runtime};
+use crate::ticker::Ticker;
+
+/// The committed guest: QuickJS through javy, built from `guest/` by
+/// `make guest` (and checked byte for byte by `make guest-check`).
+pub(crate) const GUEST: &[u8] = include_bytes!("../../guest/jsbox_guest.wasm");
+
+/// Default size of the instance pool.
+const DEFAULT_MAX_RUNTIMES: u32 = 1000;
+
+/// Where a factory's compiled module came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from the disk cache.
+    Hit,
+    /// Built and written to the disk cache.
+    Miss,
+    /// The disk cache is off.
+    Off,
+}
+
+/// How a factory was built (for diagnostics and benchmark reports).
+#[derive(Debug, Clone)]
+pub struct FactoryInfo {
+    /// The engine's allocation features on this machine.
+    pub engine: EngineInfo,
+    /// Whether runtimes start from a Wizer snapshot.
+    pub snapshot: bool,
+    /// Where the compiled module came from.
+    pub cache: CacheOutcome,
+    /// Size of the wasm module runtimes are instances of.
+    pub module_bytes: usize,
+    /// Time `EngineFactory::new` took.
+    pub build_time: Duration,
+    /// Names of the modules baked into the registry.
+    pub modules: Vec<String>,
+}
+
+/// Builds runtimes. Build once, share across threads, call
+/// [`EngineFactory::new_runtime`] per task.
+///
+/// # Examples
+///
+/// ```
+/// use jsbox::{EngineFactory, EngineOptions};
+///
+/// let factory = EngineFactory::new(EngineOptions::new().module("counter", "let n = 0; exports.next = () => ++n;"))?;
+/// let mut a = factory.new_runtime()?;
+/// let mut b = factory.new_runtime()?;
+/// assert_eq!(a.eval_as::<i32>("const c = require('counter'); c.next(); c.next()")?, 2);
+/// // b starts from the pristine snapshot: a's state is not visible.
+/// assert_eq!(b.eval_as::<i32>("require('counter').next()")?, 1);
+/// # Ok::<(), jsbox::Error>(())
+/// ```
+pub struct EngineFactory {
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    exports: ExportIndex,
+    env: Arc<HostEnv>,
+    limits: Limits,
+    next_id: AtomicU64,
+    /// The registry for guests that initialise per runtime (no snapshot).
+    init_registry: Option<String>,
+    max_runtimes: u32,
+    info: FactoryInfo,
+}
+
+impl std::fmt::Debug for EngineFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineFactory").field("info", &self.info).finish()
+    }
+}
+
+#[derive(Serialize)]
+struct Policy<'a> {
+    mode: &'static str,
+    list: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct InitScript<'a> {
+    name: &'a str,
+    source: &'a str,
+}
+
+/// What the guest's `init` receives.
+#[derive(Serialize)]
+struct RegistryDoc<'a> {
+    modules: &'a BTreeMap<String, String>,
+    natives: BTreeMap<&'a str, Vec<String>>,
+    policy: Policy<'a>,
+    preload: &'a [String],
+    init_scripts: Vec<InitScript<'a>>,
+}
+
+fn policy_doc(policy: &ModulePolicy) -> Policy<'_> {
+    match policy {
+        ModulePolicy::AllowAll => Policy { mode: "all", list: vec![] },
+        ModulePolicy::Allow(l) => Policy { mode: "allow", list: l.iter().map(String::as_str).collect() },
+        ModulePolicy::Deny(l) => Policy { mode: "deny", list: l.iter().map(String::as_str).collect() },
+        ModulePolicy::DataOnly => Policy { mode: "data-only", list: vec![] },
+    }
+}
+
+fn allowed_native(policy: &ModulePolicy, name: &str) -> bool {
+    match policy {
+        ModulePolicy::AllowAll => true,
+        ModulePolicy::Allow(l) => l.contains(name),
+        ModulePolicy::Deny(l) => !l.contains(name),
+        ModulePolicy::DataOnly => false,
+    }
+}
+
+/// The native modules the policy lets through, built-ins included. A module
+/// the policy denies is not registered at all: the host refuses it even if
+/// the guest were subverted.
+fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
+    let mut registry = NativeRegistry::default();
+    let mut all = options.natives.clone();
+    if !options.fs_grants.is_empty() {
+        all.push(native::fs::module(&options.fs_grants)?);
+    }
+    if !options.exec_allow.is_empty() {
+        all.push(native::exec::module(&options.exec_allow));
+    }
+    for module in all {
+        if allowed_native(&options.policy, module.name()) {
+            registry.insert(module)?;
+        }
+    }
+    Ok(registry)
+}
+
+impl EngineFactory {
+    /// Builds a factory: collects the registry, snapshots the guest with it
+    /// (or loads the compiled snapshot from the disk cache), compiles it and
+    /// prepares instantiation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syntax`] or [`Error::Exception`] when a registry module or
+    /// init script fails (with its file and line), [`Error::InvalidOptions`],
+    /// [`Error::Io`] for unreadable module directories or fs grants,
+    /// [`Error::Engine`] when compilation fails.
+    pub fn new(options: EngineOptions) -> Result<Self> {
+        let start = Instant::now();
+        let modules = options.collect_modules()?;
+        let natives = natives(&options)?;
+        let limits = options.limits.clone();
+        let max_runtimes = options.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
+        if max_runtimes == 0 {
+            return Err(Error::InvalidOptions("max_runtimes must be at least 1".into()));
+        }
+
+        let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for m in natives.iter() {
+            native_names.insert(m.name(), m.function_names());
+        }
+        let registry_json = serde_json::to_string(&RegistryDoc {
+            modules: &modules,
+            natives: native_names,
+            policy: policy_doc(&options.policy),
+            preload: &options.preload,
+            init_scripts: options
+                .init_scripts
+                .iter()
+                .map(|(name, source)| InitScript { name, source })
+                .collect(),
+        })
+        .map_err(|e| Error::InvalidOptions(e.to_string()))?;
+
+        let (engine, engine_info) = engine::build(limits.max_memory, max_runtimes, options.fuel_metering)?;
+        let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog| {
+            Arc::new(HostEnv {
+                natives,
+                clock: options.clock,
+                console: options.console,
+                calllog,
+                started: Instant::now(),
+                max_memory: limits.max_memory,
+                fuel: options.fuel_metering,
+                ticker,
+            })
+        };
+
+        let snapshot = !options.no_snapshot;
+        let key_input = if snapshot { registry_json.as_str() } else { "" };
+        let key = cache::key(&engine, GUEST, key_input);
+        let cache_dir = cache::dir(&options.cache);
+        let cached = cache_dir.as_deref().and_then(|dir| cache::load(&engine, dir, &key));
+        let outcome = match (&cached, &cache_dir) {
+            (Some(_), _) => CacheOutcome::Hit,
+            (None, Some(_)) => CacheOutcome::Miss,
+            (None, None) => CacheOutcome::Off,
+        };
+        let (module, module_bytes) = match cached {
+            Some(module) => {
+                let range = module.image_range();
+                (module, range.end as usize - range.start as usize)
+            }
+            None => {
+                let wasm = if snapshot {
+                    let build_env = env(NativeRegistry::default(), None, None);
+                    crate::snapshot::snapshot(GUEST, &registry_json, build_env)?
+                } else {
+                    GUEST.to_vec()
+                };
+                let module = Module::new(&engine, &wasm).map_err(Error::engine)?;
+                if let Some(dir) = &cache_dir {
+                    if let Err(e) = cache::store(dir, &key, &module) {
+                        tracing::warn!(error = %e, "could not write the compiled-module cache");
+                    }
+                }
+                (module, wasm.len())
+            }
+        };
+
+        let mut linker = Linker::new(&engine);
+        crate::imports::add_to_linker(&mut linker).map_err(Error::engine)?;
+        let pre = linker.instantiate_pre(&module).map_err(Error::engine)?;
+        let exports = ExportIndex::new(&module)?;
+        let calllog = options.calllog.open()?;
+        let env = env(natives, Some(Ticker::new(engine.clone())), calllog);
+
+        let factory = EngineFactory {
+            engine,
+            pre,
+            exports,
+            env,
+            limits,
+            next_id: AtomicU64::new(1),
+            init_registry: (!snapshot).then_some(registry_json),
+            max_runtimes,
+            info: FactoryInfo {
+                engine: engine_info,
+                snapshot,
+                cache: outcome,
+                module_bytes,
+                build_time: Duration::ZERO,
+                modules: modules.keys().cloned().collect(),
+            },
+        };
+        // A snapshot is only as good as its init: surface registry errors
+        // now, not in the first runtime. (A no-snapshot factory checks by
+        // initialising one runtime.)
+        if !snapshot {
+            drop(factory.new_runtime()?);
+        }
+        let mut factory = factory;
+        factory.info.build_time = start.elapsed();
+        Ok(factory)
+    }
+
+    /// A fresh runtime: a new instance of the snapshot, with the factory's
+    /// limits. Costs about a microsecond with the pooling allocator.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Capacity`] when `max_runtimes` runtimes are alive;
+    /// [`Error::Engine`] if instantiation fails otherwise.
+    pub fn new_runtime(&self) -> Result<Runtime> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
+        crate::runtime::prepare_store(&mut store);
+        let instance = self.pre.instantiate(&mut store).map_err(|e| {
+            if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") {
+                Error::Capacity(self.max_runtimes)
+            } else {
+                Error::engine(e)
+            }
+        })?;
+        let guest = GuestExports::resolve(&mut store, &instance, &self.exports)?;
+        let mut runtime = Runtime::new(store, guest, id);
+        if let Some(registry) = &self.init_registry {
+            runtime.init(registry)?;
+        }
+        Ok(runtime)
+    }
+
+    /// How this factory was built.
+    pub fn info(&self) -> &FactoryInfo {
+        &self.info
+    }
+
+    /// The default limits of this factory's runtimes.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Waits until every call-log entry handed over so far is durable
+    /// (runtimes hand theirs over when dropped and every 256 entries).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] when the sink failed to write.
+    pub fn flush_calllog(&self) -> Result<()> {
+        match &self.env.calllog {
+            Some(sink) => sink.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EngineFactory {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_calllog() {
+            tracing::error!(error = %e, "calllog flush on factory drop failed");
+        }
+    }
+}
+
+/// Builds a factory and one runtime from it: the simple path.
+///
+/// # Examples
+///
+/// ```
+/// let mut rt = jsbox::open(jsbox::EngineOptions::new())?;
+/// assert_eq!(rt.eval_as::<i32>("var n = 41; n + 1;")?, 42);
+/// # Ok::<(), jsbox::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`EngineFactory::new`] and [`EngineFactory::new_runtime`].
+pub fn open(options: EngineOptions) -> Result<Runtime> {
+    EngineFactory::new(options)?.new_runtime()
+}
+
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<EngineFactory>();
+};

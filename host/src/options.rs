@@ -1,0 +1,247 @@
+//! Options for a factory: what goes into the snapshot, what runtimes may do,
+//! and how the engine is set up. A builder: every method takes and returns
+//! `self`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::calllog::CallLogPolicy;
+use crate::console::ConsoleOutput;
+use crate::error::Result;
+use crate::imports::Clock;
+use crate::limits::Limits;
+use crate::native::fs::{Access, FsGrant};
+use crate::native::NativeModule;
+use crate::registry::{self, ModuleLoader};
+
+/// Which modules `require` may load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ModulePolicy {
+    /// Every registered module (the default).
+    #[default]
+    AllowAll,
+    /// Only these names.
+    Allow(BTreeSet<String>),
+    /// Everything but these names.
+    Deny(BTreeSet<String>),
+    /// Only JS modules from the registry and the pure built-ins (`path`,
+    /// `console`): no native modules at all.
+    DataOnly,
+}
+
+/// Where compiled snapshots are cached on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheDir {
+    /// `$XDG_CACHE_HOME/jsbox` (or the platform's equivalent; the default).
+    #[default]
+    Default,
+    /// This directory.
+    Path(PathBuf),
+    /// No disk cache: every factory compiles.
+    Off,
+}
+
+/// Options for [`crate::EngineFactory::new`] and [`crate::open`].
+///
+/// # Examples
+///
+/// ```
+/// use jsbox::{EngineFactory, EngineOptions};
+///
+/// let options = EngineOptions::new()
+///     .module("greet", "exports.hello = (n) => `hello, ${n}`;")
+///     .init_script("const answer = 42;");
+/// let factory = EngineFactory::new(options)?;
+/// let mut rt = factory.new_runtime()?;
+/// assert_eq!(rt.eval_as::<String>("require('greet').hello('box')")?, "hello, box");
+/// assert_eq!(rt.eval_as::<i32>("answer")?, 42);
+/// # Ok::<(), jsbox::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct EngineOptions {
+    pub(crate) modules: BTreeMap<String, String>,
+    pub(crate) module_dirs: Vec<PathBuf>,
+    pub(crate) loaders: Vec<Arc<dyn ModuleLoader>>,
+    pub(crate) preload: Vec<String>,
+    pub(crate) init_scripts: Vec<(String, String)>,
+    pub(crate) natives: Vec<NativeModule>,
+    pub(crate) fs_grants: Vec<FsGrant>,
+    pub(crate) exec_allow: BTreeSet<String>,
+    pub(crate) policy: ModulePolicy,
+    pub(crate) console: ConsoleOutput,
+    pub(crate) calllog: CallLogPolicy,
+    pub(crate) limits: Limits,
+    pub(crate) clock: Clock,
+    pub(crate) cache: CacheDir,
+    pub(crate) no_snapshot: bool,
+    pub(crate) fuel_metering: bool,
+    pub(crate) max_runtimes: Option<u32>,
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("modules", &self.modules.keys().collect::<Vec<_>>())
+            .field("module_dirs", &self.module_dirs)
+            .field("loaders", &self.loaders.len())
+            .field("preload", &self.preload)
+            .field("init_scripts", &self.init_scripts.len())
+            .field("natives", &self.natives)
+            .field("fs_grants", &self.fs_grants)
+            .field("exec_allow", &self.exec_allow)
+            .field("policy", &self.policy)
+            .field("console", &self.console)
+            .field("calllog", &self.calllog)
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .field("cache", &self.cache)
+            .field("no_snapshot", &self.no_snapshot)
+            .field("fuel_metering", &self.fuel_metering)
+            .field("max_runtimes", &self.max_runtimes)
+            .finish()
+    }
+}
+
+impl EngineOptions {
+    /// Default options: no modules, no capabilities, default [`Limits`],
+    /// console discarded, call log off, disk cache on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a JS module (CommonJS: assign `module.exports` or `exports.x`).
+    /// A name ending in `.json` is a JSON document.
+    pub fn module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.modules.insert(name.into(), source.into());
+        self
+    }
+
+    /// Adds every `.js`/`.json` file under `dir`, named by its path relative
+    /// to `dir` (read when the factory is built).
+    pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.module_dirs.push(dir.into());
+        self
+    }
+
+    /// Adds a loader, asked at build time for modules that baked code
+    /// `require`s and nothing else provides.
+    pub fn loader(mut self, loader: impl ModuleLoader + 'static) -> Self {
+        self.loaders.push(Arc::new(loader));
+        self
+    }
+
+    /// Evaluates this module inside the snapshot, so its exports are ready in
+    /// every runtime without running its code again. Only for modules whose
+    /// top level does not call native modules or depend on time or
+    /// randomness (those would be frozen into the snapshot).
+    pub fn preload(mut self, name: impl Into<String>) -> Self {
+        self.preload.push(name.into());
+        self
+    }
+
+    /// A script run in global scope inside the snapshot (after the modules
+    /// are compiled). Its globals are in every runtime.
+    pub fn init_script(mut self, source: impl Into<String>) -> Self {
+        let n = self.init_scripts.len();
+        self.init_scripts.push((format!("init-{n}.js"), source.into()));
+        self
+    }
+
+    /// Registers a native module implemented in Rust.
+    pub fn native_module(mut self, module: NativeModule) -> Self {
+        self.natives.push(module);
+        self
+    }
+
+    /// Grants the `fs` module read access to `dir`.
+    pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadOnly });
+        self
+    }
+
+    /// Grants the `fs` module read and write access to `dir`.
+    pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadWrite });
+        self
+    }
+
+    /// Allows the `exec` module to run `program` (by name, looked up on
+    /// `PATH`, or by path).
+    pub fn allow_exec(mut self, program: impl Into<String>) -> Self {
+        self.exec_allow.insert(program.into());
+        self
+    }
+
+    /// Sets which modules `require` may load.
+    pub fn module_policy(mut self, policy: ModulePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets where console output goes.
+    pub fn console(mut self, output: ConsoleOutput) -> Self {
+        self.console = output;
+        self
+    }
+
+    /// Sets the call-log policy.
+    pub fn calllog(mut self, policy: CallLogPolicy) -> Self {
+        self.calllog = policy;
+        self
+    }
+
+    /// Sets the default limits of the factory's runtimes.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the clock scripts see.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the compiled-snapshot cache directory (or turns it off).
+    pub fn cache(mut self, cache: CacheDir) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Skips the Wizer snapshot: every runtime initialises QuickJS and loads
+    /// the registry itself. Much slower per runtime; meant for comparison and
+    /// for checking that a snapshot behaves like a fresh start.
+    pub fn without_snapshot(mut self) -> Self {
+        self.no_snapshot = true;
+        self
+    }
+
+    /// Compiles with fuel metering so [`Limits::fuel`] can be enforced and
+    /// [`crate::Stats::fuel_consumed`] reported (costs some speed).
+    pub fn fuel_metering(mut self, on: bool) -> Self {
+        self.fuel_metering = on;
+        self
+    }
+
+    /// How many runtimes may be alive at once (the size of the instance
+    /// pool; default 1000).
+    pub fn max_runtimes(mut self, n: u32) -> Self {
+        self.max_runtimes = Some(n);
+        self
+    }
+
+    /// All registry modules: direct ones, module dirs, then loaders.
+    pub(crate) fn collect_modules(&self) -> Result<BTreeMap<String, String>> {
+        let mut modules = BTreeMap::new();
+        for dir in &self.module_dirs {
+            modules.extend(registry::read_dir(dir)?);
+        }
+        modules.extend(self.modules.clone());
+        let mut provided: BTreeSet<String> = self.natives.iter().map(|m| m.name().to_string()).collect();
+        provided.extend(["path", "console", "fs", "exec"].map(String::from));
+        let extra: Vec<String> = self.init_scripts.iter().map(|(_, s)| s.clone()).collect();
+        registry::resolve_with_loaders(&mut modules, &extra, &self.loaders, &provided)?;
+        Ok(modules)
+    }
+}

@@ -1,0 +1,424 @@
+//! A runtime: one wasmtime instance of the factory's snapshot, with its own
+//! store, memory, console, call-log binding and limits.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasmtime::{Engine, Memory, Store, Trap, TypedFunc, UpdateDeadline};
+
+use crate::abi::{CallOutcome, GuestExports};
+use crate::calllog::{CallLogSink, Direction, RuntimeLog};
+use crate::console::{Console, ConsoleLine, ConsoleOutput};
+use crate::error::{Error, Result};
+use crate::imports::Clock;
+use crate::limits::{Limits, MemoryLimiter, Stats};
+use crate::native::NativeRegistry;
+use crate::ticker::Ticker;
+
+/// What every runtime of a factory shares (read-only, or internally
+/// synchronised). It outlives the factory while runtimes are alive.
+pub(crate) struct HostEnv {
+    pub(crate) natives: NativeRegistry,
+    pub(crate) clock: Clock,
+    pub(crate) console: ConsoleOutput,
+    pub(crate) calllog: Option<Arc<dyn CallLogSink>>,
+    pub(crate) started: Instant,
+    /// The factory's memory cap: the size of a pool slot.
+    pub(crate) max_memory: usize,
+    /// Whether fuel metering is compiled in.
+    pub(crate) fuel: bool,
+    /// Drives epoch deadlines; stops when the last runtime and the factory
+    /// are gone.
+    pub(crate) ticker: Option<Ticker>,
+}
+
+/// The data of a runtime's store.
+pub(crate) struct HostState {
+    pub(crate) shared: Arc<HostEnv>,
+    pub(crate) limits: Limits,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) console: Console,
+    pub(crate) calllog: Option<RuntimeLog>,
+    pub(crate) host_calls: u64,
+    /// The last error a native function returned, with the message JS saw.
+    pub(crate) last_host_error: Option<(String, Error)>,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
+    deadline: Option<Instant>,
+    cancelled: Arc<AtomicBool>,
+}
+
+impl HostState {
+    pub(crate) fn new(shared: Arc<HostEnv>, runtime_id: u64, limits: Option<Limits>) -> Self {
+        let limits = limits.unwrap_or_default();
+        HostState {
+            calllog: shared.calllog.clone().map(|sink| RuntimeLog::new(sink, runtime_id)),
+            console: Console::new(shared.console),
+            limiter: MemoryLimiter { max_memory: limits.max_memory, peak: 0, refused: false },
+            limits,
+            shared,
+            host_calls: 0,
+            last_host_error: None,
+            memory: None,
+            realloc: None,
+            deadline: None,
+            cancelled: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Cancels a running call from another thread.
+///
+/// # Examples
+///
+/// ```
+/// let mut rt = jsbox::open(jsbox::EngineOptions::new())?;
+/// let handle = rt.interrupt_handle();
+/// std::thread::spawn(move || {
+///     std::thread::sleep(std::time::Duration::from_millis(50));
+///     handle.interrupt();
+/// });
+/// let err = rt.eval("while (true) {}").unwrap_err();
+/// assert!(matches!(err, jsbox::Error::Timeout(_)));
+/// # Ok::<(), jsbox::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct InterruptHandle {
+    cancelled: Arc<AtomicBool>,
+    engine: Engine,
+}
+
+impl InterruptHandle {
+    /// Stops the runtime's current (or next) call with [`Error::Timeout`].
+    pub fn interrupt(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        // Make every store check its deadline now rather than at the next tick.
+        self.engine.increment_epoch();
+    }
+}
+
+/// A fresh, isolated JS runtime: one wasm instance of the factory's
+/// snapshot. Nothing is shared with other runtimes; dropping it frees its
+/// pool slot and hands its call-log entries to the sink.
+pub struct Runtime {
+    store: Store<HostState>,
+    guest: GuestExports,
+    id: u64,
+    wall_time: Duration,
+    fuel_consumed: Option<u64>,
+    poisoned: Option<String>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("id", &self.id).field("poisoned", &self.poisoned).finish()
+    }
+}
+
+/// Installs the memory limiter and the deadline check on a new store
+/// (before instantiation, so the initial memory is checked too).
+pub(crate) fn prepare_store(store: &mut Store<HostState>) {
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_callback(|ctx| {
+        let state = ctx.data();
+        let expired = state.deadline.is_some_and(|d| Instant::now() >= d);
+        if expired || state.cancelled.load(Ordering::Relaxed) {
+            return Err(Trap::Interrupt.into());
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+}
+
+/// How much of an `eval` source goes into the call log.
+const LOGGED_SOURCE: usize = 4096;
+
+impl Runtime {
+    pub(crate) fn new(mut store: Store<HostState>, guest: GuestExports, id: u64) -> Self {
+        let data = store.data_mut();
+        data.memory = Some(guest.memory);
+        data.realloc = Some(guest.realloc().clone());
+        Runtime { store, guest, id, wall_time: Duration::ZERO, fuel_consumed: None, poisoned: None }
+    }
+
+    /// Initialises an un-snapshotted guest with the registry.
+    pub(crate) fn init(&mut self, registry_json: &str) -> Result<()> {
+        self.run("", "init", None, |guest, store| guest.init(store, registry_json)).map(drop)
+    }
+
+    /// This runtime's id (unique within its factory; the call log's
+    /// `runtime_id`).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Evaluates a script and returns its completion value as JSON
+    /// (`undefined` is `null`). A returned promise is awaited (its jobs run
+    /// to completion).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syntax`] with line and column, [`Error::Exception`] with
+    /// message and stack, [`Error::Timeout`] and the other limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut rt = jsbox::open(jsbox::EngineOptions::new())?;
+    /// assert_eq!(rt.eval("var n = 41; n + 1;")?, serde_json::json!(42));
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn eval(&mut self, source: &str) -> Result<serde_json::Value> {
+        let json = self.eval_json(source, "<eval>")?;
+        parse_json(&json)
+    }
+
+    /// Like [`Runtime::eval`], deserialized into `T`.
+    pub fn eval_as<T: DeserializeOwned>(&mut self, source: &str) -> Result<T> {
+        let json = self.eval_json(source, "<eval>")?;
+        parse_json(&json)
+    }
+
+    /// Evaluates `source` as the script `filename` (the name that appears in
+    /// stack traces and error locations) and returns the JSON text.
+    pub fn eval_json(&mut self, source: &str, filename: &str) -> Result<String> {
+        let max = self.store.data().limits.max_source_bytes;
+        if source.len() > max {
+            return Err(Error::TooLarge { what: "source", size: source.len(), limit: max });
+        }
+        let logged = self.store.data().calllog.is_some().then(|| {
+            let mut s: String = source.chars().take(LOGGED_SOURCE).collect();
+            if s.len() < source.len() {
+                s.push('…');
+            }
+            serde_json::json!([filename, s]).to_string()
+        });
+        self.run("", "eval", logged, |guest, store| guest.eval(store, source, filename))
+    }
+
+    /// Evaluates raw bytes as a script (for sources read from files).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidValue`] when `source` is not UTF-8, else as
+    /// [`Runtime::eval`].
+    pub fn eval_bytes(&mut self, source: &[u8], filename: &str) -> Result<serde_json::Value> {
+        let source = std::str::from_utf8(source)
+            .map_err(|e| Error::InvalidValue(format!("{filename} is not valid UTF-8: {e}")))?;
+        parse_json(&self.eval_json(source, filename)?)
+    }
+
+    /// Calls the global function `function` with `args` (anything that
+    /// serializes to a JSON array, such as a tuple or a `Vec`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut rt = jsbox::open(jsbox::EngineOptions::new().init_script("function add(a, b) { return a + b }"))?;
+    /// assert_eq!(rt.call_as::<i64>("add", (40, 2))?, 42);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn call(&mut self, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
+        parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
+    }
+
+    /// Like [`Runtime::call`], deserialized into `T`.
+    pub fn call_as<T: DeserializeOwned>(&mut self, function: &str, args: impl Serialize) -> Result<T> {
+        parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
+    }
+
+    /// Calls export `function` of registry module `module`.
+    pub fn call_module(&mut self, module: &str, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
+        parse_json(&self.call_json(Some(module), function, &args_json(args, self.max_value())?)?)
+    }
+
+    /// Calls a function with a JSON array text of arguments and returns the
+    /// JSON text of the result; `module: None` means a global function.
+    pub fn call_json(&mut self, module: Option<&str>, function: &str, args_json: &str) -> Result<String> {
+        let max = self.max_value();
+        if args_json.len() > max {
+            return Err(Error::TooLarge { what: "arguments", size: args_json.len(), limit: max });
+        }
+        let logged = self.store.data().calllog.is_some().then(|| args_json.to_string());
+        self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
+    }
+
+    /// `require(name)` and returns the module's exports as JSON (functions
+    /// are left out, as `JSON.stringify` does).
+    pub fn require(&mut self, name: &str) -> Result<serde_json::Value> {
+        let logged = self.store.data().calllog.is_some().then(|| serde_json::json!([name]).to_string());
+        parse_json(&self.run(name, "require", logged, |guest, store| guest.require(store, name))?)
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.store.data().limits
+    }
+
+    /// Replaces this runtime's limits. The memory cap cannot go above the
+    /// factory's (the pool's slots are sized by it).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOptions`] when the memory cap exceeds the factory's.
+    pub fn set_limits(&mut self, limits: Limits) -> Result<()> {
+        let ceiling = self.store.data().shared.max_memory;
+        if limits.max_memory > ceiling {
+            return Err(Error::InvalidOptions(format!(
+                "max_memory {} is above the factory's {}",
+                limits.max_memory, ceiling
+            )));
+        }
+        let data = self.store.data_mut();
+        data.limiter.max_memory = limits.max_memory;
+        data.limits = limits;
+        Ok(())
+    }
+
+    /// What this runtime has used so far.
+    pub fn stats(&self) -> Stats {
+        let data = self.store.data();
+        Stats {
+            wall_time: self.wall_time,
+            fuel_consumed: self.fuel_consumed,
+            peak_memory: data.limiter.peak.max(self.guest.memory.data_size(&self.store)),
+            host_calls: data.host_calls,
+            console_bytes_dropped: data.console.dropped,
+        }
+    }
+
+    /// Takes the console lines captured so far (with
+    /// [`ConsoleOutput::Capture`]).
+    pub fn take_console(&mut self) -> Vec<ConsoleLine> {
+        std::mem::take(&mut self.store.data_mut().console.lines)
+    }
+
+    /// A handle that cancels this runtime's running call from any thread.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle { cancelled: self.store.data().cancelled.clone(), engine: self.store.engine().clone() }
+    }
+
+    /// The guest's linear memory, read-only (for inspection and tests).
+    pub fn guest_memory(&self) -> &[u8] {
+        self.guest.memory.data(&self.store)
+    }
+
+    fn max_value(&self) -> usize {
+        self.store.data().limits.max_value_bytes
+    }
+
+    /// Runs one call into the guest under the limits, logs it, and maps
+    /// every failure to a typed error.
+    fn run(
+        &mut self,
+        module: &str,
+        function: &str,
+        logged_args: Option<String>,
+        call: impl FnOnce(&GuestExports, &mut Store<HostState>) -> CallOutcome,
+    ) -> Result<String> {
+        if let Some(reason) = &self.poisoned {
+            return Err(Error::Poisoned(reason.clone()));
+        }
+        let limits = self.store.data().limits.clone();
+        {
+            let data = self.store.data_mut();
+            data.deadline = limits.timeout.map(|t| Instant::now() + t);
+            data.last_host_error = None;
+            data.limiter.refused = false;
+        }
+        if let Some(ticker) = &self.store.data().shared.ticker {
+            ticker.ensure_running();
+        }
+        self.store.set_epoch_deadline(1);
+        let fuel_budget = if self.store.data().shared.fuel {
+            let budget = limits.fuel.unwrap_or(u64::MAX);
+            self.store.set_fuel(budget).map_err(Error::engine)?;
+            Some(budget)
+        } else {
+            None
+        };
+
+        let wall = SystemTime::now();
+        let started = Instant::now();
+        let outcome = call(&self.guest, &mut self.store);
+        let elapsed = started.elapsed();
+        self.wall_time += elapsed;
+        if let Some(budget) = fuel_budget {
+            let left = self.store.get_fuel().unwrap_or(0);
+            *self.fuel_consumed.get_or_insert(0) += budget - left;
+        }
+
+        let result = self.map_outcome(outcome, &limits);
+        let max = limits.max_value_bytes;
+        let result = result.and_then(|json| {
+            if json.len() > max {
+                Err(Error::TooLarge { what: "result", size: json.len(), limit: max })
+            } else {
+                Ok(json)
+            }
+        });
+        if let (Some(log), Some(args)) = (self.store.data_mut().calllog.as_mut(), logged_args) {
+            let logged = result.as_deref().map_err(|e| e.to_string());
+            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged);
+        }
+        if let Err(e) = &result {
+            if e.is_fatal() {
+                self.poisoned = Some(e.to_string());
+            }
+        }
+        result
+    }
+
+    fn map_outcome(&mut self, outcome: CallOutcome, limits: &Limits) -> Result<String> {
+        let data = self.store.data_mut();
+        let oom = data.limiter.refused;
+        match outcome {
+            Ok(Ok(json)) => Ok(json),
+            Ok(Err(guest_error)) => {
+                if oom {
+                    return Err(Error::OutOfMemory { limit: limits.max_memory });
+                }
+                // A RangeError from QuickJS's own stack check.
+                if guest_error.name == "RangeError" && guest_error.message.contains("call stack") {
+                    return Err(Error::StackOverflow);
+                }
+                if let Some((message, host_error)) = data.last_host_error.take() {
+                    if guest_error.kind == 0 && guest_error.message == message {
+                        return Err(host_error);
+                    }
+                }
+                Err(guest_error.into())
+            }
+            Err(e) => Err(match e.downcast_ref::<Trap>() {
+                Some(Trap::Interrupt) => Error::Timeout(limits.timeout.unwrap_or_default()),
+                Some(Trap::OutOfFuel) => Error::FuelExhausted(limits.fuel.unwrap_or_default()),
+                Some(Trap::StackOverflow) => Error::StackOverflow,
+                _ if oom => Error::OutOfMemory { limit: limits.max_memory },
+                _ => Error::Trap(format!("{e:#}")),
+            }),
+        }
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::InvalidValue(format!("result does not deserialize: {e}")))
+}
+
+fn args_json(args: impl Serialize, max: usize) -> Result<String> {
+    let json = serde_json::to_string(&args).map_err(|e| Error::InvalidValue(format!("arguments: {e}")))?;
+    if !json.starts_with('[') {
+        return Err(Error::InvalidValue("arguments must serialize to a JSON array (use a tuple)".into()));
+    }
+    if json.len() > max {
+        return Err(Error::TooLarge { what: "arguments", size: json.len(), limit: max });
+    }
+    Ok(json)
+}
+
+/// `Runtime` moves between threads; the factory is shared by them.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<Runtime>();
+};
