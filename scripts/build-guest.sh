@@ -12,6 +12,7 @@ set -euo pipefail
 out="${1:?usage: build-guest.sh OUT.wasm [--clean]}"
 clean="${2:-}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 stage="${JSBOX_GUEST_STAGE:-/tmp/jsbox-guest-build}"
 
 "$root/scripts/guest-toolchain.sh" install

@@ -94,6 +94,22 @@ fn location(stack: &str) -> Option<(String, u32, u32)> {
     })
 }
 
+/// QuickJS-ng reports column 1 for most parse errors. When the message
+/// quotes the offending token (`unexpected token in expression: ';'`), find
+/// it on the reported line; else point at the line's first non-blank.
+fn syntax_column(source: &str, line: u32, message: &str) -> Option<u32> {
+    let text = source.lines().nth(line.checked_sub(1)? as usize)?;
+    let token = message
+        .rsplit_once(": '")
+        .and_then(|(_, t)| t.strip_suffix('\''))
+        .filter(|t| !t.is_empty());
+    let byte = match token.and_then(|t| text.find(t)) {
+        Some(i) => i,
+        None => text.len() - text.trim_start().len(),
+    };
+    Some(text[..byte].chars().count() as u32 + 1)
+}
+
 fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
     match caught {
         CaughtError::Exception(exception) => {
@@ -136,7 +152,7 @@ fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
 }
 
 fn with_state<R>(
-    f: impl for<'js> FnOnce(&Runtime, Ctx<'js>, Object<'js>) -> Result<R, JsError>,
+    f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> Result<R, JsError>,
 ) -> Result<R, JsError> {
     seed_random();
     STATE.with_borrow(|state| {
@@ -149,16 +165,15 @@ fn with_state<R>(
                 .clone()
                 .restore(&ctx)
                 .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
-            f(&state.runtime, ctx, api)
+            f(ctx, api)
         })
     })
 }
 
 /// Runs queued jobs and, when `value` is a promise, waits for it.
-fn settle<'js>(runtime: &Runtime, ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>, JsError> {
-    if runtime.has_pending_jobs() {
-        runtime.resolve_pending_jobs().map_err(|e| error(ErrorKind::Exception, e.to_string()))?;
-    }
+fn settle<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>, JsError> {
+    // Jobs run through the context: the runtime is locked while in `with`.
+    while ctx.execute_pending_job() {}
     let Some(promise) = value.as_promise() else {
         return Ok(value);
     };
@@ -195,9 +210,13 @@ fn eval_script<'js>(ctx: &Ctx<'js>, source: &str, filename: &str) -> Result<Valu
     options.strict = false;
     options.backtrace_barrier = true;
     options.filename = Some(filename.to_string());
-    ctx.eval_with_options::<Value, _>(source, options)
-        .catch(ctx)
-        .map_err(|c| caught_to_error(ctx, c))
+    ctx.eval_with_options::<Value, _>(source, options).catch(ctx).map_err(|c| {
+        let mut e = caught_to_error(ctx, c);
+        if e.kind == ErrorKind::Syntax && e.file == filename {
+            e.column = syntax_column(source, e.line, &e.message).unwrap_or(e.column);
+        }
+        e
+    })
 }
 
 /// Wraps a registry module in the CommonJS function shape. The wrapper opens
@@ -291,15 +310,15 @@ impl Guest for Sandbox {
     }
 
     fn eval(source: String, filename: String) -> Result<String, JsError> {
-        with_state(|runtime, ctx, _| {
+        with_state(|ctx, _| {
             let value = eval_script(&ctx, &source, &filename)?;
-            let value = settle(runtime, &ctx, value)?;
+            let value = settle(&ctx, value)?;
             to_json(&ctx, value)
         })
     }
 
     fn call(module: Option<String>, function: String, args_json: String) -> Result<String, JsError> {
-        with_state(|runtime, ctx, api| {
+        with_state(|ctx, api| {
             let catch = |c| caught_to_error(&ctx, c);
             let lookup: Function = api.get("lookup").catch(&ctx).map_err(catch)?;
             let found: Array = lookup.call((module, function)).catch(&ctx).map_err(catch)?;
@@ -318,16 +337,16 @@ impl Guest for Sandbox {
                     .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
             }
             let value: Value = f.call_arg(rest).catch(&ctx).map_err(catch)?;
-            let value = settle(runtime, &ctx, value)?;
+            let value = settle(&ctx, value)?;
             to_json(&ctx, value)
         })
     }
 
     fn require(name: String) -> Result<String, JsError> {
-        with_state(|runtime, ctx, api| {
+        with_state(|ctx, api| {
             let require: Function = api.get("require").catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
             let exports: Value = require.call((name,)).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
-            let exports = settle(runtime, &ctx, exports)?;
+            let exports = settle(&ctx, exports)?;
             to_json(&ctx, exports)
         })
     }

@@ -1,0 +1,109 @@
+//! The committed guest is a core module following the canonical ABI of the
+//! `sandbox` world in `wit/`: this checks its real imports and exports
+//! against the signatures `wit-parser` derives from the WIT.
+
+use std::collections::BTreeMap;
+
+use wasmparser::{Parser, Payload, TypeRef, ValType};
+use wit_parser::abi::{WasmSignature, WasmType};
+use wit_parser::{Resolve, WorldItem};
+
+type Sig = (Vec<ValType>, Vec<ValType>);
+
+fn core(ty: &WasmType) -> ValType {
+    match ty {
+        WasmType::I32 | WasmType::Pointer | WasmType::Length => ValType::I32,
+        WasmType::I64 | WasmType::PointerOrI64 => ValType::I64,
+        WasmType::F32 => ValType::F32,
+        WasmType::F64 => ValType::F64,
+    }
+}
+
+/// (imports by (module, name), exports by name) of the guest module.
+fn guest_signatures() -> (BTreeMap<(String, String), Sig>, BTreeMap<String, Sig>) {
+    let mut types = Vec::new();
+    let mut funcs = Vec::new();
+    let mut imports = BTreeMap::new();
+    let mut exports = BTreeMap::new();
+    for payload in Parser::new(0).parse_all(jsbox::guest_wasm()) {
+        match payload.unwrap() {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let f = ty.unwrap();
+                    types.push((f.params().to_vec(), f.results().to_vec()));
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader {
+                    let import = import.unwrap();
+                    if let TypeRef::Func(t) = import.ty {
+                        funcs.push(t);
+                        imports.insert((import.module.to_string(), import.name.to_string()), types[t as usize].clone());
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => funcs.extend(reader.into_iter().map(Result::unwrap)),
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.unwrap();
+                    if export.kind == wasmparser::ExternalKind::Func {
+                        let t = funcs[export.index as usize];
+                        exports.insert(export.name.to_string(), types[t as usize].clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (imports, exports)
+}
+
+#[test]
+fn guest_matches_the_wit_world() {
+    let mut resolve = Resolve::default();
+    let (pkg, _) = resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit")).unwrap();
+    let world = resolve.select_world(&[pkg], Some("sandbox")).unwrap();
+    let (imports, exports) = guest_signatures();
+    let sig = |s: WasmSignature| -> Sig {
+        (s.params.iter().map(core).collect(), s.results.iter().map(core).collect())
+    };
+
+    let mut checked = 0;
+    for (_, item) in &resolve.worlds[world].imports {
+        let WorldItem::Interface { id, .. } = item else { continue };
+        let module = resolve.id_of(*id).unwrap();
+        for (name, func) in &resolve.interfaces[*id].functions {
+            let want = sig(resolve.wasm_signature(wit_parser::abi::AbiVariant::GuestImport, func));
+            let got = imports.get(&(module.clone(), name.clone()));
+            assert_eq!(got, Some(&want), "import {module}#{name}");
+            checked += 1;
+        }
+    }
+    for (_, item) in &resolve.worlds[world].exports {
+        let WorldItem::Interface { id, .. } = item else { continue };
+        let iface = resolve.id_of(*id).unwrap();
+        for (name, func) in &resolve.interfaces[*id].functions {
+            let export = format!("{iface}#{name}");
+            let want = sig(resolve.wasm_signature(wit_parser::abi::AbiVariant::GuestExport, func));
+            assert_eq!(exports.get(&export), Some(&want), "export {export}");
+            // Every export that returns through memory has a post-return.
+            if !want.1.is_empty() {
+                let post = exports.get(&format!("cabi_post_{export}"));
+                assert_eq!(post, Some(&(vec![ValType::I32], vec![])), "post-return of {export}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6, "functions checked");
+    assert_eq!(exports.get("cabi_realloc"), Some(&(vec![ValType::I32; 4], vec![ValType::I32])));
+
+    // Nothing else may be imported: the WIT world plus the small WASI set
+    // the host implements (see host/src/imports.rs).
+    let wasi = ["random_get", "environ_get", "environ_sizes_get", "clock_time_get", "fd_close",
+                "fd_fdstat_get", "fd_seek", "fd_write", "proc_exit"];
+    for (module, name) in imports.keys() {
+        let known = module == "jsbox:sandbox/host@0.1.0"
+            || (module == "wasi_snapshot_preview1" && wasi.contains(&name.as_str()));
+        assert!(known, "unexpected import {module}#{name}");
+    }
+}
