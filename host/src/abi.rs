@@ -7,7 +7,7 @@
 //! decoding checks every bound and every discriminant and never panics (the
 //! `decode` fuzz target drives [`decode_result`]).
 
-use wasmtime::{AsContextMut, Instance, Memory, Module, ModuleExport, Store, TypedFunc};
+use wasmtime::{AsContextMut, ExternType, Instance, Memory, Module, ModuleExport, Store, TypedFunc, ValType};
 
 use crate::error::{Error, JsException, Location, Result};
 
@@ -24,7 +24,8 @@ pub(crate) mod names {
 }
 
 /// Pre-resolved export indices: looking exports up by index is much cheaper
-/// than by name on every spawn.
+/// than by name on every spawn. Their signatures are checked once, here,
+/// which is what makes the unchecked typed views in [`GuestExports`] sound.
 #[derive(Clone)]
 pub(crate) struct ExportIndex {
     memory: ModuleExport,
@@ -35,61 +36,94 @@ pub(crate) struct ExportIndex {
     require: (ModuleExport, ModuleExport),
 }
 
-fn export(module: &Module, name: &str) -> Result<ModuleExport> {
-    module
-        .get_export_index(name)
-        .ok_or_else(|| Error::Engine(format!("the guest does not export `{name}`")))
+fn export(module: &Module, name: &str, params: usize, results: usize) -> Result<ModuleExport> {
+    let bad = |why: &str| Error::Engine(format!("the guest's export `{name}` {why}"));
+    match module.get_export(name) {
+        Some(ExternType::Func(ty)) => {
+            let all_i32 = ty.params().chain(ty.results()).all(|t| matches!(t, ValType::I32));
+            if ty.params().len() != params || ty.results().len() != results || !all_i32 {
+                return Err(bad(&format!("has the wrong signature ({ty:?})")));
+            }
+        }
+        Some(ExternType::Memory(_)) if name == names::MEMORY => {}
+        Some(_) => return Err(bad("has the wrong kind")),
+        None => return Err(bad("is missing")),
+    }
+    module.get_export_index(name).ok_or_else(|| bad("is missing"))
 }
 
-fn with_post(module: &Module, name: &str) -> Result<(ModuleExport, ModuleExport)> {
-    Ok((export(module, name)?, export(module, &format!("{}{name}", names::POST_PREFIX))?))
+/// An export returning through memory, and its post-return function.
+fn with_post(module: &Module, name: &str, params: usize) -> Result<(ModuleExport, ModuleExport)> {
+    Ok((export(module, name, params, 1)?, export(module, &format!("{}{name}", names::POST_PREFIX), 1, 0)?))
 }
 
 impl ExportIndex {
     pub(crate) fn new(module: &Module) -> Result<Self> {
         Ok(ExportIndex {
-            memory: export(module, names::MEMORY)?,
-            realloc: export(module, names::REALLOC)?,
+            memory: export(module, names::MEMORY, 0, 0)?,
+            realloc: export(module, names::REALLOC, 4, 1)?,
             // A snapshot no longer exports `init` (Wizer removes it).
-            init: with_post(module, names::INIT).ok(),
-            eval: with_post(module, names::EVAL)?,
-            call: with_post(module, names::CALL)?,
-            require: with_post(module, names::REQUIRE)?,
+            init: with_post(module, names::INIT, 2).ok(),
+            eval: with_post(module, names::EVAL, 4)?,
+            call: with_post(module, names::CALL, 7)?,
+            require: with_post(module, names::REQUIRE, 2)?,
         })
     }
 }
 
+type Realloc = TypedFunc<(i32, i32, i32, i32), i32>;
 type Export<P> = (TypedFunc<P, i32>, TypedFunc<i32, ()>);
 
-/// The guest's exports in one instance, typed.
+/// The guest's exports in one instance. Only the memory is looked up at
+/// spawn; functions are looked up on first use (most runtimes use one or
+/// two of them).
 pub(crate) struct GuestExports {
+    instance: Instance,
+    index: ExportIndex,
     pub(crate) memory: Memory,
-    realloc: TypedFunc<(i32, i32, i32, i32), i32>,
+    realloc: Option<Realloc>,
     init: Option<Export<(i32, i32)>>,
-    eval: Export<(i32, i32, i32, i32)>,
-    call: Export<(i32, i32, i32, i32, i32, i32, i32)>,
-    require: Export<(i32, i32)>,
+    eval: Option<Export<(i32, i32, i32, i32)>>,
+    call: Option<Export<(i32, i32, i32, i32, i32, i32, i32)>>,
+    require: Option<Export<(i32, i32)>>,
 }
 
-fn typed<P, R, T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> Result<TypedFunc<P, R>>
+/// A typed view of an export whose signature [`ExportIndex::new`] checked.
+fn typed<P, R, T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> wasmtime::Result<TypedFunc<P, R>>
 where
     P: wasmtime::WasmParams,
     R: wasmtime::WasmResults,
 {
-    instance
+    let func = instance
         .get_module_export(&mut *store, index)
         .and_then(|e| e.into_func())
-        .ok_or_else(|| Error::Engine("a guest export is not a function".into()))?
-        .typed::<P, R>(&*store)
-        .map_err(Error::engine)
+        .ok_or_else(|| wasmtime::format_err!("a guest export is not a function"))?;
+    // SAFETY: the export's signature was checked against `P -> R` (all i32)
+    // when the factory built its ExportIndex from this very module.
+    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
 }
 
 fn pair<P: wasmtime::WasmParams, T>(
     store: &mut Store<T>,
     instance: &Instance,
     index: &(ModuleExport, ModuleExport),
-) -> Result<Export<P>> {
+) -> wasmtime::Result<Export<P>> {
     Ok((typed(store, instance, &index.0)?, typed(store, instance, &index.1)?))
+}
+
+/// Resolves a lazily looked-up export (a macro because each field has its
+/// own type).
+macro_rules! lazy {
+    ($self:ident, $store:ident, $field:ident) => {
+        match &$self.$field {
+            Some(f) => f.clone(),
+            None => {
+                let f = pair($store, &$self.instance, &$self.index.$field)?;
+                $self.$field = Some(f.clone());
+                f
+            }
+        }
+    };
 }
 
 impl GuestExports {
@@ -99,13 +133,25 @@ impl GuestExports {
             .and_then(|e| e.into_memory())
             .ok_or_else(|| Error::Engine("the guest exports no memory".into()))?;
         Ok(GuestExports {
+            instance: *instance,
+            index: index.clone(),
             memory,
-            realloc: typed(store, instance, &index.realloc)?,
-            init: index.init.as_ref().map(|i| pair(store, instance, i)).transpose()?,
-            eval: pair(store, instance, &index.eval)?,
-            call: pair(store, instance, &index.call)?,
-            require: pair(store, instance, &index.require)?,
+            realloc: None,
+            init: None,
+            eval: None,
+            call: None,
+            require: None,
         })
+    }
+
+    /// `cabi_realloc`, looked up on first use.
+    pub(crate) fn realloc<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<Realloc> {
+        if let Some(r) = &self.realloc {
+            return Ok(r.clone());
+        }
+        let r: Realloc = typed(store, &self.instance, &self.index.realloc)?;
+        self.realloc = Some(r.clone());
+        Ok(r)
     }
 }
 
@@ -220,12 +266,12 @@ pub(crate) type CallOutcome = wasmtime::Result<Result<String, GuestError>>;
 
 fn finish<T>(
     store: &mut Store<T>,
-    g: &GuestExports,
+    memory: &Memory,
     post: &TypedFunc<i32, ()>,
     retptr: i32,
     ok_has_string: bool,
 ) -> CallOutcome {
-    let decoded = decode_result(g.memory.data(&*store), retptr as u32, ok_has_string)
+    let decoded = decode_result(memory.data(&*store), retptr as u32, ok_has_string)
         .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
     post.call(&mut *store, retptr)?;
     Ok(decoded)
@@ -233,53 +279,57 @@ fn finish<T>(
 
 impl GuestExports {
     /// `init(registry-json)`; only on an un-snapshotted guest.
-    pub(crate) fn init<T>(&self, store: &mut Store<T>, registry_json: &str) -> CallOutcome {
-        let (init, post) = self
-            .init
-            .as_ref()
-            .ok_or_else(|| wasmtime::format_err!("this guest is already initialised (a snapshot)"))?;
-        let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, registry_json)?;
+    pub(crate) fn init<T>(&mut self, store: &mut Store<T>, registry_json: &str) -> CallOutcome {
+        let Some(index) = self.index.init.clone() else {
+            return Err(wasmtime::format_err!("this guest is already initialised (a snapshot)"));
+        };
+        let (init, post) = match &self.init {
+            Some(f) => f.clone(),
+            None => pair(store, &self.instance, &index)?,
+        };
+        let realloc = self.realloc(store)?;
+        let (p, l) = lower_str(&mut *store, &realloc, &self.memory, registry_json)?;
         let retptr = init.call(&mut *store, (p, l))?;
-        finish(store, self, post, retptr, false)
+        finish(store, &self.memory, &post, retptr, false)
     }
 
-    pub(crate) fn eval<T>(&self, store: &mut Store<T>, source: &str, filename: &str) -> CallOutcome {
-        let (sp, sl) = lower_str(&mut *store, &self.realloc, &self.memory, source)?;
-        let (fp, fl) = lower_str(&mut *store, &self.realloc, &self.memory, filename)?;
-        let retptr = self.eval.0.call(&mut *store, (sp, sl, fp, fl))?;
-        finish(store, self, &self.eval.1, retptr, true)
+    pub(crate) fn eval<T>(&mut self, store: &mut Store<T>, source: &str, filename: &str) -> CallOutcome {
+        let (eval, post) = lazy!(self, store, eval);
+        let realloc = self.realloc(store)?;
+        let (sp, sl) = lower_str(&mut *store, &realloc, &self.memory, source)?;
+        let (fp, fl) = lower_str(&mut *store, &realloc, &self.memory, filename)?;
+        let retptr = eval.call(&mut *store, (sp, sl, fp, fl))?;
+        finish(store, &self.memory, &post, retptr, true)
     }
 
     pub(crate) fn call<T>(
-        &self,
+        &mut self,
         store: &mut Store<T>,
         module: Option<&str>,
         function: &str,
         args_json: &str,
     ) -> CallOutcome {
+        let (call, post) = lazy!(self, store, call);
+        let realloc = self.realloc(store)?;
         let (some, mp, ml) = match module {
             Some(m) => {
-                let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, m)?;
+                let (p, l) = lower_str(&mut *store, &realloc, &self.memory, m)?;
                 (1, p, l)
             }
             None => (0, 0, 0),
         };
-        let (fp, fl) = lower_str(&mut *store, &self.realloc, &self.memory, function)?;
-        let (ap, al) = lower_str(&mut *store, &self.realloc, &self.memory, args_json)?;
-        let retptr = self.call.0.call(&mut *store, (some, mp, ml, fp, fl, ap, al))?;
-        finish(store, self, &self.call.1, retptr, true)
+        let (fp, fl) = lower_str(&mut *store, &realloc, &self.memory, function)?;
+        let (ap, al) = lower_str(&mut *store, &realloc, &self.memory, args_json)?;
+        let retptr = call.call(&mut *store, (some, mp, ml, fp, fl, ap, al))?;
+        finish(store, &self.memory, &post, retptr, true)
     }
 
-    pub(crate) fn require<T>(&self, store: &mut Store<T>, name: &str) -> CallOutcome {
-        let (p, l) = lower_str(&mut *store, &self.realloc, &self.memory, name)?;
-        let retptr = self.require.0.call(&mut *store, (p, l))?;
-        finish(store, self, &self.require.1, retptr, true)
-    }
-
-    /// Writes a `result<string, string>` for an import's return area,
-    /// allocating the string in the guest.
-    pub(crate) fn realloc(&self) -> &TypedFunc<(i32, i32, i32, i32), i32> {
-        &self.realloc
+    pub(crate) fn require<T>(&mut self, store: &mut Store<T>, name: &str) -> CallOutcome {
+        let (require, post) = lazy!(self, store, require);
+        let realloc = self.realloc(store)?;
+        let (p, l) = lower_str(&mut *store, &realloc, &self.memory, name)?;
+        let retptr = require.call(&mut *store, (p, l))?;
+        finish(store, &self.memory, &post, retptr, true)
     }
 }
 

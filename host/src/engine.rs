@@ -29,6 +29,11 @@ fn base_config(fuel: bool) -> Config {
         .consume_fuel(fuel)
         .memory_init_cow(true)
         .parallel_compilation(true);
+    // `JSBOX_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf` can name guest
+    // functions (for profiling only).
+    if std::env::var_os("JSBOX_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     config
 }
 

@@ -12,7 +12,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
-use wasmtime::{Caller, Linker, Memory};
+use wasmtime::{Caller, Linker, Memory, TypedFunc};
 
 use crate::abi::{lift_str, lower_str, names};
 use crate::calllog::Direction;
@@ -69,11 +69,16 @@ fn write_result(caller: &mut Caller<'_, HostState>, retptr: i32, result: Result<
     let mem = memory(caller)?;
     let realloc = match caller.data().realloc.clone() {
         Some(r) => r,
-        None => caller
-            .get_export(names::REALLOC)
-            .and_then(|e| e.into_func())
-            .ok_or_else(|| wasmtime::format_err!("the guest exports no cabi_realloc"))?
-            .typed(&*caller)?,
+        None => {
+            let r: TypedFunc<(i32, i32, i32, i32), i32> = caller
+                .get_export(names::REALLOC)
+                .and_then(|e| e.into_func())
+                .ok_or_else(|| wasmtime::format_err!("the guest exports no cabi_realloc"))?
+                .typed(&*caller)?;
+            // Cached: a runtime's native calls all need it.
+            caller.data_mut().realloc = Some(r.clone());
+            r
+        }
     };
     let (tag, text) = match result {
         Ok(s) => (0u8, s),

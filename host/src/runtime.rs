@@ -137,9 +137,7 @@ const LOGGED_SOURCE: usize = 4096;
 
 impl Runtime {
     pub(crate) fn new(mut store: Store<HostState>, guest: GuestExports, id: u64) -> Self {
-        let data = store.data_mut();
-        data.memory = Some(guest.memory);
-        data.realloc = Some(guest.realloc().clone());
+        store.data_mut().memory = Some(guest.memory);
         Runtime { store, guest, id, wall_time: Duration::ZERO, fuel_consumed: None, poisoned: None }
     }
 
@@ -316,7 +314,7 @@ impl Runtime {
         module: &str,
         function: &str,
         logged_args: Option<String>,
-        call: impl FnOnce(&GuestExports, &mut Store<HostState>) -> CallOutcome,
+        call: impl FnOnce(&mut GuestExports, &mut Store<HostState>) -> CallOutcome,
     ) -> Result<String> {
         if let Some(reason) = &self.poisoned {
             return Err(Error::Poisoned(reason.clone()));
@@ -342,7 +340,7 @@ impl Runtime {
 
         let wall = SystemTime::now();
         let started = Instant::now();
-        let outcome = call(&self.guest, &mut self.store);
+        let outcome = call(&mut self.guest, &mut self.store);
         let elapsed = started.elapsed();
         self.wall_time += elapsed;
         if let Some(budget) = fuel_budget {

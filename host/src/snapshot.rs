@@ -31,7 +31,7 @@ pub(crate) fn snapshot(guest: &[u8], registry_json: &str, env: Arc<HostEnv>) -> 
     let mut store = Store::new(&engine, HostState::new(env, 0, None));
     let instance = linker.instantiate(&mut store, &module).map_err(Error::engine)?;
     let exports = ExportIndex::new(&module)?;
-    let guest_exports = GuestExports::resolve(&mut store, &instance, &exports)?;
+    let mut guest_exports = GuestExports::resolve(&mut store, &instance, &exports)?;
     guest_exports
         .init(&mut store, registry_json)
         .map_err(|e| Error::Engine(format!("guest init trapped: {e:#}")))?
