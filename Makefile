@@ -31,11 +31,13 @@ guest-check: ## rebuild the guest from scratch and fail unless it matches the co
 	fi
 
 bench: ## run every criterion benchmark and write target/bench-report.{md,json}
+	cargo build --release -p jsbox-cli
 	cargo bench -p jsbox --bench jsbox
 	cargo run --release -p jsbox --example bench_report
 
 bench-quick: ## a short benchmark run (fewer samples)
-	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox --bench jsbox -- --warm-up-time 0.5 --measurement-time 1
+	cargo build --release -p jsbox-cli
+	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox --bench jsbox
 	cargo run --release -p jsbox --example bench_report
 
 soak: ## one million spawn/eval/drop cycles over two threads, RSS reported

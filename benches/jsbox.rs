@@ -1,36 +1,90 @@
-//! jsbox's benchmarks (criterion). `make bench` runs them and writes
-//! `target/bench-report.{md,json}`; `make bench-quick` is a short run.
+//! jsbox's benchmarks (criterion). `make bench` runs them and then writes
+//! `target/bench-report.{md,json}` (host/examples/bench_report.rs);
+//! `make bench-quick` is a short run.
 //!
-//! Groups mirror the seed's Go suite (go-go-goja `perf/goja/bench_test.go`)
-//! so numbers compare point by point.
+//! The groups mirror the seed's Go suite (go-go-goja `perf/goja/bench_test.go`)
+//! so the numbers compare point by point, and put what a user would pick
+//! instead (native QuickJS through rquickjs, no sandbox) in the same run.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use jsbox::{CacheDir, EngineFactory, EngineOptions};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use jsbox::{CacheDir, CallLogPolicy, EngineFactory, EngineOptions, NativeModule};
 
 const SCRIPT: &str = "var n = 41; n + 1;";
+const MATH: &str = "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;";
+const UTIL: &str = "const m = require('math'); exports.sumsq = (a, b) => m.add(m.mul(a, a), m.mul(b, b));";
+const INIT: &str = "function answer(x) { return x + 1; }";
 
 fn cache_dir() -> CacheDir {
     CacheDir::Path(std::env::temp_dir().join("jsbox-bench-cache"))
 }
 
+fn calllog_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("jsbox-bench-calllog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn add_module() -> NativeModule {
+    NativeModule::new("host").function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b))
+}
+
+/// The registry every group uses: two JS modules, a global function and a
+/// native module.
 fn registry() -> EngineOptions {
     EngineOptions::new()
         .cache(cache_dir())
-        .module("math", "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;")
-        .module("util", "const m = require('math'); exports.sumsq = (a, b) => m.add(m.mul(a, a), m.mul(b, b));")
-        .init_script("function answer(x) { return x + 1; }")
+        .module("math", MATH)
+        .module("util", UTIL)
+        .init_script(INIT)
+        .native_module(add_module())
+}
+
+/// A native runtime + context with the same registry, no sandbox.
+fn rquickjs_runtime() -> (rquickjs::Runtime, rquickjs::Context) {
+    let rt = rquickjs::Runtime::new().unwrap();
+    let ctx = rquickjs::Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let setup = format!(
+            "var __m = {{}}; (function (exports) {{ {MATH} }})(__m.math = {{}}); \
+             (function (exports) {{ const require = (n) => __m[n]; {UTIL} }})(__m.util = {{}}); \
+             globalThis.require = (n) => __m[n]; {INIT}"
+        );
+        ctx.eval::<(), _>(setup).unwrap();
+    });
+    (rt, ctx)
+}
+
+fn rquickjs_eval(ctx: &rquickjs::Context, src: &str) -> i64 {
+    ctx.with(|ctx| ctx.eval::<i64, _>(src).unwrap())
+}
+
+/// The seed's `buildArithmeticScript`: `lines` statements of arithmetic.
+fn arithmetic_script(lines: usize) -> String {
+    let mut s = String::from("var acc = 0;\n");
+    for i in 0..lines {
+        s.push_str(&format!("acc = (acc + {i} * 3 - {}) % 1000003;\n", i % 7));
+    }
+    s.push_str("acc;\n");
+    s
 }
 
 fn runtime_spawn(c: &mut Criterion) {
     let factory = EngineFactory::new(registry()).unwrap();
     let raw = EngineFactory::new(registry().without_snapshot()).unwrap();
+    let logged = EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(calllog_path("spawn")))).unwrap();
     let mut g = c.benchmark_group("runtime_spawn");
+    g.bench_function("bare_instance", |b| b.iter(|| factory.bare_instance().unwrap()));
     g.bench_function("factory", |b| b.iter(|| drop(black_box(factory.new_runtime().unwrap()))));
-    g.bench_function("no_snapshot", |b| b.iter(|| drop(black_box(raw.new_runtime().unwrap()))));
+    g.bench_function("factory_sqlite_calllog", |b| b.iter(|| drop(black_box(logged.new_runtime().unwrap()))));
     g.bench_function("open", |b| b.iter(|| drop(black_box(jsbox::open(registry()).unwrap()))));
+    g.bench_function("no_snapshot", |b| b.iter(|| drop(black_box(raw.new_runtime().unwrap()))));
+    g.bench_function("rquickjs_native", |b| b.iter(|| drop(black_box(rquickjs_runtime()))));
     g.finish();
 }
 
@@ -41,27 +95,157 @@ fn spawn_and_execute(c: &mut Criterion) {
     g.bench_function("factory", |b| {
         b.iter(|| {
             let mut rt = factory.new_runtime().unwrap();
-            let v: i64 = rt.eval_as(SCRIPT).unwrap();
-            assert_eq!(v, 42);
+            assert_eq!(rt.eval_as::<i64>(SCRIPT).unwrap(), 42);
+        })
+    });
+    g.bench_function("factory_call", |b| {
+        b.iter(|| {
+            let mut rt = factory.new_runtime().unwrap();
+            assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42");
         })
     });
     g.bench_function("no_snapshot", |b| {
         b.iter(|| {
             let mut rt = raw.new_runtime().unwrap();
-            let v: i64 = rt.eval_as(SCRIPT).unwrap();
-            assert_eq!(v, 42);
+            assert_eq!(rt.eval_as::<i64>(SCRIPT).unwrap(), 42);
         })
     });
+    g.bench_function("rquickjs_native", |b| {
+        b.iter(|| {
+            let (_rt, ctx) = rquickjs_runtime();
+            assert_eq!(rquickjs_eval(&ctx, SCRIPT), 42);
+        })
+    });
+    g.finish();
+}
+
+fn runtime_reuse(c: &mut Criterion) {
+    let factory = EngineFactory::new(registry()).unwrap();
+    let mut rt = factory.new_runtime().unwrap();
+    let (_qrt, ctx) = rquickjs_runtime();
+    let mut g = c.benchmark_group("runtime_reuse");
+    g.bench_function("eval", |b| b.iter(|| rt.eval_json(SCRIPT, "<eval>").unwrap()));
+    g.bench_function("call", |b| b.iter(|| rt.call_json(None, "answer", "[41]").unwrap()));
+    g.bench_function("rquickjs_native_eval", |b| b.iter(|| rquickjs_eval(&ctx, SCRIPT)));
+    g.finish();
+}
+
+fn js_loading(c: &mut Criterion) {
+    let factory = EngineFactory::new(registry()).unwrap();
+    let mut reused = factory.new_runtime().unwrap();
+    let mut g = c.benchmark_group("js_loading");
+    for lines in [32usize, 512, 4096] {
+        let script = arithmetic_script(lines);
+        g.throughput(Throughput::Elements(lines as u64));
+        g.bench_with_input(BenchmarkId::new("fresh", lines), &script, |b, s| {
+            b.iter(|| factory.new_runtime().unwrap().eval_json(s, "arith.js").unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("reused", lines), &script, |b, s| {
+            b.iter(|| reused.eval_json(s, "arith.js").unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn js_calling_host(c: &mut Criterion) {
+    const CALLS: u64 = 100;
+    let loop_src = format!("var h = require('host'); var s = 0; for (var i = 0; i < {CALLS}; i++) s = h.add(s, 1); s");
+    let plain = EngineFactory::new(registry()).unwrap();
+    let logged = EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(calllog_path("js-host")))).unwrap();
+    let mut g = c.benchmark_group("js_calling_host");
+    // Per call: each iteration makes CALLS calls.
+    g.throughput(Throughput::Elements(CALLS));
+    // The native function's body called from Rust, with the same JSON work.
+    let direct = |a: f64, b: f64| -> Result<f64, String> { Ok(a + b) };
+    g.bench_function("direct", |b| {
+        b.iter(|| {
+            let mut s = 0.0;
+            for _ in 0..CALLS {
+                // Same work as the native module: JSON in, JSON out.
+                let args: (f64, f64) = serde_json::from_str(&format!("[{s},1]")).unwrap();
+                s = direct(args.0, args.1).unwrap();
+                black_box(serde_json::to_string(&s).unwrap());
+            }
+            s
+        })
+    });
+    for (name, factory) in [("native_module", &plain), ("native_module_sqlite", &logged)] {
+        let mut rt = factory.new_runtime().unwrap();
+        g.bench_function(name, |b| b.iter(|| rt.eval_json(&loop_src, "loop.js").unwrap()));
+    }
+    g.finish();
+}
+
+fn host_calling_js(c: &mut Criterion) {
+    let plain = EngineFactory::new(registry()).unwrap();
+    let logged = EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(calllog_path("host-js")))).unwrap();
+    let mut g = c.benchmark_group("host_calling_js");
+    for (name, factory) in [("call", &plain), ("call_sqlite", &logged)] {
+        let mut rt = factory.new_runtime().unwrap();
+        g.bench_function(name, |b| b.iter(|| rt.call_json(Some("math"), "add", "[40, 2]").unwrap()));
+    }
+    g.finish();
+}
+
+fn require_loading(c: &mut Criterion) {
+    let factory = EngineFactory::new(registry()).unwrap();
+    let mut g = c.benchmark_group("require_loading");
+    // `util` requires `math`: two modules evaluated.
+    g.bench_function("cold", |b| {
+        b.iter(|| factory.new_runtime().unwrap().eval_json("require('util').sumsq(3, 4)", "r.js").unwrap())
+    });
+    let mut rt = factory.new_runtime().unwrap();
+    rt.eval_json("require('util')", "r.js").unwrap();
+    g.bench_function("warm", |b| b.iter(|| rt.eval_json("require('util').sumsq(3, 4)", "r.js").unwrap()));
+    g.finish();
+}
+
+fn parallel_spawn(c: &mut Criterion) {
+    const PER_THREAD: u64 = 200;
+    let factory = Arc::new(EngineFactory::new(registry()).unwrap());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut g = c.benchmark_group("parallel_spawn");
+    let mut threads = vec![1, 2];
+    if cores > 2 {
+        threads.push(cores);
+    }
+    for n in threads {
+        g.throughput(Throughput::Elements(PER_THREAD * n as u64));
+        g.bench_with_input(BenchmarkId::new("threads", n), &n, |b, &n| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    std::thread::scope(|s| {
+                        for _ in 0..n {
+                            let f = factory.clone();
+                            s.spawn(move || {
+                                for _ in 0..PER_THREAD {
+                                    let mut rt = f.new_runtime().unwrap();
+                                    assert_eq!(rt.eval_json(SCRIPT, "<eval>").unwrap(), "42");
+                                }
+                            });
+                        }
+                    });
+                }
+                start.elapsed()
+            })
+        });
+    }
     g.finish();
 }
 
 fn config() -> Criterion {
     let quick = std::env::var_os("JSBOX_BENCH_QUICK").is_some();
     Criterion::default()
-        .sample_size(if quick { 20 } else { 100 })
-        .warm_up_time(Duration::from_secs(1))
+        .sample_size(if quick { 10 } else { 50 })
+        .warm_up_time(Duration::from_millis(if quick { 300 } else { 1000 }))
         .measurement_time(Duration::from_secs(if quick { 1 } else { 3 }))
 }
 
-criterion_group! { name = benches; config = config(); targets = runtime_spawn, spawn_and_execute }
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = runtime_spawn, spawn_and_execute, runtime_reuse, js_loading, js_calling_host,
+              host_calling_js, require_loading, parallel_spawn
+}
 criterion_main!(benches);

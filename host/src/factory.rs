@@ -296,6 +296,15 @@ impl EngineFactory {
         Ok(runtime)
     }
 
+    /// Instantiates the snapshot and drops it, with none of a runtime's
+    /// setup: the floor under `new_runtime`, for benchmarks.
+    #[doc(hidden)]
+    pub fn bare_instance(&self) -> Result<()> {
+        let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), 0, Some(self.limits.clone())));
+        self.pre.instantiate(&mut store).map_err(Error::engine)?;
+        Ok(())
+    }
+
     /// How this factory was built.
     pub fn info(&self) -> &FactoryInfo {
         &self.info
