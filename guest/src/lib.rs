@@ -191,6 +191,16 @@ fn settle<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>, JsError>
 }
 
 fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<String, JsError> {
+    // Fast paths for the common scalar results: no JSON.stringify call.
+    if let Some(i) = value.as_int() {
+        return Ok(i.to_string());
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(b.to_string());
+    }
+    if value.is_null() || value.is_undefined() {
+        return Ok("null".to_string());
+    }
     match ctx.json_stringify(value).catch(ctx) {
         Ok(Some(s)) => s.to_string().map_err(|e| error(ErrorKind::Invalid, e.to_string())),
         // undefined, functions and symbols have no JSON form.
