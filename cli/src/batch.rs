@@ -1,0 +1,186 @@
+//! `jsbox batch`: one factory, a fresh runtime per JSON Lines record, N
+//! worker threads, output in input order.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jsbox::EngineFactory;
+use serde_json::{json, Value};
+
+use crate::failure::{self, usage};
+use crate::sandbox::{self, SandboxArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct BatchArgs {
+    /// The plugin file (CommonJS).
+    #[arg(value_name = "PLUGIN.js")]
+    plugin: PathBuf,
+    /// JSON Lines input: one JSON value a line.
+    #[arg(long, value_name = "FILE.jsonl")]
+    input: PathBuf,
+    /// Where to write the results (default: stdout).
+    #[arg(long, value_name = "FILE.jsonl")]
+    output: Option<PathBuf>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    jobs: Option<u32>,
+    /// Call this named export instead of the module's function export.
+    #[arg(long, value_name = "NAME")]
+    export: Option<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Splits the input into lines (`\n`, optional `\r`); a final newline does
+/// not make an extra empty record.
+fn lines(bytes: &[u8]) -> Vec<&[u8]> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    body.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).collect()
+}
+
+/// `(error kind, output line)`; the kind is `None` for a success.
+type Outcome = (Option<String>, String);
+
+fn error_line(kind: &str, message: String) -> Outcome {
+    (Some(kind.to_string()), json!({ "error": { "kind": kind, "message": message } }).to_string())
+}
+
+/// One record: parse, fresh runtime, call. Never fails: every outcome is a
+/// line.
+fn process(factory: &EngineFactory, target: &(String, String), line: &[u8]) -> Outcome {
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => t,
+        Err(e) => return error_line("invalid_input", format!("the line is not UTF-8: {e}")),
+    };
+    let input: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return error_line("invalid_input", format!("the line is not valid JSON: {e}")),
+    };
+    let outcome = factory.new_runtime().and_then(|mut rt| {
+        let args = serde_json::to_string(&[input]).expect("a JSON value serializes");
+        rt.call_json(Some(&target.0), &target.1, &args)
+    });
+    match outcome {
+        // The JSON text as the plugin produced it (key order kept), checked.
+        Ok(json) => match serde_json::from_str::<serde::de::IgnoredAny>(&json) {
+            Ok(_) => (None, format!("{{\"ok\":{}}}", json.trim())),
+            Err(e) => error_line("invalid_value", format!("the result is not JSON: {e}")),
+        },
+        Err(e) => error_line(failure::kind(&e), failure::message(&e)),
+    }
+}
+
+pub fn run(args: BatchArgs) -> Result<ExitCode> {
+    let data = std::fs::read(&args.input).map_err(|e| usage(format!("cannot read {}: {e}", args.input.display())))?;
+    let records = lines(&data);
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            std::fs::File::create(path).map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, records.len().max(1));
+
+    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
+    failure::set_plugin_dir(&plugin.dir);
+    let factory = EngineFactory::new(options.max_runtimes(jobs as u32))?;
+
+    let bar = ProgressBar::with_draw_target(Some(records.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records ({per_sec}, eta {eta}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let mut errors = 0usize;
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let write_result: Result<()> = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (factory, next, records, target) = (&factory, &next, &records, &plugin.target);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= records.len() {
+                    break;
+                }
+                let outcome = catch_unwind(AssertUnwindSafe(|| process(factory, target, records[i])))
+                    .unwrap_or_else(|_| error_line("internal", "the worker panicked on this record".into()));
+                if tx.send((i, outcome)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        // Reorder: write record i as soon as records 0..i are written.
+        let mut pending: BTreeMap<usize, String> = BTreeMap::new();
+        let mut written = 0usize;
+        for (i, (kind, line)) in rx {
+            if let Some(kind) = kind {
+                errors += 1;
+                *kinds.entry(kind).or_default() += 1;
+            }
+            pending.insert(i, line);
+            while let Some(line) = pending.remove(&written) {
+                writeln!(out, "{line}").context("writing the output")?;
+                written += 1;
+            }
+            bar.inc(1);
+        }
+        anyhow::ensure!(written == records.len(), "internal: {} of {} records written", written, records.len());
+        out.flush().context("writing the output")?;
+        Ok(())
+    });
+    bar.finish_and_clear();
+    drop(factory); // flushes the call log
+    write_result?;
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = if elapsed > 0.0 { records.len() as f64 / elapsed } else { 0.0 };
+    let detail = if kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", "))
+    };
+    eprintln!(
+        "batch: {} records, {} ok, {} errors{detail}, {:.2} s, {:.0} records/s, {} jobs",
+        records.len(),
+        records.len() - errors,
+        errors,
+        elapsed,
+        rate,
+        jobs
+    );
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(failure::JS_ERROR) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines;
+
+    #[test]
+    fn splits_lines() {
+        assert_eq!(lines(b""), Vec::<&[u8]>::new());
+        assert_eq!(lines(b"1\n2\n"), vec![&b"1"[..], b"2"]);
+        assert_eq!(lines(b"1\r\n\n3"), vec![&b"1"[..], b"", b"3"]);
+    }
+}

@@ -1,0 +1,170 @@
+//! Exit codes, error kinds and the way errors are printed.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | JS error: uncaught exception, syntax error, module not found, a native call that failed, a result that is not JSON |
+//! | 2 | bad usage: unknown flag, bad value, unreadable plugin or input, input that is not JSON |
+//! | 3 | timeout (`--timeout`) |
+//! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
+//! | 5 | denied: a capability that was not granted (fs path, exec program, `fs`/`exec` without a grant), a module the policy denies |
+//! | 6 | anything else (engine, cache, call log, I/O) |
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use jsbox::Error;
+
+pub const JS_ERROR: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const TIMEOUT: u8 = 3;
+pub const RESOURCE: u8 = 4;
+pub const DENIED: u8 = 5;
+pub const OTHER: u8 = 6;
+
+/// A usage problem found after argument parsing (unreadable plugin, input
+/// that is not JSON ...): exit code 2.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Shorthand for a usage error as an `anyhow::Error`.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(message.into()))
+}
+
+/// The directory of the plugin being run, so error locations inside
+/// registry modules (`/plugin.js`) print as real paths.
+static PLUGIN_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+pub fn set_plugin_dir(dir: &Path) {
+    let _ = PLUGIN_DIR.set(dir.to_path_buf());
+}
+
+/// `require('fs')` / `require('exec')` without a grant: the library reports
+/// module-not-found (the built-in is simply not registered); the CLI reports
+/// it as a denied capability with a hint.
+fn missing_capability(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::ModuleNotFound(m) if m.contains("module 'fs'") => Some("--allow-read DIR or --allow-write DIR"),
+        Error::ModuleNotFound(m) if m.contains("module 'exec'") => Some("--allow-exec PROG"),
+        _ => None,
+    }
+}
+
+/// The exit code for a library error.
+pub fn code(e: &Error) -> u8 {
+    if missing_capability(e).is_some() {
+        return DENIED;
+    }
+    match e {
+        Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
+        Error::InvalidValue(_) => JS_ERROR,
+        Error::Timeout(_) => TIMEOUT,
+        Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
+        Error::Denied(_) | Error::ModuleDenied(_) => DENIED,
+        _ => OTHER,
+    }
+}
+
+/// A short machine-readable kind (used in `batch` error lines).
+pub fn kind(e: &Error) -> &'static str {
+    if missing_capability(e).is_some() {
+        return "denied";
+    }
+    match e {
+        Error::Exception(_) => "exception",
+        Error::Syntax { .. } => "syntax",
+        Error::ModuleNotFound(_) => "module_not_found",
+        Error::ModuleDenied(_) => "module_denied",
+        Error::Denied(_) => "denied",
+        Error::Host { .. } => "host",
+        Error::Timeout(_) => "timeout",
+        Error::OutOfMemory { .. } => "out_of_memory",
+        Error::StackOverflow => "stack_overflow",
+        Error::FuelExhausted(_) => "fuel_exhausted",
+        Error::TooLarge { .. } => "too_large",
+        Error::InvalidValue(_) => "invalid_value",
+        Error::Trap(_) => "trap",
+        Error::Poisoned(_) => "poisoned",
+        Error::Capacity(_) => "capacity",
+        _ => "internal",
+    }
+}
+
+/// A one-line message (used in `batch` error lines).
+pub fn message(e: &Error) -> String {
+    if let Some(hint) = missing_capability(e) {
+        return format!("{e} (capability not granted; pass {hint})");
+    }
+    match e {
+        Error::Exception(x) if x.name.is_empty() => x.message.clone(),
+        Error::Exception(x) => format!("{}: {}", x.name, x.message),
+        Error::Syntax { message, .. } => format!("SyntaxError: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// `file:line:column` with registry names mapped to the plugin's directory.
+fn location(loc: &jsbox::Location) -> Option<String> {
+    if loc.file.is_empty() && loc.line == 0 {
+        return None;
+    }
+    let name = loc.file.trim_start_matches('/');
+    let file = match PLUGIN_DIR.get() {
+        Some(dir) if !name.is_empty() && !name.starts_with('<') && dir.join(name).is_file() => {
+            dir.join(name).display().to_string()
+        }
+        _ => loc.file.clone(),
+    };
+    Some(format!("{file}:{}:{}", loc.line, loc.column))
+}
+
+/// Prints a library error to stderr: name and message, location, stack.
+pub fn report(e: &Error) {
+    let mut out = format!("error[{}]: {}\n", kind(e), message(e));
+    match e {
+        Error::Exception(x) => {
+            if let Some(at) = location(&x.location) {
+                out.push_str(&format!("  --> {at}\n"));
+            }
+            let stack = x.stack.trim_end();
+            if !stack.is_empty() {
+                out.push_str("stack:\n");
+                for line in stack.lines().filter(|l| !l.contains(crate::sandbox::MAIN_MODULE)) {
+                    out.push_str(&format!("    {}\n", line.trim_start()));
+                }
+            }
+        }
+        Error::Syntax { location: loc, .. } => {
+            if let Some(at) = location(loc) {
+                out.push_str(&format!("  --> {at}\n"));
+            }
+        }
+        _ => {}
+    }
+    eprint!("{out}");
+}
+
+/// Prints any error and gives the process exit code.
+pub fn exit(err: anyhow::Error) -> ExitCode {
+    if let Some(e) = err.downcast_ref::<Error>() {
+        report(e);
+        return ExitCode::from(code(e));
+    }
+    if let Some(u) = err.downcast_ref::<Usage>() {
+        eprintln!("error[usage]: {u}");
+        eprintln!("\nFor more information, try '--help'.");
+        return ExitCode::from(USAGE);
+    }
+    eprintln!("error[internal]: {err:#}");
+    ExitCode::from(OTHER)
+}

@@ -1,0 +1,231 @@
+//! `jsbox`: run JavaScript plugins in isolated QuickJS sandboxes.
+
+mod batch;
+mod calllog_cmd;
+mod failure;
+mod repl;
+mod sandbox;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use jsbox::EngineFactory;
+
+use crate::failure::usage;
+use crate::sandbox::SandboxArgs;
+
+const MAIN_HELP: &str = "\
+Exit codes:
+  0  success
+  1  JS error (uncaught exception, syntax error, module not found)
+  2  bad usage (unknown flag, bad value, unreadable plugin, input not JSON)
+  3  timeout (--timeout)
+  4  resource limit (--max-memory, stack overflow, --fuel, value too large)
+  5  denied capability (fs path or exec program not granted, module denied)
+  6  other (engine, cache, call log, I/O)
+
+Examples:
+  jsbox run plugin.js --input '{\"n\": 2}'
+  jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
+  jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
+  jsbox eval '[1, 2, 3].map(x => x * 2)'
+  jsbox repl
+  jsbox calllog show calls.sqlite --limit 20";
+
+const RUN_HELP: &str = "\
+A plugin is a CommonJS file: `module.exports = (input) => ...`, or an object of
+functions (pick one with --export). Files it requires relatively
+(`require('./lib/x')`) are read from its directory and baked in when the sandbox
+is built. The input is one JSON value, passed as the single argument; the
+result is printed to stdout as JSON. console.* goes to stderr.
+
+Every capability is off unless granted: `require('fs')` needs --allow-read or
+--allow-write, `require('exec')` needs --allow-exec.
+
+Examples:
+  jsbox run plugin.js --input '{\"name\": \"box\"}'
+  echo '[1, 2, 3]' | jsbox run plugin.js
+  jsbox run plugin.js --export summarize --input-file data.json
+  jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
+  jsbox run examples/native-calllog/plugin.js --allow-exec echo --calllog calls.sqlite
+  jsbox run slow.js --timeout 500ms --max-memory 32MiB --fuel 100000000";
+
+const BATCH_HELP: &str = "\
+Runs the plugin once per line of a JSON Lines file, each record in a fresh
+sandbox, over --jobs worker threads. Every input line gives exactly one output
+line, in input order: {\"ok\": RESULT} or {\"error\": {\"kind\": K, \"message\": M}}
+(a line that is not JSON gives an error line too). A progress bar and a summary
+go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
+output is still complete), other codes when the sandbox cannot be built.
+
+Examples:
+  jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
+  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl";
+
+const EVAL_HELP: &str = "\
+Evaluates a script and prints its completion value as JSON (a promise is
+awaited; undefined prints as null).
+
+Examples:
+  jsbox eval '1 + 1'
+  jsbox eval '({ a: [1, 2].map(x => x * 10) })'
+  jsbox eval \"require('fs').readdirSync('.')\" --allow-read .";
+
+const REPL_HELP: &str = "\
+An interactive session in one sandbox; definitions persist between lines.
+Errors are printed and the session goes on (after a timeout or memory error the
+sandbox is replaced with a fresh one). Commands: .help, .reset, .exit
+(or Ctrl-D). History is kept in the user data directory (jsbox/history).
+
+Examples:
+  jsbox repl
+  jsbox repl --allow-read . --timeout 2s";
+
+const CALLLOG_HELP: &str = "\
+Examples:
+  jsbox run plugin.js --allow-exec echo --calllog calls.sqlite
+  jsbox calllog show calls.sqlite --module exec --limit 10
+  jsbox calllog stats calls.sqlite";
+
+#[derive(Parser, Debug)]
+#[command(name = "jsbox", version, about = "Run JavaScript plugins in isolated QuickJS sandboxes (QuickJS in wasmtime)", after_help = MAIN_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a plugin once on one JSON input and print its result.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Run a plugin over every line of a JSON Lines file, in parallel.
+    #[command(after_help = BATCH_HELP)]
+    Batch(batch::BatchArgs),
+    /// Evaluate an expression and print the value as JSON.
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
+    /// Interactive JavaScript session with line editing and history.
+    #[command(after_help = REPL_HELP)]
+    Repl(repl::ReplArgs),
+    /// Read a call log recorded with --calllog.
+    #[command(subcommand, after_help = CALLLOG_HELP)]
+    Calllog(calllog_cmd::CalllogCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// The plugin file (CommonJS).
+    #[arg(value_name = "PLUGIN.js")]
+    plugin: PathBuf,
+    /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).
+    #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
+    input: Option<String>,
+    /// Read the input JSON from this file.
+    #[arg(long, value_name = "FILE")]
+    input_file: Option<PathBuf>,
+    /// Call this named export instead of the module's function export.
+    #[arg(long, value_name = "NAME")]
+    export: Option<String>,
+    /// Pretty-print the result.
+    #[arg(long)]
+    pretty: bool,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// The script to evaluate.
+    #[arg(value_name = "EXPR")]
+    expr: String,
+    /// Pretty-print the result.
+    #[arg(long)]
+    pretty: bool,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Prints JSON text, pretty when asked.
+pub fn print_json(json: &str, pretty: bool) -> Result<()> {
+    if pretty {
+        let v: serde_json::Value = serde_json::from_str(json).context("result is not JSON")?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{json}");
+    }
+    Ok(())
+}
+
+fn read_input(args: &RunArgs) -> Result<serde_json::Value> {
+    let (text, what) = if let Some(text) = &args.input {
+        (text.clone(), "--input".to_string())
+    } else if let Some(path) = &args.input_file {
+        let text = std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+        (text, path.display().to_string())
+    } else if std::io::stdin().is_terminal() {
+        return Ok(serde_json::Value::Null);
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map_err(|e| usage(format!("cannot read stdin: {e}")))?;
+        (text, "stdin".to_string())
+    };
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(&text).map_err(|e| usage(format!("the input ({what}) is not valid JSON: {e}")))
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let input = read_input(&args)?;
+    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
+    failure::set_plugin_dir(&plugin.dir);
+    let factory = EngineFactory::new(options.max_runtimes(1))?;
+    let mut runtime = factory.new_runtime()?;
+    let call_args = serde_json::to_string(&[input])?;
+    let (module, function) = &plugin.target;
+    let result = runtime.call_json(Some(module), function, &call_args);
+    drop(runtime);
+    if let Err(e) = factory.flush_calllog() {
+        eprintln!("warning: {e}");
+    }
+    print_json(&result?, args.pretty)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let options = args.sandbox.options(&Default::default());
+    let factory = EngineFactory::new(options.max_runtimes(1))?;
+    let mut runtime = factory.new_runtime()?;
+    let result = runtime.eval_json(&args.expr, "<eval>");
+    drop(runtime);
+    if let Err(e) = factory.flush_calllog() {
+        eprintln!("warning: {e}");
+    }
+    print_json(&result?, args.pretty)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(a) => run(a),
+        Command::Batch(a) => batch::run(a),
+        Command::Eval(a) => eval(a),
+        Command::Repl(a) => repl::run(a),
+        Command::Calllog(c) => calllog_cmd::run(c),
+    };
+    outcome.unwrap_or_else(failure::exit)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,312 @@
+//! Turning command-line flags into `jsbox::EngineOptions`: capabilities,
+//! limits, call log, cache, and the plugin's module registry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+use jsbox::{CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy};
+
+use crate::failure::usage;
+
+/// The wrapper module that makes a plugin whose `module.exports` is a
+/// function callable by name.
+pub const MAIN_MODULE: &str = "__jsbox_main.js";
+pub const MAIN_EXPORT: &str = "main";
+
+/// Flags shared by `run`, `batch`, `eval` and `repl`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SandboxArgs {
+    /// Grant `require('fs')` read access to DIR (repeatable).
+    #[arg(long, value_name = "DIR", help_heading = "Capabilities")]
+    pub allow_read: Vec<PathBuf>,
+    /// Grant `require('fs')` read and write access to DIR (repeatable).
+    #[arg(long, value_name = "DIR", help_heading = "Capabilities")]
+    pub allow_write: Vec<PathBuf>,
+    /// Allow `require('exec').run(PROG, args)` for PROG (repeatable).
+    #[arg(long, value_name = "PROG", help_heading = "Capabilities")]
+    pub allow_exec: Vec<String>,
+    /// Only these modules may be required (repeatable). The plugin's own
+    /// files, and `fs`/`exec` when granted, are always allowed. Without this
+    /// flag every module is allowed.
+    #[arg(long, value_name = "NAME", help_heading = "Capabilities")]
+    pub allow_module: Vec<String>,
+
+    /// Wall-time limit of one call, e.g. `5s`, `500ms`, `1m`; `0` for none.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Limits")]
+    pub timeout: Duration,
+    /// Cap on the sandbox's memory: bytes, or with a KiB/MiB/GiB (or K/M/G)
+    /// suffix.
+    #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, help_heading = "Limits")]
+    pub max_memory: usize,
+    /// Instruction budget of one call (turns on fuel metering).
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub fuel: Option<u64>,
+
+    /// Record every host call into this SQLite database (see `jsbox calllog`).
+    #[arg(long, value_name = "FILE.sqlite")]
+    pub calllog: Option<PathBuf>,
+    /// Directory of the compiled-snapshot cache (default: the user cache dir).
+    #[arg(long, value_name = "DIR", env = "JSBOX_CACHE_DIR", help_heading = "Cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the compiled-snapshot cache.
+    #[arg(long, help_heading = "Cache")]
+    pub no_cache: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| format!("{e} (try `5s` or `500ms`)"))
+}
+
+/// Bytes, or a number with a size suffix (binary: K, KiB, M, MiB, G, GiB;
+/// decimal: KB, MB, GB).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: f64 = number.parse().map_err(|_| format!("`{s}` is not a size (try `64MiB` or `1048576`)"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    let bytes = number * factor;
+    if !(1.0..=(1u64 << 40) as f64).contains(&bytes) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(bytes as usize)
+}
+
+impl SandboxArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: (!self.timeout.is_zero()).then_some(self.timeout),
+            max_memory: self.max_memory,
+            fuel: self.fuel,
+            ..Limits::default()
+        }
+    }
+
+    /// Options without any plugin: capabilities, limits, console, call log,
+    /// cache. `extra_modules` are registry names the module policy must let
+    /// through (the plugin's own files).
+    pub fn options(&self, extra_modules: &BTreeSet<String>) -> EngineOptions {
+        let mut o = EngineOptions::new()
+            .console(ConsoleOutput::Stderr)
+            .limits(self.limits())
+            .fuel_metering(self.fuel.is_some());
+        for dir in &self.allow_read {
+            o = o.allow_read(dir);
+        }
+        for dir in &self.allow_write {
+            o = o.allow_write(dir);
+        }
+        for prog in &self.allow_exec {
+            o = o.allow_exec(prog);
+        }
+        if !self.allow_module.is_empty() {
+            let mut names: BTreeSet<String> = self.allow_module.iter().cloned().collect();
+            names.extend(extra_modules.iter().cloned());
+            if !self.allow_read.is_empty() || !self.allow_write.is_empty() {
+                names.insert("fs".into());
+            }
+            if !self.allow_exec.is_empty() {
+                names.insert("exec".into());
+            }
+            o = o.module_policy(ModulePolicy::Allow(names));
+        }
+        if let Some(path) = &self.calllog {
+            o = o.calllog(CallLogPolicy::Sqlite(path.clone()));
+        }
+        o.cache(if self.no_cache {
+            CacheDir::Off
+        } else if let Some(dir) = &self.cache_dir {
+            CacheDir::Path(dir.clone())
+        } else {
+            CacheDir::Default
+        })
+    }
+}
+
+/// A plugin file and how to call it.
+pub struct Plugin {
+    /// Its directory: relative requires are read from here.
+    pub dir: PathBuf,
+    /// `(module, function)` to call.
+    pub target: (String, String),
+}
+
+/// Whether a registry name may be read from the plugin directory: relative,
+/// no `..`, nothing absolute.
+fn safe_name(name: &str) -> bool {
+    let p = Path::new(name);
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && p.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// The loader: files under `dir`, by registry name.
+fn loader(dir: PathBuf) -> impl Fn(&str) -> Option<String> + Send + Sync + Clone + 'static {
+    move |name: &str| {
+        if !safe_name(name) {
+            return None;
+        }
+        let path = dir.join(name);
+        if !path.is_file() {
+            return None;
+        }
+        std::fs::read_to_string(path).ok()
+    }
+}
+
+/// Builds the options for a plugin: the plugin file as a registry module
+/// named by its file name, a wrapper module calling a function export, and a
+/// loader that bakes every relatively required file at build time.
+pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> Result<(EngineOptions, Plugin)> {
+    let source =
+        std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read plugin {}: {e}", path.display())))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| safe_name(n) && *n != MAIN_MODULE)
+        .ok_or_else(|| usage(format!("bad plugin file name: {}", path.display())))?
+        .to_string();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let spec = serde_json::to_string(&format!("./{name}"))?;
+    let wrapper = format!(
+        "const m = require({spec});\n\
+         exports.{MAIN_EXPORT} = function (input) {{\n\
+         \x20 if (typeof m === 'function') return m(input);\n\
+         \x20 if (m && typeof m.default === 'function') return m.default(input);\n\
+         \x20 if (m && typeof m.main === 'function') return m.main(input);\n\
+         \x20 throw new TypeError({name_json} + ' exports no function (exports: ' + Object.keys(m || {{}}).join(', ') + '); pick one with --export NAME');\n\
+         }};\n",
+        name_json = serde_json::to_string(&name)?,
+    );
+    let load = loader(dir.clone());
+    let mut modules = BTreeMap::from([(name.clone(), source), (MAIN_MODULE.to_string(), wrapper)]);
+    // The module policy must name the plugin's files; find them the way the
+    // library's loader resolution does (only needed with --allow-module).
+    if !args.allow_module.is_empty() {
+        discover(&mut modules, &load);
+    }
+    let names: BTreeSet<String> = modules.keys().cloned().collect();
+    let mut options = args.options(&names);
+    for (n, s) in modules {
+        options = options.module(n, s);
+    }
+    options = options.loader(load);
+    let target = match export {
+        Some(e) => (name, e.to_string()),
+        None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
+    };
+    Ok((options, Plugin { dir, target }))
+}
+
+/// String literals passed to `require(...)` (the same scan the library does).
+fn required_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("require") {
+        rest = &rest[i + "require".len()..];
+        let Some(after) = rest.trim_start().strip_prefix('(') else { continue };
+        let after = after.trim_start();
+        let Some(quote) = after.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else { continue };
+        let body = &after[1..];
+        if let Some(end) = body.find(quote) {
+            let name = &body[..end];
+            if !name.is_empty() && !name.contains('\n') && !name.contains("${") {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+fn resolve_base(spec: &str, from: &str) -> String {
+    let joined = if spec.starts_with("./") || spec.starts_with("../") {
+        match from.rfind('/') {
+            Some(i) => format!("{}/{spec}", &from[..i]),
+            None => spec.to_string(),
+        }
+    } else {
+        spec.trim_start_matches('/').to_string()
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// Adds every module the plugin requires (transitively) that the loader
+/// finds.
+fn discover(modules: &mut BTreeMap<String, String>, load: &impl Fn(&str) -> Option<String>) {
+    let mut queue: Vec<(String, String)> =
+        modules.iter().flat_map(|(n, s)| required_names(s).into_iter().map(move |r| (r, n.clone()))).collect();
+    let mut asked = BTreeSet::new();
+    while let Some((spec, from)) = queue.pop() {
+        let base = resolve_base(&spec, &from);
+        if matches!(base.as_str(), "fs" | "exec" | "path" | "console") || !asked.insert(base.clone()) {
+            continue;
+        }
+        let candidates = [base.clone(), format!("{base}.js"), format!("{base}.json"), format!("{base}/index.js")];
+        if candidates.iter().any(|c| modules.contains_key(c)) {
+            continue;
+        }
+        for c in candidates {
+            if let Some(source) = load(&c) {
+                queue.extend(required_names(&source).into_iter().map(|r| (r, c.clone())));
+                modules.insert(c, source);
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2M"), Ok(2 << 20));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(safe_name("lib/a.js"));
+        assert!(!safe_name("../a.js"));
+        assert!(!safe_name("/etc/passwd"));
+        assert!(!safe_name("a/../../b"));
+        assert_eq!(resolve_base("./lib/x", "plugin.js"), "lib/x");
+        assert_eq!(resolve_base("../y", "lib/x.js"), "y");
+    }
+}
