@@ -49,13 +49,12 @@ pub fn set_plugin_dir(dir: &Path) {
     let _ = PLUGIN_DIR.set(dir.to_path_buf());
 }
 
-/// `require('fs')` / `require('exec')` without a grant: the library reports
-/// module-not-found (the built-in is simply not registered); the CLI reports
-/// it as a denied capability with a hint.
+/// `require('fs')` / `require('exec')` without a grant: the library denies
+/// the module; the CLI adds a hint naming the flag that grants it.
 fn missing_capability(e: &Error) -> Option<&'static str> {
     match e {
-        Error::ModuleNotFound(m) if m.contains("module 'fs'") => Some("--allow-read DIR or --allow-write DIR"),
-        Error::ModuleNotFound(m) if m.contains("module 'exec'") => Some("--allow-exec PROG"),
+        Error::ModuleDenied(m) if m.contains("module 'fs'") => Some("--allow-read DIR or --allow-write DIR"),
+        Error::ModuleDenied(m) if m.contains("module 'exec'") => Some("--allow-exec PROG"),
         _ => None,
     }
 }

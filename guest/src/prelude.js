@@ -10,6 +10,8 @@
   const natives = registry.natives || {};
   const policy = registry.policy || { mode: 'all' };
   const cache = Object.create(null);
+  // Built-in native modules that exist only when the embedder grants them.
+  const CAPABILITY_MODULES = ['fs', 'exec'];
   const JSONstringify = JSON.stringify;
   const JSONparse = JSON.parse;
 
@@ -143,6 +145,9 @@
     }
     if (name === 'path') return path;
     if (name === 'console') return console;
+    if (CAPABILITY_MODULES.includes(name)) {
+      throw new ModuleError(`module '${name}' needs a capability the embedder did not grant`, 'denied');
+    }
     throw new ModuleError(`Cannot find module '${spec}'`, 'not-found');
   }
 

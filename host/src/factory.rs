@@ -247,7 +247,9 @@ impl EngineFactory {
             exports,
             env,
             limits,
-            next_id: AtomicU64::new(1),
+            // Random high bits: ids stay unique when several factories (or
+            // processes) log into one database.
+            next_id: AtomicU64::new((u64::from(rand::random::<u32>()) << 32) | 1),
             init_registry: (!snapshot).then_some(registry_json),
             max_runtimes,
             info: FactoryInfo {

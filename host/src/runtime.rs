@@ -146,8 +146,9 @@ impl Runtime {
         self.run("", "init", None, |guest, store| guest.init(store, registry_json)).map(drop)
     }
 
-    /// This runtime's id (unique within its factory; the call log's
-    /// `runtime_id`).
+    /// This runtime's id: the call log's `runtime_id`. A random 32-bit
+    /// factory prefix and a counter, so ids do not repeat across factories
+    /// and processes sharing one log.
     pub fn id(&self) -> u64 {
         self.id
     }

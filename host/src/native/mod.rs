@@ -155,11 +155,21 @@ pub(crate) fn to_json<T: Serialize>(module: &str, function: &str, value: &T) -> 
     })
 }
 
-/// Parses the JSON argument array for a built-in module's function.
+/// Parses the JSON argument array for a built-in module's function. JS
+/// callers leave optional trailing arguments out, so a short array is
+/// padded with `null`s (up to two) before it is given up on.
 pub(crate) fn parse_args<A: DeserializeOwned>(module: &str, function: &str, args: &str) -> Result<A, Error> {
-    serde_json::from_str(args).map_err(|e| Error::Host {
-        module: module.into(),
-        function: function.into(),
-        message: format!("bad arguments: {e}"),
-    })
+    let first = match serde_json::from_str(args) {
+        Ok(a) => return Ok(a),
+        Err(e) => e,
+    };
+    if let Ok(mut values) = serde_json::from_str::<Vec<serde_json::Value>>(args) {
+        for _ in 0..2 {
+            values.push(serde_json::Value::Null);
+            if let Ok(a) = serde_json::from_value(serde_json::Value::Array(values.clone())) {
+                return Ok(a);
+            }
+        }
+    }
+    Err(Error::Host { module: module.into(), function: function.into(), message: format!("bad arguments: {first}") })
 }
