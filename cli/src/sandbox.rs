@@ -1,7 +1,7 @@
 //! Turning command-line flags into `jsbox::EngineOptions`: capabilities,
 //! limits, call log, cache, and the plugin's module registry.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -199,90 +199,22 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
         name_json = serde_json::to_string(&name)?,
     );
     let load = loader(dir.clone());
-    let mut modules = BTreeMap::from([(name.clone(), source), (MAIN_MODULE.to_string(), wrapper)]);
-    // The module policy must name the plugin's files; find them the way the
-    // library's loader resolution does (only needed with --allow-module).
-    if !args.allow_module.is_empty() {
-        discover(&mut modules, &load);
-    }
-    let names: BTreeSet<String> = modules.keys().cloned().collect();
-    let mut options = args.options(&names);
-    for (n, s) in modules {
-        options = options.module(n, s);
-    }
-    options = options.loader(load);
+    let with_plugin = |o: EngineOptions| {
+        o.module(name.clone(), source.clone()).module(MAIN_MODULE, wrapper.clone()).loader(load.clone())
+    };
+    // The module policy must name the plugin's own files (only needed with
+    // --allow-module): ask the library which files the loader bakes in.
+    let names: BTreeSet<String> = if args.allow_module.is_empty() {
+        BTreeSet::new()
+    } else {
+        with_plugin(EngineOptions::new()).module_names()?.into_iter().collect()
+    };
+    let options = with_plugin(args.options(&names));
     let target = match export {
         Some(e) => (name, e.to_string()),
         None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
     };
     Ok((options, Plugin { dir, target }))
-}
-
-/// String literals passed to `require(...)` (the same scan the library does).
-fn required_names(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = source;
-    while let Some(i) = rest.find("require") {
-        rest = &rest[i + "require".len()..];
-        let Some(after) = rest.trim_start().strip_prefix('(') else { continue };
-        let after = after.trim_start();
-        let Some(quote) = after.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else { continue };
-        let body = &after[1..];
-        if let Some(end) = body.find(quote) {
-            let name = &body[..end];
-            if !name.is_empty() && !name.contains('\n') && !name.contains("${") {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
-}
-
-fn resolve_base(spec: &str, from: &str) -> String {
-    let joined = if spec.starts_with("./") || spec.starts_with("../") {
-        match from.rfind('/') {
-            Some(i) => format!("{}/{spec}", &from[..i]),
-            None => spec.to_string(),
-        }
-    } else {
-        spec.trim_start_matches('/').to_string()
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
-/// Adds every module the plugin requires (transitively) that the loader
-/// finds.
-fn discover(modules: &mut BTreeMap<String, String>, load: &impl Fn(&str) -> Option<String>) {
-    let mut queue: Vec<(String, String)> =
-        modules.iter().flat_map(|(n, s)| required_names(s).into_iter().map(move |r| (r, n.clone()))).collect();
-    let mut asked = BTreeSet::new();
-    while let Some((spec, from)) = queue.pop() {
-        let base = resolve_base(&spec, &from);
-        if matches!(base.as_str(), "fs" | "exec" | "path" | "console") || !asked.insert(base.clone()) {
-            continue;
-        }
-        let candidates = [base.clone(), format!("{base}.js"), format!("{base}.json"), format!("{base}/index.js")];
-        if candidates.iter().any(|c| modules.contains_key(c)) {
-            continue;
-        }
-        for c in candidates {
-            if let Some(source) = load(&c) {
-                queue.extend(required_names(&source).into_iter().map(|r| (r, c.clone())));
-                modules.insert(c, source);
-                break;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -306,7 +238,5 @@ mod tests {
         assert!(!safe_name("../a.js"));
         assert!(!safe_name("/etc/passwd"));
         assert!(!safe_name("a/../../b"));
-        assert_eq!(resolve_base("./lib/x", "plugin.js"), "lib/x");
-        assert_eq!(resolve_base("../y", "lib/x.js"), "y");
     }
 }

@@ -231,6 +231,18 @@ impl EngineOptions {
         self
     }
 
+    /// The names of every module the registry will hold: direct ones,
+    /// module directories, and what the loaders supply for the modules'
+    /// `require`s (the loaders are consulted now, as at build time). Useful
+    /// for a [`ModulePolicy::Allow`] list that must name them.
+    ///
+    /// # Errors
+    ///
+    /// As the loaders and module directories report them.
+    pub fn module_names(&self) -> Result<Vec<String>> {
+        Ok(self.collect_modules()?.into_keys().collect())
+    }
+
     /// All registry modules: direct ones, module dirs, then loaders.
     pub(crate) fn collect_modules(&self) -> Result<BTreeMap<String, String>> {
         let mut modules = BTreeMap::new();
