@@ -163,10 +163,10 @@
     require,
     // Looks up `fn` on a module's exports (or the global object) for `call`.
     lookup(moduleName, fn) {
-      const target = moduleName === null ? globalThis : require(moduleName);
+      const target = moduleName == null ? globalThis : require(moduleName);
       const f = target == null ? undefined : target[fn];
       if (typeof f !== 'function') {
-        const where = moduleName === null ? 'global scope' : `module '${moduleName}'`;
+        const where = moduleName == null ? 'global scope' : `module '${moduleName}'`;
         throw new TypeError(`'${fn}' is not a function in ${where}`);
       }
       return [target, f];

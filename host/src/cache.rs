@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::options::CacheDir;
 
 const DIGEST: usize = 32;
-const MAGIC: &[u8; 8] = b"jsbox\0c1";
+const MAGIC: &[u8; 8] = b"jsbox\0c2";
 
 /// Feeds `std::hash::Hash` values into BLAKE3.
 struct Blake3Hasher<'a>(&'a mut blake3::Hasher);
@@ -55,6 +55,14 @@ pub(crate) fn dir(policy: &CacheDir) -> Option<PathBuf> {
     }
 }
 
+/// The digest stored in an entry: it binds the module to its key.
+fn digest(key: &str, compiled: &[u8]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(key.as_bytes());
+    h.update(compiled);
+    h.finalize()
+}
+
 fn entry_path(dir: &Path, key: &str) -> PathBuf {
     dir.join(format!("{key}.cwasm"))
 }
@@ -66,7 +74,7 @@ pub(crate) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Module> {
     let bytes = std::fs::read(&path).ok()?;
     let valid = bytes.len() > MAGIC.len() + DIGEST
         && &bytes[..MAGIC.len()] == MAGIC
-        && blake3::hash(&bytes[MAGIC.len() + DIGEST..]).as_bytes()[..] == bytes[MAGIC.len()..MAGIC.len() + DIGEST];
+        && digest(key, &bytes[MAGIC.len() + DIGEST..]).as_bytes()[..] == bytes[MAGIC.len()..MAGIC.len() + DIGEST];
     if !valid {
         tracing::warn!(path = %path.display(), "cache entry is corrupt or foreign; rebuilding");
         let _ = std::fs::remove_file(&path);
@@ -92,7 +100,7 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
     let compiled = module.serialize().map_err(|e| cache_error(&e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_error(&e))?;
     tmp.write_all(MAGIC).map_err(|e| cache_error(&e))?;
-    tmp.write_all(blake3::hash(&compiled).as_bytes()).map_err(|e| cache_error(&e))?;
+    tmp.write_all(digest(key, &compiled).as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
     Ok(())

@@ -21,6 +21,15 @@ pub struct EngineInfo {
 /// returned to the kernel), so the next runtime takes no page faults there.
 const KEEP_RESIDENT: usize = 4 << 20;
 
+/// Host stack for guest frames. QuickJS's own stack check is compiled out
+/// for WASI, so this limit is what stops runaway recursion, and it must trip
+/// before the guest's 1 MiB shadow stack (in linear memory) runs out: JS
+/// recursion uses about twice as much native stack as shadow stack, so
+/// 1 MiB here stops it at about 1,800 frames with shadow stack to spare.
+/// (It also has to fit in the calling thread's stack: Rust's spawned
+/// threads get 2 MiB.)
+const WASM_STACK: usize = 1 << 20;
+
 fn base_config(fuel: bool) -> Config {
     let mut config = Config::new();
     config
@@ -28,6 +37,7 @@ fn base_config(fuel: bool) -> Config {
         .epoch_interruption(true)
         .consume_fuel(fuel)
         .memory_init_cow(true)
+        .max_wasm_stack(WASM_STACK)
         .parallel_compilation(true);
     // `JSBOX_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf` can name guest
     // functions (for profiling only).

@@ -112,7 +112,9 @@ fn host_call(
     };
     if al as u32 as usize > max {
         let e = Error::TooLarge { what: "native call arguments", size: al as u32 as usize, limit: max };
-        return write_result(&mut caller, retptr, Err(&e.to_string()));
+        let message = e.to_string();
+        caller.data_mut().last_host_error = Some((message.clone(), e));
+        return write_result(&mut caller, retptr, Err(&message));
     }
     let args = match read_str(&mut caller, ap, al)? {
         Ok(a) => a,

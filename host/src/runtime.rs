@@ -321,6 +321,12 @@ impl Runtime {
             return Err(Error::Poisoned(reason.clone()));
         }
         let limits = self.store.data().limits.clone();
+        // Interrupted while idle: this is the "next call" the handle stops.
+        if self.store.data().cancelled.load(Ordering::SeqCst) {
+            let e = Error::Timeout(Duration::ZERO);
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
         {
             let data = self.store.data_mut();
             data.deadline = limits.timeout.map(|t| Instant::now() + t);

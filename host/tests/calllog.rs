@@ -185,7 +185,6 @@ fn entry_fields_errors_and_runtime_ids() {
 }
 
 #[test]
-#[ignore = "BUG: Runtime::call on a global function fails (guest passes None as undefined, prelude checks === null)"]
 fn global_calls_are_logged() {
     let memory = MemoryCallLog::new();
     let f = EngineFactory::new(options(CallLogPolicy::Memory(memory.clone()))).unwrap();

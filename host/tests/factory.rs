@@ -280,7 +280,6 @@ fn disk_cache_rejects_foreign_files() {
 }
 
 #[test]
-#[ignore = "BUG: a valid cache entry stored under another key is loaded as a Hit (the key is not bound into the entry)"]
 fn disk_cache_entry_of_another_registry_is_not_used() {
     // A valid entry copied under another key (a stale copy, a sync tool, a
     // mix-up): the factory must still run its own registry.
@@ -536,7 +535,6 @@ struct Point {
 }
 
 #[test]
-#[ignore = "BUG: Runtime::call on a global function fails with ModuleNotFound(\"Cannot find module 'undefined'\") (guest passes None as undefined, prelude checks === null)"]
 fn calls_global_functions_with_typed_results() {
     let mut rt = rt();
     assert_eq!(rt.call_as::<i64>("add", (40, 2)).unwrap(), 42);
