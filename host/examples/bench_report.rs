@@ -44,14 +44,26 @@ fn medians(dir: &Path) -> BTreeMap<String, f64> {
     out
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    pages * 4096
+/// (resident, private) bytes of this process. Resident counts the shared
+/// copy-on-write image pages once per runtime that maps them; private
+/// (`Private_Clean + Private_Dirty` of smaps_rollup) counts only pages that
+/// belong to one mapping: what each runtime really adds.
+fn memory_bytes() -> (u64, u64) {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        rollup
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("Rss:"), field("Private_Clean:") + field("Private_Dirty:"))
 }
 
-/// Resident bytes per live runtime, each after a small eval.
-fn memory_per_runtime(count: usize) -> f64 {
+/// (resident, private) bytes per live runtime, each after a small eval.
+fn memory_per_runtime(count: usize) -> (f64, f64) {
     let factory = EngineFactory::new(
         EngineOptions::new()
             .cache(CacheDir::Path(std::env::temp_dir().join("jsbox-bench-cache")))
@@ -60,7 +72,7 @@ fn memory_per_runtime(count: usize) -> f64 {
     .unwrap();
     // Warm up allocator and pool bookkeeping.
     drop(factory.new_runtime().unwrap());
-    let before = rss_bytes();
+    let before = memory_bytes();
     let runtimes: Vec<_> = (0..count)
         .map(|_| {
             let mut rt = factory.new_runtime().unwrap();
@@ -68,9 +80,10 @@ fn memory_per_runtime(count: usize) -> f64 {
             rt
         })
         .collect();
-    let after = rss_bytes();
+    let after = memory_bytes();
     drop(runtimes);
-    (after.saturating_sub(before)) as f64 / count as f64
+    let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / count as f64;
+    (per(after.0, before.0), per(after.1, before.1))
 }
 
 fn time_command(cmd: &mut Command, runs: u32) -> Option<Duration> {
@@ -149,8 +162,10 @@ fn main() {
     for (k, v) in &m {
         md.push_str(&format!("| {k} | {} |\n", fmt_ns(*v)));
     }
-    md.push_str(&format!("| memory: resident per live runtime (1,000 alive) | {:.1} KiB |\n", mem_1k / 1024.0));
-    md.push_str(&format!("| memory: resident per live runtime (10,000 alive) | {:.1} KiB |\n", mem_10k / 1024.0));
+    for (n, (rss, private)) in [("1,000", mem_1k), ("10,000", mem_10k)] {
+        md.push_str(&format!("| memory per live runtime, {n} alive: private (own pages) | {:.1} KiB |\n", private / 1024.0));
+        md.push_str(&format!("| memory per live runtime, {n} alive: resident (shared image pages counted per runtime) | {:.1} KiB |\n", rss / 1024.0));
+    }
     if let Some(d) = jsbox_run {
         md.push_str(&format!("| process: `jsbox run` hello world (warm cache) | {:.2} ms |\n", d.as_secs_f64() * 1e3));
     }
@@ -166,7 +181,10 @@ fn main() {
         "machine": machine,
         "date": date,
         "medians_ns": m,
-        "memory_bytes_per_runtime": { "1000": mem_1k, "10000": mem_10k },
+        "memory_bytes_per_runtime": {
+            "private": { "1000": mem_1k.1, "10000": mem_10k.1 },
+            "resident": { "1000": mem_1k.0, "10000": mem_10k.0 },
+        },
         "process_ms": {
             "jsbox_run": jsbox_run.map(|d| d.as_secs_f64() * 1e3),
             "node": node_run.map(|d| d.as_secs_f64() * 1e3),

@@ -7,6 +7,11 @@ fn main() {
     let f = jsbox::EngineFactory::new(jsbox::EngineOptions::new()).unwrap();
     println!("{:?}", f.info().engine);
     for _ in 0..1000 { drop(f.new_runtime().unwrap()); }
+    if mode == "all" || mode == "bare" {
+        let t = Instant::now();
+        for _ in 0..n { f.bare_instance().unwrap(); }
+        println!("bare instance {:?}", t.elapsed() / n);
+    }
     if mode == "all" || mode == "spawn" {
         let t = Instant::now();
         for _ in 0..n { drop(f.new_runtime().unwrap()); }
