@@ -1,6 +1,6 @@
 # jsbox: the targets a developer and CI use. `make help` lists them.
 SHELL := /bin/bash
-GUEST_WASM := guest/jsbox_guest.wasm
+GUEST_WASM := host/src/jsbox_guest.wasm
 GUEST_CHECK_OUT := target/guest-check/jsbox_guest.wasm
 
 .PHONY: help build test guest guest-check toolchain bench bench-quick soak fuzz run-example doc clean
@@ -18,7 +18,7 @@ test: guest-check ## rebuild the guest byte-for-byte, then run every test and do
 toolchain: ## install the guest toolchain from Debian's packages if missing
 	scripts/guest-toolchain.sh install
 
-guest: ## rebuild guest/jsbox_guest.wasm from guest/ and wit/
+guest: ## rebuild host/src/jsbox_guest.wasm from guest/ and wit/
 	scripts/build-guest.sh $(GUEST_WASM)
 
 guest-check: ## rebuild the guest from scratch and fail unless it matches the committed file

@@ -19,6 +19,9 @@ stage="${JSBOX_GUEST_STAGE:-/tmp/jsbox-guest-build}"
 eval "$("$root/scripts/guest-toolchain.sh" env)"
 
 mkdir -p "$stage"
+# One build at a time per staging directory (several checkouts may share it).
+exec 9>"$stage.lock"
+flock 9
 if [ "$clean" = "--clean" ]; then rm -rf "$stage/target"; fi
 rm -rf "$stage/guest" "$stage/wit"
 mkdir -p "$stage/guest"

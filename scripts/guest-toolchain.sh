@@ -16,7 +16,7 @@ set -euo pipefail
 # Pinned Debian package versions. When Debian supersedes one (security
 # updates do), `apt-get install` fails; move the pin to the version that
 # `apt-cache policy <package>` shows as Candidate, rebuild with
-# `make guest`, and commit the new guest/jsbox_guest.wasm.
+# `make guest`, and commit the new host/src/jsbox_guest.wasm.
 RUST_WEB_VERSION="1.96.0+dfsg1-1~deb12u2"
 LLVM_VERSION="1:22.1.8-1~deb12u1"
 WASI_LIBC_VERSION="0.0~git20220510.9886d3d-2"
@@ -80,7 +80,7 @@ guest-toolchain: the pinned version of '$name' is gone from Debian's archive.
   pinned:    $want
   available: $candidate
 Move the pin in scripts/guest-toolchain.sh to '$candidate', run
-'make guest' and commit the rebuilt guest/jsbox_guest.wasm (the bytes of the
+'make guest' and commit the rebuilt host/src/jsbox_guest.wasm (the bytes of the
 guest may change with the compiler).
 MSG
       exit 1

@@ -22,7 +22,7 @@ use crate::ticker::Ticker;
 
 /// The committed guest: QuickJS through javy, built from `guest/` by
 /// `make guest` (and checked byte for byte by `make guest-check`).
-pub(crate) const GUEST: &[u8] = include_bytes!("../../guest/jsbox_guest.wasm");
+pub(crate) const GUEST: &[u8] = include_bytes!("jsbox_guest.wasm");
 
 /// Default size of the instance pool.
 const DEFAULT_MAX_RUNTIMES: u32 = 1000;

@@ -19,7 +19,7 @@
 //! # Core concepts
 //!
 //! - **Guest**: QuickJS (through the `javy` crate) compiled to a wasm32-wasip1
-//!   module, committed as `guest/jsbox_guest.wasm` and embedded here. Its
+//!   module, committed as `src/jsbox_guest.wasm` inside this crate and embedded here. Its
 //!   boundary with the host is `wit/jsbox.wit`.
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
