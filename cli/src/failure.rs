@@ -138,7 +138,7 @@ pub fn report(e: &Error) {
             let stack = x.stack.trim_end();
             if !stack.is_empty() {
                 out.push_str("stack:\n");
-                for line in stack.lines().filter(|l| !l.contains(crate::sandbox::MAIN_MODULE)) {
+                for line in stack.lines().filter(|l| !l.contains(crate::names::MAIN_MODULE)) {
                     out.push_str(&format!("    {}\n", line.trim_start()));
                 }
             }

@@ -3,6 +3,7 @@
 mod batch;
 mod calllog_cmd;
 mod failure;
+mod names;
 mod repl;
 mod sandbox;
 

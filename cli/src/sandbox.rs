@@ -10,11 +10,7 @@ use clap::Args;
 use jsbox::{CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy};
 
 use crate::failure::usage;
-
-/// The wrapper module that makes a plugin whose `module.exports` is a
-/// function callable by name.
-pub const MAIN_MODULE: &str = "__jsbox_main.js";
-pub const MAIN_EXPORT: &str = "main";
+use crate::names::{MAIN_EXPORT, MAIN_MODULE};
 
 /// Flags shared by `run`, `batch`, `eval` and `repl`.
 #[derive(Args, Debug, Clone, Default)]

@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
-use crate::runtime::{HostEnv, HostState, Runtime};
+use crate::runtime::Runtime;
+use crate::state::{HostEnv, HostState};
 use crate::ticker::Ticker;
 
 /// The committed guest: QuickJS through javy, built from `guest/` by
@@ -282,7 +283,7 @@ impl EngineFactory {
     pub fn new_runtime(&self) -> Result<Runtime> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
-        crate::runtime::prepare_store(&mut store);
+        crate::state::prepare_store(&mut store);
         let instance = self.pre.instantiate(&mut store).map_err(|e| {
             if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") {
                 Error::Capacity(self.max_runtimes)

@@ -18,18 +18,7 @@ use crate::abi::{lift_str, lower_str, names};
 use crate::calllog::Direction;
 use crate::console::LogLevel;
 use crate::error::Error;
-use crate::runtime::HostState;
-
-/// What `Date.now()` and `performance.now()` see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Clock {
-    /// The host's real clock (the default).
-    #[default]
-    System,
-    /// A clock frozen at this many milliseconds after the Unix epoch: scripts
-    /// learn nothing about real time, and results are reproducible.
-    Frozen(u64),
-}
+use crate::state::{Clock, HostState};
 
 // WASI preview 1 errno values.
 const ERRNO_SUCCESS: i32 = 0;

@@ -60,6 +60,7 @@ mod options;
 mod registry;
 mod runtime;
 mod snapshot;
+mod state;
 mod ticker;
 
 pub use calllog::{CallEntry, CallLogPolicy, CallLogSink, Direction, MemoryCallLog};
@@ -67,7 +68,7 @@ pub use console::{ConsoleLine, ConsoleOutput, LogLevel};
 pub use engine::EngineInfo;
 pub use error::{Error, JsException, Location, Result};
 pub use factory::{open, CacheOutcome, EngineFactory, FactoryInfo};
-pub use imports::Clock;
+pub use state::Clock;
 pub use limits::{Limits, Stats};
 pub use native::NativeModule;
 pub use options::{CacheDir, EngineOptions, ModulePolicy};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::calllog::CallLogPolicy;
 use crate::console::ConsoleOutput;
 use crate::error::Result;
-use crate::imports::Clock;
+use crate::state::Clock;
 use crate::limits::Limits;
 use crate::native::fs::{Access, FsGrant};
 use crate::native::NativeModule;

@@ -7,68 +7,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasmtime::{Engine, Memory, Store, Trap, TypedFunc, UpdateDeadline};
+use wasmtime::{Engine, Store};
 
 use crate::abi::{CallOutcome, GuestExports};
-use crate::calllog::{CallLogSink, Direction, RuntimeLog};
-use crate::console::{Console, ConsoleLine, ConsoleOutput};
+use crate::calllog::Direction;
+use crate::console::ConsoleLine;
 use crate::error::{Error, Result};
-use crate::imports::Clock;
-use crate::limits::{Limits, MemoryLimiter, Stats};
-use crate::native::NativeRegistry;
-use crate::ticker::Ticker;
-
-/// What every runtime of a factory shares (read-only, or internally
-/// synchronised). It outlives the factory while runtimes are alive.
-pub(crate) struct HostEnv {
-    pub(crate) natives: NativeRegistry,
-    pub(crate) clock: Clock,
-    pub(crate) console: ConsoleOutput,
-    pub(crate) calllog: Option<Arc<dyn CallLogSink>>,
-    pub(crate) started: Instant,
-    /// The factory's memory cap: the size of a pool slot.
-    pub(crate) max_memory: usize,
-    /// Whether fuel metering is compiled in.
-    pub(crate) fuel: bool,
-    /// Drives epoch deadlines; stops when the last runtime and the factory
-    /// are gone.
-    pub(crate) ticker: Option<Ticker>,
-}
-
-/// The data of a runtime's store.
-pub(crate) struct HostState {
-    pub(crate) shared: Arc<HostEnv>,
-    pub(crate) limits: Limits,
-    pub(crate) limiter: MemoryLimiter,
-    pub(crate) console: Console,
-    pub(crate) calllog: Option<RuntimeLog>,
-    pub(crate) host_calls: u64,
-    /// The last error a native function returned, with the message JS saw.
-    pub(crate) last_host_error: Option<(String, Error)>,
-    pub(crate) memory: Option<Memory>,
-    pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
-    deadline: Option<Instant>,
-    cancelled: Arc<AtomicBool>,
-}
-
-impl HostState {
-    pub(crate) fn new(shared: Arc<HostEnv>, runtime_id: u64, limits: Option<Limits>) -> Self {
-        let limits = limits.unwrap_or_default();
-        HostState {
-            calllog: shared.calllog.clone().map(|sink| RuntimeLog::new(sink, runtime_id)),
-            console: Console::new(shared.console),
-            limiter: MemoryLimiter { max_memory: limits.max_memory, peak: 0, refused: false },
-            limits,
-            shared,
-            host_calls: 0,
-            last_host_error: None,
-            memory: None,
-            realloc: None,
-            deadline: None,
-            cancelled: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
+use crate::limits::{Limits, Stats};
+use crate::state::HostState;
 
 /// Cancels a running call from another thread.
 ///
@@ -116,20 +62,6 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime").field("id", &self.id).field("poisoned", &self.poisoned).finish()
     }
-}
-
-/// Installs the memory limiter and the deadline check on a new store
-/// (before instantiation, so the initial memory is checked too).
-pub(crate) fn prepare_store(store: &mut Store<HostState>) {
-    store.limiter(|s| &mut s.limiter);
-    store.epoch_deadline_callback(|ctx| {
-        let state = ctx.data();
-        let expired = state.deadline.is_some_and(|d| Instant::now() >= d);
-        if expired || state.cancelled.load(Ordering::Relaxed) {
-            return Err(Trap::Interrupt.into());
-        }
-        Ok(UpdateDeadline::Continue(1))
-    });
 }
 
 /// How much of an `eval` source goes into the call log.

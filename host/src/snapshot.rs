@@ -13,7 +13,7 @@ use wasmtime_wizer::{WasmtimeWizer, Wizer};
 
 use crate::abi::{names, ExportIndex, GuestExports};
 use crate::error::{Error, Result};
-use crate::runtime::{HostEnv, HostState};
+use crate::state::{HostEnv, HostState};
 
 /// Runs `init(registry_json)` on `guest` and returns the snapshot module.
 pub(crate) fn snapshot(guest: &[u8], registry_json: &str, env: Arc<HostEnv>) -> Result<Vec<u8>> {
