@@ -108,6 +108,7 @@ struct InitScript<'a> {
 struct RegistryDoc<'a> {
     modules: &'a BTreeMap<String, String>,
     natives: BTreeMap<&'a str, Vec<String>>,
+    async_natives: BTreeMap<&'a str, Vec<String>>,
     policy: Policy<'a>,
     preload: &'a [String],
     init_scripts: Vec<InitScript<'a>>,
@@ -173,12 +174,17 @@ impl EngineFactory {
         }
 
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut async_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for m in natives.iter() {
             native_names.insert(m.name(), m.function_names());
+            if !m.async_functions.is_empty() {
+                async_names.insert(m.name(), m.async_function_names());
+            }
         }
         let registry_json = serde_json::to_string(&RegistryDoc {
             modules: &modules,
             natives: native_names,
+            async_natives: async_names,
             policy: policy_doc(&options.policy),
             preload: &options.preload,
             init_scripts: options

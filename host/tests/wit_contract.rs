@@ -94,7 +94,7 @@ fn guest_matches_the_wit_world() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 6, "functions checked");
+    assert_eq!(checked, 10, "functions checked");
     assert_eq!(exports.get("cabi_realloc"), Some(&(vec![ValType::I32; 4], vec![ValType::I32])));
 
     // Nothing else may be imported: the WIT world plus the small WASI set
