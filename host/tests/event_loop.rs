@@ -221,7 +221,7 @@ fn timers_and_host_calls_die_with_their_runtime() {
     let cancelled = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicUsize::new(0));
     let (c, s) = (cancelled.clone(), started.clone());
-    let hang = NativeModule::new("hang").async_function("forever", move |(): ()| {
+    let hang = NativeModule::new("hang").async_function("forever", move |_: Value| {
         s.fetch_add(1, Ordering::SeqCst);
         let flag = DropFlag(c.clone());
         async move {
