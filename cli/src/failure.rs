@@ -3,7 +3,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | JS error: uncaught exception, syntax error, module not found, a native call that failed, a result that is not JSON |
+//! | 1 | JS error: uncaught exception, syntax error, module not found, a native call that failed, a result that is not JSON, a promise that can never settle |
 //! | 2 | bad usage: unknown flag, bad value, unreadable plugin or input, input that is not JSON |
 //! | 3 | timeout (`--timeout`) |
 //! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
@@ -66,7 +66,7 @@ pub fn code(e: &Error) -> u8 {
     }
     match e {
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
-        Error::InvalidValue(_) => JS_ERROR,
+        Error::InvalidValue(_) | Error::NeverSettles => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
         Error::Denied(_) | Error::ModuleDenied(_) => DENIED,
@@ -92,6 +92,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::FuelExhausted(_) => "fuel_exhausted",
         Error::TooLarge { .. } => "too_large",
         Error::InvalidValue(_) => "invalid_value",
+        Error::NeverSettles => "never_settles",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
         Error::Capacity(_) => "capacity",

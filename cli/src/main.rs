@@ -62,9 +62,15 @@ line, in input order: {\"ok\": RESULT} or {\"error\": {\"kind\": K, \"message\":
 go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
 output is still complete), other codes when the sandbox cannot be built.
 
+Async plugins (a promise result, timers, async host calls) are awaited. With
+--concurrency N each worker keeps up to N records in flight: while one waits,
+the worker runs another (output order and completeness are unchanged; up to
+jobs x N sandboxes are alive at once).
+
 Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
-  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl";
+  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl
+  jsbox batch async-plugin.js --input in.jsonl --jobs 2 --concurrency 64";
 
 const EVAL_HELP: &str = "\
 Evaluates a script and prints its completion value as JSON (a promise is

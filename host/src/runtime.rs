@@ -1,11 +1,10 @@
 //! A runtime: one wasmtime instance of the factory's snapshot, with its own
 //! store, memory, console, call-log binding and limits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::task::AtomicWaker;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasmtime::{Engine, Store, Trap};
@@ -15,7 +14,7 @@ use crate::calllog::Direction;
 use crate::console::ConsoleLine;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Stats};
-use crate::state::HostState;
+use crate::state::{HostState, Interrupt};
 
 mod async_api;
 mod settle;
@@ -52,19 +51,18 @@ enum Step {
 /// ```
 #[derive(Clone)]
 pub struct InterruptHandle {
-    cancelled: Arc<AtomicBool>,
-    waker: Arc<AtomicWaker>,
+    cancelled: Arc<Interrupt>,
     engine: Engine,
 }
 
 impl InterruptHandle {
     /// Stops the runtime's current (or next) call with [`Error::Timeout`].
     pub fn interrupt(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
+        self.cancelled.flag.store(true, Ordering::SeqCst);
         // Make every store check its deadline now rather than at the next tick.
         self.engine.increment_epoch();
         // And end the wait of a runtime whose event loop is idle.
-        self.waker.wake();
+        self.cancelled.waker.wake();
     }
 }
 
@@ -108,13 +106,16 @@ impl Runtime {
     }
 
     /// Evaluates a script and returns its completion value as JSON
-    /// (`undefined` is `null`). A returned promise is awaited (its jobs run
-    /// to completion).
+    /// (`undefined` is `null`). A returned promise is awaited: the
+    /// runtime's event loop runs (timers, async native calls) until it
+    /// settles, blocking this thread (see the crate docs, "Event loop", and
+    /// [`Runtime::eval_async`]).
     ///
     /// # Errors
     ///
     /// [`Error::Syntax`] with line and column, [`Error::Exception`] with
-    /// message and stack, [`Error::Timeout`] and the other limits.
+    /// message and stack, [`Error::Timeout`] and the other limits,
+    /// [`Error::NeverSettles`] for a promise nothing can settle.
     ///
     /// # Examples
     ///
@@ -267,7 +268,6 @@ impl Runtime {
         let data = self.store.data();
         InterruptHandle {
             cancelled: data.cancelled.clone(),
-            waker: data.interrupt_waker.clone(),
             engine: self.store.engine().clone(),
         }
     }
@@ -308,7 +308,7 @@ impl Runtime {
         }
         let limits = self.store.data().limits.clone();
         // Interrupted while idle: this is the "next call" the handle stops.
-        if self.store.data().cancelled.load(Ordering::SeqCst) {
+        if self.store.data().cancelled.flag.load(Ordering::SeqCst) {
             let e = Error::Timeout(Duration::ZERO);
             self.poisoned = Some(e.to_string());
             return Err(e);

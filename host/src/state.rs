@@ -45,6 +45,15 @@ pub(crate) struct HostEnv {
     pub(crate) ticker: Option<Ticker>,
 }
 
+/// What an [`crate::InterruptHandle`] shares with its runtime: the flag
+/// the deadline check reads, and the waker of the runtime's event-loop wait
+/// (see [`crate::event_loop`]).
+#[derive(Default)]
+pub(crate) struct Interrupt {
+    pub(crate) flag: AtomicBool,
+    pub(crate) waker: AtomicWaker,
+}
+
 /// The data of a runtime's store.
 pub(crate) struct HostState {
     pub(crate) shared: Arc<HostEnv>,
@@ -58,9 +67,7 @@ pub(crate) struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
     pub(crate) deadline: Option<Instant>,
-    pub(crate) cancelled: Arc<AtomicBool>,
-    /// Wakes a runtime waiting on its event loop when it is interrupted.
-    pub(crate) interrupt_waker: Arc<AtomicWaker>,
+    pub(crate) cancelled: Arc<Interrupt>,
     /// Async native calls in flight and finished (see [`crate::event_loop`]).
     pub(crate) event_loop: HostLoop,
 }
@@ -79,8 +86,7 @@ impl HostState {
             memory: None,
             realloc: None,
             deadline: None,
-            cancelled: Arc::new(AtomicBool::new(false)),
-            interrupt_waker: Arc::new(AtomicWaker::new()),
+            cancelled: Arc::new(Interrupt::default()),
             event_loop: HostLoop::default(),
         }
     }
@@ -93,7 +99,7 @@ pub(crate) fn prepare_store(store: &mut Store<HostState>) {
     store.epoch_deadline_callback(|ctx| {
         let state = ctx.data();
         let expired = state.deadline.is_some_and(|d| Instant::now() >= d);
-        if expired || state.cancelled.load(Ordering::Relaxed) {
+        if expired || state.cancelled.flag.load(Ordering::Relaxed) {
             return Err(Trap::Interrupt.into());
         }
         Ok(UpdateDeadline::Continue(1))

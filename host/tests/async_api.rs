@@ -112,3 +112,56 @@ async fn eval_async_waits_without_a_thread() {
         assert_eq!(t.await.unwrap().unwrap(), json!(30 + i));
     }
 }
+
+/// The example plugin (`examples/async/plugin.js`, served by
+/// `host/examples/async_plugin.rs`): an async native call and a timer.
+#[test]
+fn the_async_example_plugin_runs() {
+    let catalog = NativeModule::new("catalog").async_function("price", |(sku,): (String,)| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Ok::<_, String>(match sku.as_str() {
+            "apple" => Some(0.5),
+            "bread" => Some(2.25),
+            _ => None,
+        })
+    });
+    let plugin = include_str!("../../examples/async/plugin.js");
+    let f = EngineFactory::new(EngineOptions::new().cache(cache()).module("plugin", plugin).native_module(catalog)).unwrap();
+    let mut rt = f.new_runtime().unwrap();
+    let order = json!({ "id": 1, "items": ["apple", "bread", "apple"], "holdMs": 10 });
+    assert_eq!(rt.call_module("plugin", "quote", (order,)).unwrap(), json!({ "id": 1, "items": 3, "total": 3.25 }));
+    let order = json!({ "id": 2, "items": ["apple", "caviar"] });
+    match rt.call_module("plugin", "quote", (order,)).unwrap_err() {
+        Error::Exception(e) => assert_eq!(e.message, "unknown items: caviar"),
+        other => panic!("{other:?}"),
+    }
+    let quote = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let mut rt = f.new_runtime().unwrap();
+        rt.call_module_async("plugin", "quote", (json!({ "id": 3, "items": ["bread"] }),)).await
+    });
+    assert_eq!(quote.unwrap(), json!({ "id": 3, "items": 1, "total": 2.25 }));
+}
+
+#[test]
+fn the_async_api_works_from_any_executor() {
+    // No tokio context: native futures and timers run on jsbox's own loop.
+    let mut rt = jsbox::open(base()).unwrap();
+    let v = pollster::block_on(rt.eval_async("new Promise((r) => setTimeout(r, 5, 'timer')).then((t) => require('io').sleep(5).then((ms) => [t, ms]))"));
+    assert_eq!(v.unwrap(), json!(["timer", 5]));
+    let v = pollster::block_on(rt.call_async("Math.max", (1, 2)));
+    assert!(v.is_err(), "a dotted name is not a global function: {v:?}");
+    let v = pollster::block_on(rt.require_async("io")).unwrap();
+    assert_eq!(v, json!({}));
+}
+
+/// The async API's futures are `Send`: they can be spawned on tokio.
+#[allow(dead_code)]
+fn futures_are_send(rt: &mut jsbox::Runtime) {
+    fn send<T: Send>(_: T) {}
+    send(rt.eval_async("1"));
+    send(rt.eval_json_async("1", "x.js"));
+    send(rt.call_async("f", (1,)));
+    send(rt.call_module_async("m", "f", (1,)));
+    send(rt.call_json_async(None, "f", "[]"));
+    send(rt.require_async("m"));
+}

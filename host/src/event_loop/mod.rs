@@ -73,7 +73,8 @@ impl Future for InFlight {
 /// runtime is dropped, its calls in flight are dropped (cancelled) with it.
 #[derive(Default)]
 pub(crate) struct HostLoop {
-    in_flight: FuturesUnordered<InFlight>,
+    /// Created on the first call that has to wait (most runtimes never do).
+    in_flight: Option<FuturesUnordered<InFlight>>,
     /// Finished calls the guest has not taken yet, with the host's error
     /// kept typed next to the message JS sees.
     finished: VecDeque<(u32, Result<String, (String, Error)>)>,
@@ -98,12 +99,12 @@ impl HostLoop {
     }
 
     pub(crate) fn start(&mut self, call: InFlight) {
-        self.in_flight.push(call);
+        self.in_flight.get_or_insert_with(FuturesUnordered::new).push(call);
     }
 
     /// Whether nothing on the host side can wake the loop.
     pub(crate) fn idle(&self) -> bool {
-        self.in_flight.is_empty() && self.finished.is_empty()
+        self.in_flight.as_ref().is_none_or(FuturesUnordered::is_empty) && self.finished.is_empty()
     }
 
     pub(crate) fn has_finished(&self) -> bool {
@@ -119,7 +120,8 @@ impl HostLoop {
     /// and says whether there were any.
     pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>, log: &mut Option<RuntimeLog>, max: usize) -> bool {
         let mut any = false;
-        while let Poll::Ready(Some(done)) = Pin::new(&mut self.in_flight).poll_next(cx) {
+        let Some(in_flight) = self.in_flight.as_mut() else { return false };
+        while let Poll::Ready(Some(done)) = Pin::new(&mut *in_flight).poll_next(cx) {
             let result = checked_result(done.result, max);
             if let (Some(log), Some(call)) = (log.as_mut(), done.log) {
                 let logged = result.as_deref().map_err(|e| e.to_string());

@@ -57,8 +57,8 @@ pub(crate) async fn wait(state: &mut HostState, until: Option<Instant>, handle: 
     let mut sleep = pin!(sleep);
     let max = state.limits.max_value_bytes;
     poll_fn(|cx| {
-        state.interrupt_waker.register(cx.waker());
-        if state.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+        state.cancelled.waker.register(cx.waker());
+        if state.cancelled.flag.load(std::sync::atomic::Ordering::SeqCst) {
             return Poll::Ready(Wake::Interrupted);
         }
         if state.event_loop.poll_finished(cx, &mut state.calllog, max) {
