@@ -43,5 +43,5 @@
   Object.defineProperty(Crypto.prototype, Symbol.toStringTag, { value: 'Crypto', configurable: true });
 
   web.expose('Crypto', Crypto);
-  web.expose('crypto', new Crypto(token));
+  web.exposeAttribute('crypto', new Crypto(token));
 })

@@ -57,8 +57,20 @@
   }
 
   web.DOMException = DOMException;
-  web.expose = function expose(name, value) {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  // WebIDL on the global object: interfaces are non-enumerable, operations
+  // (atob, structuredClone, ...) enumerable; attributes (crypto,
+  // performance, ...) are [Replaceable] accessors: assigning replaces them.
+  web.expose = function expose(name, value, enumerable = false) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable });
+  };
+  web.exposeOperation = (name, value) => web.expose(name, value, true);
+  web.exposeAttribute = function exposeAttribute(name, value) {
+    Object.defineProperty(globalThis, name, {
+      get() { return value; },
+      set(v) { Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: true }); },
+      configurable: true,
+      enumerable: true,
+    });
   };
   // Node's argument errors: a TypeError with a `code`.
   web.codeError = function codeError(Ctor, code, message) {

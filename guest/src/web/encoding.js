@@ -31,8 +31,8 @@
       return result;
     },
   };
-  web.expose('atob', names.atob);
-  web.expose('btoa', names.btoa);
+  web.exposeOperation('atob', names.atob);
+  web.exposeOperation('btoa', names.btoa);
 
   const JavyEncoder = globalThis.TextEncoder;
   const JavyDecoder = globalThis.TextDecoder;
@@ -139,7 +139,7 @@
         bytes = new Uint8Array(input);
       } else {
         throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-          'The "input" argument must be an instance of ArrayBuffer or ArrayBufferView.');
+          'The "list" argument must be an instance of SharedArrayBuffer, ArrayBuffer or ArrayBufferView.');
       }
       if (this.#pending !== null) {
         const joined = new Uint8Array(this.#pending.length + bytes.length);

@@ -179,7 +179,7 @@
   web.expose('Event', Event);
   web.expose('EventTarget', EventTarget);
   web.expose('CustomEvent', CustomEvent);
-  web.expose('reportError', {
+  web.exposeOperation('reportError', {
     reportError(error) {
       if (arguments.length === 0) {
         throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The "error" argument must be specified');

@@ -20,7 +20,7 @@
   }
   Object.defineProperty(Performance.prototype, Symbol.toStringTag, { value: 'Performance', configurable: true });
   web.expose('Performance', Performance);
-  web.expose('performance', new Performance(token));
+  web.exposeAttribute('performance', new Performance(token));
 
   // Node's description of a wrong argument.
   function received(v) {
@@ -33,15 +33,22 @@
     return `type ${typeof v} (${shown}${typeof v === 'bigint' ? 'n' : ''})`;
   }
 
-  if (typeof globalThis.queueMicrotask !== 'function') {
+  // QuickJS-ng has a native queueMicrotask (and the event loop may bring
+  // its own): keep whichever enqueues, add node's argument check, and send
+  // a throwing callback to reportError instead of leaving an exception
+  // pending in the job queue.
+  {
     const resolved = Promise.resolve();
-    web.expose('queueMicrotask', {
+    const enqueue = typeof globalThis.queueMicrotask === 'function'
+      ? globalThis.queueMicrotask
+      : (job) => { resolved.then(job); };
+    web.exposeOperation('queueMicrotask', {
       queueMicrotask(callback) {
         if (typeof callback !== 'function') {
           throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
             `The "callback" argument must be of type function. Received ${received(callback)}`);
         }
-        resolved.then(() => {
+        enqueue(() => {
           try {
             callback();
           } catch (e) {
@@ -57,6 +64,6 @@
   }
   Object.defineProperty(Navigator.prototype, Symbol.toStringTag, { value: 'Navigator', configurable: true });
   web.expose('Navigator', Navigator);
-  web.expose('navigator', new Navigator());
-  if (!('self' in globalThis)) web.expose('self', globalThis);
+  web.exposeAttribute('navigator', new Navigator());
+  if (!('self' in globalThis)) web.exposeAttribute('self', globalThis);
 })

@@ -175,7 +175,7 @@
   }
 
   web.structuredClone = structuredClone;
-  web.expose('structuredClone', { structuredClone(value, options = undefined) {
+  web.exposeOperation('structuredClone', { structuredClone(value, options = undefined) {
     if (arguments.length === 0) {
       throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The value argument must be specified');
     }

@@ -180,7 +180,7 @@
       const input = usv(url);
       const b = base === undefined ? undefined : usv(base);
       const record = b === undefined ? urlParse(input) : urlParse(input, b);
-      if (record === null) throw invalidUrl(input, b);
+      if (record == null) throw invalidUrl(input, b);
       this.#record = record;
     }
 
@@ -189,7 +189,7 @@
         throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The "url" argument must be specified');
       }
       const input = usv(url);
-      return (base === undefined ? urlParse(input) : urlParse(input, usv(base))) !== null;
+      return (base === undefined ? urlParse(input) : urlParse(input, usv(base))) != null;
     }
 
     static parse(url, base = undefined) {
