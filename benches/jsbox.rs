@@ -116,8 +116,40 @@ fn spawn_and_execute(c: &mut Criterion) {
             assert_eq!(rquickjs_eval(&ctx, SCRIPT), 42);
         })
     });
+    // The same plugin as an ES module (linked and evaluated in the
+    // snapshot) and as CommonJS (required on first call): spawn + call of
+    // its default export.
+    let esm = EngineFactory::new(
+        EngineOptions::new()
+            .es_module("words.mjs", WORDS_LIB)
+            .es_module("plugin.mjs", "import { total } from './words.mjs';\nexport default (input) => total(input);")
+            .import("./plugin.mjs"),
+    )
+    .unwrap();
+    let cjs = EngineFactory::new(
+        EngineOptions::new()
+            .module("words.js", &WORDS_LIB.replace("export function", "exports.total = function"))
+            .module("plugin.js", "const { total } = require('./words.js');\nexports.default = (input) => total(input);"),
+    )
+    .unwrap();
+    let input = r#"[{"words": ["spawn", "and", "call"]}]"#;
+    g.bench_function("esm_call", |b| {
+        b.iter(|| {
+            let mut rt = esm.new_runtime().unwrap();
+            assert_eq!(rt.call_json(Some("./plugin.mjs"), "default", input).unwrap(), "12");
+        })
+    });
+    g.bench_function("cjs_call", |b| {
+        b.iter(|| {
+            let mut rt = cjs.new_runtime().unwrap();
+            assert_eq!(rt.call_json(Some("./plugin.js"), "default", input).unwrap(), "12");
+        })
+    });
     g.finish();
 }
+
+/// The helper both plugin forms of `spawn_and_execute/esm_call` use.
+const WORDS_LIB: &str = "export function total(input) {\n  return input.words.reduce((n, w) => n + w.length, 0);\n}\n";
 
 fn runtime_reuse(c: &mut Criterion) {
     let factory = EngineFactory::new(registry()).unwrap();

@@ -20,7 +20,7 @@ use crate::sandbox::{self, SandboxArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
-    /// The plugin file (CommonJS).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// JSON Lines input: one JSON value a line.

@@ -43,6 +43,12 @@ functions (pick one with --export). Files it requires relatively
 is built. The input is one JSON value, passed as the single argument; the
 result is printed to stdout as JSON. console.* goes to stderr.
 
+An ES module plugin (`.mjs`, or `.js` in a package whose package.json says
+\"type\": \"module\") is called through its default export (or --export NAME).
+Its imports are resolved like node's, under the plugin's directory: packages
+installed there with `npm install` just work, no bundler. Everything is
+compiled, linked and its top level run once, when the sandbox is built.
+
 Every capability is off unless granted: `require('fs')` needs --allow-read or
 --allow-write, `require('exec')` needs --allow-exec.
 
@@ -50,6 +56,7 @@ Examples:
   jsbox run plugin.js --input '{\"name\": \"box\"}'
   echo '[1, 2, 3]' | jsbox run plugin.js
   jsbox run plugin.js --export summarize --input-file data.json
+  jsbox run plugin.mjs --input '\"some words\"'
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
   jsbox run examples/native-calllog/plugin.js --allow-exec echo --calllog calls.sqlite
   jsbox run slow.js --timeout 500ms --max-memory 32MiB --fuel 100000000";
@@ -119,7 +126,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The plugin file (CommonJS).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).

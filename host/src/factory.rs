@@ -15,6 +15,7 @@ use crate::cache;
 use crate::engine::{self, EngineInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::modules;
 use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
 use crate::runtime::Runtime;
@@ -111,6 +112,19 @@ struct RegistryDoc<'a> {
     policy: Policy<'a>,
     preload: &'a [String],
     init_scripts: Vec<InitScript<'a>>,
+    /// Registry modules that are ES modules.
+    esm: Vec<&'a str>,
+    /// ES modules to import (link and evaluate) in `init`.
+    imports: &'a [String],
+    /// What resolution depends on besides the files (which the cache's
+    /// manifest covers): part of the cache key, unused by the guest.
+    resolution: Resolution<'a>,
+}
+
+#[derive(Serialize)]
+struct Resolution<'a> {
+    root: Option<String>,
+    conditions: &'a [String],
 }
 
 fn policy_doc(policy: &ModulePolicy) -> Policy<'_> {
@@ -172,6 +186,17 @@ impl EngineFactory {
             return Err(Error::InvalidOptions("max_runtimes must be at least 1".into()));
         }
 
+        let conditions = options.effective_conditions();
+        let root = match &options.module_root {
+            Some(dir) => Some(std::fs::canonicalize(dir).map_err(|source| Error::Io {
+                context: format!("module root {}", dir.display()),
+                source,
+            })?),
+            None => None,
+        };
+        let session = modules::Session::new(root.clone(), modules.clone(), options.esm_modules.clone(), conditions.clone());
+        let esm_names = session.esm_registry_names(&modules);
+
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for m in natives.iter() {
             native_names.insert(m.name(), m.function_names());
@@ -186,11 +211,15 @@ impl EngineFactory {
                 .iter()
                 .map(|(name, source)| InitScript { name, source })
                 .collect(),
+            esm: esm_names.iter().map(String::as_str).collect(),
+            imports: &options.imports,
+            resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
 
         let (engine, engine_info) = engine::build(limits.max_memory, max_runtimes, options.fuel_metering)?;
-        let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog| {
+        let session = Arc::new(session);
+        let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog, modules| {
             Arc::new(HostEnv {
                 natives,
                 clock: options.clock,
@@ -200,6 +229,7 @@ impl EngineFactory {
                 max_memory: limits.max_memory,
                 fuel: options.fuel_metering,
                 ticker,
+                modules,
             })
         };
 
@@ -207,7 +237,11 @@ impl EngineFactory {
         let key_input = if snapshot { registry_json.as_str() } else { "" };
         let key = cache::key(&engine, GUEST, key_input);
         let cache_dir = cache::dir(&options.cache);
-        let cached = cache_dir.as_deref().and_then(|dir| cache::load(&engine, dir, &key));
+        // A snapshot is only as fresh as the files resolution read.
+        let cached = cache_dir
+            .as_deref()
+            .filter(|dir| !snapshot || cache::manifest_valid(dir, &key))
+            .and_then(|dir| cache::load(&engine, dir, &key));
         let outcome = match (&cached, &cache_dir) {
             (Some(_), _) => CacheOutcome::Hit,
             (None, Some(_)) => CacheOutcome::Miss,
@@ -220,14 +254,15 @@ impl EngineFactory {
             }
             None => {
                 let wasm = if snapshot {
-                    let build_env = env(NativeRegistry::default(), None, None);
+                    let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
                     crate::snapshot::snapshot(GUEST, &registry_json, build_env)?
                 } else {
                     GUEST.to_vec()
                 };
                 let module = Module::new(&engine, &wasm).map_err(Error::engine)?;
                 if let Some(dir) = &cache_dir {
-                    if let Err(e) = cache::store(dir, &key, &module) {
+                    let stored = if snapshot { cache::store_manifest(dir, &key, &session.manifest()) } else { Ok(()) };
+                    if let Err(e) = stored.and_then(|()| cache::store(dir, &key, &module)) {
                         tracing::warn!(error = %e, "could not write the compiled-module cache");
                     }
                 }
@@ -240,7 +275,8 @@ impl EngineFactory {
         let pre = linker.instantiate_pre(&module).map_err(Error::engine)?;
         let exports = ExportIndex::new(&module)?;
         let calllog = options.calllog.open()?;
-        let env = env(natives, Some(Ticker::new(engine.clone())), calllog);
+        // Runtimes of a snapshot never resolve; per-runtime init does.
+        let env = env(natives, Some(Ticker::new(engine.clone())), calllog, (!snapshot).then(|| session.clone()));
 
         let factory = EngineFactory {
             engine,
