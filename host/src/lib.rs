@@ -57,6 +57,7 @@ mod imports;
 mod limits;
 pub mod native;
 mod options;
+mod pool;
 mod registry;
 mod runtime;
 mod snapshot;
