@@ -13,8 +13,7 @@
 //!   at once; a writer thread commits the waiting rows in one transaction
 //!   when [`Window::max_rows`] rows wait or the oldest has waited
 //!   [`Window::max_delay`] (defaults: 1000 rows, 50 ms), whichever comes
-//!   first. Callers block (never drop) if the writer falls `max_rows`
-//!   behind. A committed row survives the process being killed
+//!   first. Callers block (never drop) while `max_rows` rows wait. A committed row survives the process being killed
 //!   (`synchronous=NORMAL` in WAL mode); a power loss can also take the
 //!   transactions since the last WAL sync, and never corrupts the file. So
 //!   a `SIGKILL` loses at most the rows of the last `max_delay` plus one

@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS idx_call_log_runtime ON call_log(runtime_id);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     /// Commit as soon as this many rows wait (callers block, never drop,
-    /// while this many wait and the writer is busy).
+    /// while this many wait for the writer).
     pub max_rows: usize,
     /// Commit once the oldest waiting row is this old.
     pub max_delay: Duration,
@@ -300,7 +300,7 @@ impl SqliteCallLog {
         let mut q = shared.lock();
         if let Some(w) = shared.window {
             // Back-pressure: never drop, never grow without bound.
-            while q.entries.len() >= w.max_rows && q.writing && !q.closed {
+            while q.entries.len() >= w.max_rows && !q.closed {
                 q = shared.room.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         }
