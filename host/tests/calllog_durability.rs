@@ -53,6 +53,8 @@ fn child() {
     };
     let f = EngineFactory::new(options(policy, Arc::default())).unwrap();
     let mut rt = f.new_runtime().unwrap();
+    // libtest has printed "test child ... " without a newline: end it.
+    println!();
     for i in 0..n {
         assert_eq!(rt.call_as::<i64>("twice", (i,)).unwrap(), 2 * i as i64);
         println!("CALL {i}");

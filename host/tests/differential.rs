@@ -7,7 +7,7 @@
 //! - a runtime's results do not depend on what the previous runtime in the
 //!   same pool slot did.
 //!
-//! `JSBOX_DIFF_CASES` raises the number of cases (default 150 and 40).
+//! `JSBOX_DIFF_CASES` raises the number of cases (default 500 and 200).
 
 mod support;
 
@@ -46,7 +46,7 @@ fn snapshot_and_fresh_runtimes_agree_on_generated_programs() {
     let snap = EngineFactory::new(options()).unwrap();
     let fresh = EngineFactory::new(options().without_snapshot()).unwrap();
     let mut failures = Vec::new();
-    for seed in 0..cases(150) {
+    for seed in 0..cases(500) {
         let data = bytes(seed, 512);
         let Ok(program) = Gen::program(&mut Unstructured::new(&data)) else { continue };
         if let Err(diff) = jsgen::check_snapshot(&snap, &fresh, &program) {
@@ -60,7 +60,7 @@ fn snapshot_and_fresh_runtimes_agree_on_generated_programs() {
 fn a_slot_keeps_nothing_from_its_previous_runtime() {
     let one_slot = EngineFactory::new(options().max_runtimes(1)).unwrap();
     let mut failures = Vec::new();
-    for seed in 0..cases(40) {
+    for seed in 0..cases(200) {
         let data = bytes(seed ^ 0xABCD, 1024);
         let mut u = Unstructured::new(&data);
         let (Ok(polluter), Ok(probe)) = (jsgen::polluter(&mut u), Gen::program(&mut u)) else { continue };
@@ -82,8 +82,10 @@ fn the_generator_makes_varied_programs_that_mostly_run() {
         let data = bytes(seed, 512);
         let program = Gen::program(&mut Unstructured::new(&data)).unwrap();
         distinct.insert(program.clone());
-        if jsgen::outcome(&mut f.new_runtime().unwrap(), &program).is_ok() {
-            ok += 1;
+        match jsgen::outcome(&mut f.new_runtime().unwrap(), &program) {
+            Ok(_) => ok += 1,
+            Err(e) if std::env::var_os("JSBOX_DIFF_SHOW").is_some() => eprintln!("{e}\n{program}\n----"),
+            Err(_) => {}
         }
     }
     assert!(distinct.len() >= 25, "{} distinct programs", distinct.len());

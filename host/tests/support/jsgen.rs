@@ -23,6 +23,9 @@ pub struct Gen<'a, 'b> {
     locals: Vec<String>,
     fresh: usize,
     budget: u32,
+    /// How many `try` blocks enclose the current statement: `throw`
+    /// mostly happens inside one, so most programs complete.
+    in_try: u32,
 }
 
 /// A JS string literal for `s`.
@@ -34,7 +37,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     /// A program: declarations, statements, and a final expression (its
     /// completion value is the result).
     pub fn program(u: &'b mut Unstructured<'a>) -> Result<String> {
-        let mut g = Gen { u, out: String::new(), locals: Vec::new(), fresh: 0, budget: 60 };
+        let mut g = Gen { u, out: String::new(), locals: Vec::new(), fresh: 0, budget: 60, in_try: 0 };
         g.out.push_str("var v0 = 0, v1 = 'a', v2 = [1, 2], v3 = { k: 1 };\n");
         let n = g.u.int_in_range(1..=8)?;
         for _ in 0..n {
@@ -63,8 +66,7 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             2 => {
                 let (v, e) = (self.var()?, self.expr(0)?);
-                // May throw (not an array): a differential case too.
-                self.out.push_str(&format!("{v}.push({e});\n"));
+                self.out.push_str(&format!("(Array.isArray({v}) ? {v} : []).push({e});\n"));
             }
             3 => {
                 let (v, k, e) = (self.var()?, self.key()?, self.expr(0)?);
@@ -89,12 +91,20 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             6 => {
                 self.out.push_str("try {\n");
+                self.in_try += 1;
                 self.block(depth)?;
+                self.in_try -= 1;
                 let e = self.name();
                 let v = self.u.choose_index(VARS)?;
                 self.out.push_str(&format!(
                     "}} catch ({e}) {{\n  v{v} = ({e} && {e}.name || 'thrown') + ': ' + ({e} && {e}.message);\n}}\n"
                 ));
+            }
+            7 if self.in_try == 0 && self.u.ratio(7u8, 8)? => {
+                // Uncaught throws are rarer: most programs should finish.
+                let v = self.u.choose_index(VARS)?;
+                let e = self.expr(1)?;
+                self.out.push_str(&format!("v{v} = {e};\n"));
             }
             7 => {
                 let e = self.expr(1)?;
@@ -140,14 +150,15 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn number(&mut self) -> Result<String> {
         Ok(match self.u.int_in_range(0..=9)? {
             0 => "0".into(),
-            1 => "-0".into(),
+            1 => "(-0)".into(),
             2 => "NaN".into(),
             3 => "Infinity".into(),
             4 => "1e308".into(),
             5 => "0.1".into(),
-            6 => "-7".into(),
+            6 => "(-7)".into(),
             7 => "2147483648".into(),
-            _ => self.u.int_in_range(-1000i32..=1000)?.to_string(),
+            // Parenthesised: `-(-3)` must not become `--3`.
+            _ => format!("({})", self.u.int_in_range(-1000i32..=1000)?),
         })
     }
 
@@ -181,9 +192,11 @@ impl<'a, 'b> Gen<'a, 'b> {
             }
             6 => format!("[{}, {}]", self.expr(d)?, self.expr(d)?),
             7 => format!("({{ {}: {}, n: {} }})", quote(&self.key()?), self.expr(d)?, self.expr(d)?),
-            8 => format!("({}).length", self.expr(d)?),
-            9 => format!("({})[{}]", self.expr(d)?, self.expr(d)?),
+            8 => format!("({} ?? '').length", self.expr(d)?),
+            9 => format!("({} ?? {{}})[{}]", self.expr(d)?, self.expr(d)?),
             10 => format!("JSON.stringify({})", self.expr(d)?),
+            // Mostly a round trip; sometimes raw text (a SyntaxError).
+            11 if self.u.ratio(3u8, 4)? => format!("JSON.parse(JSON.stringify({}) ?? 'null')", self.expr(d)?),
             11 => format!("JSON.parse({})", self.expr(d)?),
             12 => format!("Object.keys({} || {{}})", self.expr(d)?),
             13 => format!("String({})", self.expr(d)?),
