@@ -184,6 +184,10 @@ fn js_calling_host(c: &mut Criterion) {
     let loop_src = format!("var h = require('host'); var s = 0; for (var i = 0; i < {CALLS}; i++) s = h.add(s, 1); s");
     let plain = EngineFactory::new(registry()).unwrap();
     let logged = EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(calllog_path("js-host")))).unwrap();
+    // Each call's row committed and fsynced before the call returns (on the
+    // disk holding the temp dir).
+    let durable =
+        EngineFactory::new(registry().calllog(CallLogPolicy::SqliteDurable(calllog_path("js-host-durable")))).unwrap();
     let mut g = c.benchmark_group("js_calling_host");
     // Per call: each iteration makes CALLS calls.
     g.throughput(Throughput::Elements(CALLS));
@@ -201,7 +205,9 @@ fn js_calling_host(c: &mut Criterion) {
             s
         })
     });
-    for (name, factory) in [("native_module", &plain), ("native_module_sqlite", &logged)] {
+    for (name, factory) in
+        [("native_module", &plain), ("native_module_sqlite", &logged), ("native_module_sqlite_durable", &durable)]
+    {
         let mut rt = factory.new_runtime().unwrap();
         g.bench_function(name, |b| b.iter(|| rt.eval_json(&loop_src, "loop.js").unwrap()));
     }

@@ -27,6 +27,7 @@ Exit codes:
   4  resource limit (--max-memory, stack overflow, --fuel, value too large)
   5  denied capability (fs path or exec program not granted, module denied)
   6  other (engine, cache, call log, I/O)
+  7  batch --resume: the existing output belongs to another plugin, options or input
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
@@ -69,9 +70,17 @@ line, in input order: {\"ok\": RESULT} or {\"error\": {\"kind\": K, \"message\":
 go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
 output is still complete), other codes when the sandbox cannot be built.
 
+With --output FILE the results are written crash-safe: after a kill FILE holds
+a prefix of the results in whole lines (synced to disk every second and at the
+end). --resume continues an interrupted run: it checks FILE belongs to this
+plugin, options and input (FILE.jsbox-resume records them; exit code 7 if not),
+cuts a torn last line, and appends the remaining records, so FILE ends up
+byte-identical to an uninterrupted run's.
+
 Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
-  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl";
+  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl
+  jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume";
 
 const EVAL_HELP: &str = "\
 Evaluates a script and prints its completion value as JSON (a promise is
@@ -197,10 +206,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let (module, function) = &plugin.target;
     let result = runtime.call_json(Some(module), function, &call_args);
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -210,10 +219,10 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let mut runtime = factory.new_runtime()?;
     let result = runtime.eval_json(&args.expr, "<eval>");
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -50,6 +50,10 @@ pub struct SandboxArgs {
     /// Record every host call into this SQLite database (see `jsbox calllog`).
     #[arg(long, value_name = "FILE.sqlite")]
     pub calllog: Option<PathBuf>,
+    /// Commit (and fsync) each call's row before the call returns, instead
+    /// of in batches every 50 ms / 1000 rows.
+    #[arg(long, requires = "calllog")]
+    pub calllog_durable: bool,
     /// Directory of the compiled-snapshot cache (default: the user cache dir).
     #[arg(long, value_name = "DIR", env = "JSBOX_CACHE_DIR", help_heading = "Cache")]
     pub cache_dir: Option<PathBuf>,
@@ -132,7 +136,11 @@ impl SandboxArgs {
             o = o.conditions(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
         }
         if let Some(path) = &self.calllog {
-            o = o.calllog(CallLogPolicy::Sqlite(path.clone()));
+            o = o.calllog(if self.calllog_durable {
+                CallLogPolicy::SqliteDurable(path.clone())
+            } else {
+                CallLogPolicy::Sqlite(path.clone())
+            });
         }
         o.cache(if self.no_cache {
             CacheDir::Off

@@ -29,6 +29,8 @@ mod modules;
 use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError};
 use jsbox::sandbox::host::{self, LogLevel};
 
+mod web;
+
 struct Sandbox;
 export!(Sandbox);
 
@@ -258,6 +260,8 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         .max_stack_size(256 << 10);
     let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
     let api = runtime.context().with(|ctx| -> Result<_, JsError> {
+        // Web platform globals first, so registry modules and init scripts see them.
+        web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
             .json_parse(registry_json)
             .catch(&ctx)
@@ -346,6 +350,7 @@ impl Guest for Sandbox {
         // Init code may have drawn random numbers; the snapshot must not
         // carry a seed (see SEEDED).
         SEEDED.set(false);
+        web::forget_instance_state();
         Ok(())
     }
 

@@ -18,6 +18,7 @@ use crate::limits::Limits;
 use crate::modules;
 use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
+use crate::pool::{Slot, Slots};
 use crate::runtime::Runtime;
 use crate::state::{HostEnv, HostState};
 use crate::ticker::Ticker;
@@ -83,6 +84,8 @@ pub struct EngineFactory {
     /// The registry for guests that initialise per runtime (no snapshot).
     init_registry: Option<String>,
     max_runtimes: u32,
+    /// One per pool slot: taken by each live runtime.
+    slots: Arc<Slots>,
     info: FactoryInfo,
 }
 
@@ -289,6 +292,7 @@ impl EngineFactory {
             next_id: AtomicU64::new((u64::from(rand::random::<u32>()) << 32) | 1),
             init_registry: (!snapshot).then_some(registry_json),
             max_runtimes,
+            slots: Slots::new(max_runtimes),
             info: FactoryInfo {
                 engine: engine_info,
                 snapshot,
@@ -314,9 +318,55 @@ impl EngineFactory {
     ///
     /// # Errors
     ///
-    /// [`Error::Capacity`] when `max_runtimes` runtimes are alive;
+    /// [`Error::Capacity`] when `max_runtimes` runtimes are alive (see
+    /// [`EngineFactory::new_runtime_timeout`] to wait for one to drop);
     /// [`Error::Engine`] if instantiation fails otherwise.
     pub fn new_runtime(&self) -> Result<Runtime> {
+        let slot = self.slots.try_take().ok_or(Error::Capacity(self.max_runtimes))?;
+        self.instantiate(slot)
+    }
+
+    /// Like [`EngineFactory::new_runtime`], but when every slot is taken it
+    /// waits up to `timeout` for a runtime to be dropped (on any thread)
+    /// instead of failing at once: for servers whose load can exceed the
+    /// pool. Waiters are woken one per freed slot.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CapacityTimeout`] when no slot came free in time; otherwise
+    /// as [`EngineFactory::new_runtime`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let factory = jsbox::EngineFactory::new(jsbox::EngineOptions::new().max_runtimes(1))?;
+    /// let busy = factory.new_runtime()?;
+    /// let err = factory.new_runtime_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert!(matches!(err, jsbox::Error::CapacityTimeout { slots: 1, .. }));
+    /// std::thread::spawn(move || drop(busy));
+    /// let mut rt = factory.new_runtime_timeout(Duration::from_secs(30))?;
+    /// assert_eq!(rt.eval_as::<i32>("6 * 7")?, 42);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn new_runtime_timeout(&self, timeout: Duration) -> Result<Runtime> {
+        let slot = self
+            .slots
+            .take_within(timeout)
+            .ok_or(Error::CapacityTimeout { slots: self.max_runtimes, waited: timeout })?;
+        self.instantiate(slot)
+    }
+
+    /// How many more runtimes could be created now without waiting.
+    pub fn available_runtimes(&self) -> u32 {
+        self.slots.available()
+    }
+
+    fn instantiate(&self, slot: Slot) -> Result<Runtime> {
+        // A call log that lost rows stops new work until it is dealt with.
+        if let Some(sink) = &self.env.calllog {
+            sink.health()?;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
         crate::state::prepare_store(&mut store);
@@ -328,7 +378,7 @@ impl EngineFactory {
             }
         })?;
         let guest = GuestExports::resolve(&mut store, &instance, &self.exports)?;
-        let mut runtime = Runtime::new(store, guest, id);
+        let mut runtime = Runtime::new(store, guest, id, slot);
         if let Some(registry) = &self.init_registry {
             runtime.init(registry)?;
         }
@@ -354,8 +404,9 @@ impl EngineFactory {
         &self.limits
     }
 
-    /// Waits until every call-log entry handed over so far is durable
-    /// (runtimes hand theirs over when dropped and every 256 entries).
+    /// Waits until every call-log entry handed over so far is committed
+    /// (runtimes hand each over as its call returns; see
+    /// [`crate::calllog`] for when rows are durable without this).
     ///
     /// # Errors
     ///

@@ -114,7 +114,11 @@ fn host_call(
     state.host_calls += 1;
     let shared = state.shared.clone();
     let started_at = state.calllog.as_ref().map(|_| (SystemTime::now(), Instant::now()));
-    let outcome = match shared.natives.get(&module, &function) {
+    // A failing call log: refuse before the side effect, which would go
+    // unrecorded.
+    let log_health = state.calllog.as_ref().map_or(Ok(()), |log| log.health());
+    let mut outcome = match shared.natives.get(&module, &function) {
+        _ if log_health.is_err() => log_health.map(|()| String::new()),
         Some(f) => f(&args).and_then(|r| {
             if r.len() > max {
                 Err(Error::TooLarge { what: "native call result", size: r.len(), limit: max })
@@ -127,7 +131,9 @@ fn host_call(
     let state = caller.data_mut();
     if let (Some(log), Some((wall, start))) = (state.calllog.as_mut(), started_at) {
         let logged = outcome.as_deref().map_err(|e| e.to_string());
-        log.record(Direction::JsToHost, &module, &function, &args, wall, start.elapsed(), logged);
+        if let Err(e) = log.record(Direction::JsToHost, &module, &function, &args, wall, start.elapsed(), logged) {
+            outcome = Err(e);
+        }
     }
     match outcome {
         Ok(result) => write_result(&mut caller, retptr, Ok(&result)),

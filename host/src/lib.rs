@@ -58,6 +58,7 @@ mod limits;
 mod modules;
 pub mod native;
 mod options;
+mod pool;
 mod registry;
 mod runtime;
 mod snapshot;
