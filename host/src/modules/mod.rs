@@ -29,6 +29,7 @@
 //! beside the compiled snapshot in the disk cache and re-checked on load: a
 //! changed, added or removed file means a rebuild.
 
+mod json;
 pub(crate) mod resolve;
 pub(crate) mod vfs;
 
