@@ -10,16 +10,22 @@
 //! the call path never waits for the disk; dropping the factory (or
 //! [`crate::EngineFactory::flush_calllog`]) waits until everything handed
 //! over is committed.
+//!
+//! The SQLite sink needs the `sqlite` feature (on by default); without it
+//! jsbox does not build SQLite, and the memory and custom sinks remain.
 
 mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use memory::MemoryCallLog;
-pub use sqlite::{read_entries, SqliteCallLog};
+#[cfg(feature = "sqlite")]
+pub use sqlite::read_entries;
 
 use crate::error::Error;
 
@@ -81,13 +87,17 @@ pub trait CallLogSink: Send + Sync {
     }
 }
 
-/// The call-log policy of a factory.
+/// The call-log policy of a factory. (Non-exhaustive: the `Sqlite` variant
+/// exists only with the `sqlite` feature.)
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum CallLogPolicy {
     /// No logging (the default).
     #[default]
     Disabled,
-    /// An SQLite database file (created if missing; WAL mode).
+    /// An SQLite database file (created if missing; WAL mode). Read it back
+    /// with [`read_entries`] or `jsbox calllog show`.
+    #[cfg(feature = "sqlite")]
     Sqlite(PathBuf),
     /// In memory, readable by the host ([`MemoryCallLog::entries`]).
     Memory(MemoryCallLog),
@@ -99,6 +109,7 @@ impl std::fmt::Debug for CallLogPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallLogPolicy::Disabled => f.write_str("Disabled"),
+            #[cfg(feature = "sqlite")]
             CallLogPolicy::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
             CallLogPolicy::Memory(_) => f.write_str("Memory"),
             CallLogPolicy::Custom(_) => f.write_str("Custom"),
@@ -111,7 +122,8 @@ impl CallLogPolicy {
     pub(crate) fn open(&self) -> Result<Option<Arc<dyn CallLogSink>>, Error> {
         Ok(match self {
             CallLogPolicy::Disabled => None,
-            CallLogPolicy::Sqlite(path) => Some(Arc::new(SqliteCallLog::open(path)?)),
+            #[cfg(feature = "sqlite")]
+            CallLogPolicy::Sqlite(path) => Some(Arc::new(sqlite::SqliteCallLog::open(path)?)),
             CallLogPolicy::Memory(m) => Some(Arc::new(m.clone())),
             CallLogPolicy::Custom(sink) => Some(sink.clone()),
         })

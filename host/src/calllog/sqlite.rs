@@ -42,7 +42,7 @@ enum Message {
 
 /// The SQLite sink. Cheap to hand batches to from any thread; dropping it
 /// writes what is queued and joins the writer.
-pub struct SqliteCallLog {
+pub(crate) struct SqliteCallLog {
     path: PathBuf,
     sender: Mutex<Option<Sender<Message>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -104,7 +104,7 @@ fn writer(mut conn: Connection, rx: Receiver<Message>) {
 
 impl SqliteCallLog {
     /// Opens (or creates) the database and starts its writer thread.
-    pub fn open(path: &Path) -> Result<Self, Error> {
+    pub(crate) fn open(path: &Path) -> Result<Self, Error> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| Error::Io { context: format!("calllog dir {}", dir.display()), source })?;
@@ -155,6 +155,11 @@ impl Drop for SqliteCallLog {
 
 /// Reads entries back from a call-log database, newest last; filters are
 /// optional. Used by `jsbox calllog show` and by tests.
+///
+/// # Errors
+///
+/// [`Error::CallLog`] when the file cannot be opened read-only, is not a
+/// jsbox call log (no `call_log` table), or a row does not decode.
 pub fn read_entries(
     path: &Path,
     runtime_id: Option<u64>,
