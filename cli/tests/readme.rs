@@ -20,7 +20,7 @@
 //!   (```` ```sh no-run: rebuilds the guest ````), is not run.
 //!
 //! This file reads the workspace, so it is left out of the published
-//! `jsbox-cli` crate.
+//! `jsbox-cli` crate (as are the other tests).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

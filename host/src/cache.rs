@@ -21,6 +21,11 @@
 //! deserialized; wasmtime's own header check (version, configuration) is a
 //! second line. Writes go to a temporary file renamed into place, so readers
 //! never see half an entry.
+//!
+//! Files read from disk by module resolution are not known before the
+//! snapshot is taken, so they are not in the key: `<key>.files.json` lists
+//! every path resolution looked at (with its BLAKE3 hash, or its absence)
+//! and is re-checked before the entry is used.
 
 use std::hash::Hasher;
 use std::io::Write;
@@ -29,6 +34,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
 use crate::error::{Error, Result};
+use crate::modules::vfs::Manifest;
 use crate::state::Clock;
 
 /// The entry format; bump it when the snapshot step or the header changes,
@@ -43,6 +49,8 @@ const ENTRY_EXT: &str = "cwasm";
 /// Prefix and suffix of the temporary files entries are written through.
 const TMP_PREFIX: &str = ".jsbox-";
 const TMP_SUFFIX: &str = ".tmp";
+/// File name suffix of the manifest of files an entry's snapshot read.
+const MANIFEST_SUFFIX: &str = ".files.json";
 
 /// Where compiled snapshots are cached on disk.
 ///
@@ -109,6 +117,7 @@ impl CacheDir {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             let ours = Path::new(&*name).extension().is_some_and(|e| e == ENTRY_EXT)
+                || name.ends_with(MANIFEST_SUFFIX)
                 || (name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX));
             if ours && entry.file_type().map_err(cache_error)?.is_file() {
                 bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -228,6 +237,45 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
     tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
     Ok(())
+}
+
+fn manifest_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}{MANIFEST_SUFFIX}"))
+}
+
+/// Stores the manifest of the files module resolution read for the snapshot
+/// under `key` (none when it read no file).
+pub(crate) fn store_manifest(dir: &Path, key: &str, manifest: &Manifest) -> Result<()> {
+    let path = manifest_path(dir, key);
+    if manifest.probes.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
+    let json = serde_json::to_vec(manifest).map_err(|e| cache_error(&e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| cache_error(&e))?;
+    tmp.write_all(&json).map_err(|e| cache_error(&e))?;
+    tmp.persist(path).map_err(|e| cache_error(&e))?;
+    Ok(())
+}
+
+/// Whether the files behind the entry for `key` are unchanged: every path
+/// its manifest lists still hashes (or is missing) as it did. No manifest
+/// means the snapshot read no file.
+pub(crate) fn manifest_valid(dir: &Path, key: &str) -> bool {
+    let Ok(bytes) = std::fs::read(manifest_path(dir, key)) else { return true };
+    match serde_json::from_slice::<Manifest>(&bytes) {
+        Ok(manifest) if manifest.still_valid() => true,
+        _ => {
+            tracing::info!(key, "files behind a cached snapshot changed; rebuilding");
+            false
+        }
+    }
 }
 
 #[cfg(test)]
