@@ -1,29 +1,9 @@
 //! Native modules: functions implemented by the host in Rust, reachable from
-//! JS as `require("name").fn(...)`.
-//!
-//! A module is registered once, on the factory options. Its JS side (a
-//! frozen object of stubs) is built by the guest's prelude inside the
-//! snapshot; a call crosses into the host through the `host.call` import,
-//! with the arguments as a JSON array, and is dispatched here.
-//!
-//! # Values across the boundary
-//!
-//! Arguments are `JSON.stringify`'d in the guest: `undefined` and functions
-//! become `null` inside the argument array, cyclic values and `BigInt`
-//! throw a `TypeError` in JS before the host is reached. Results are JSON
-//! too. A function's arguments deserialize from that array, so a Rust
-//! function of two numbers takes `(f64, f64)` and one of one string takes
-//! `(String,)`.
-//!
-//! # Errors
-//!
-//! A native function's error becomes a JS `Error` carrying the host's
-//! message (JS can catch it). If JS does not catch it, the typed error the
-//! host returned comes back to Rust (for example [`Error::Denied`] from the
-//! `fs` module).
+//! JS as `require("name").fn(...)`, and the built-ins `fs` and `exec`. The
+//! user-facing rules are on [`NativeModule`].
 
-pub mod exec;
-pub mod fs;
+pub(crate) mod exec;
+pub(crate) mod fs;
 
 // Ordered maps: a lookup per native call is a few string compares, cheaper
 // than hashing both names with SipHash.
@@ -39,7 +19,29 @@ use crate::error::Error;
 /// The type-erased form of a native function: JSON arguments in, JSON out.
 pub(crate) type NativeFn = Arc<dyn Fn(&str) -> Result<String, Error> + Send + Sync>;
 
-/// A native module: a name and its functions.
+/// A native module: a name and its functions, implemented in Rust and
+/// reachable from JS as `require("name").fn(...)`.
+///
+/// A module is registered once, on the factory options. Its JS side (a
+/// frozen object of stubs) is built inside the snapshot; a call crosses into
+/// the host through one import, with the arguments as a JSON array, and is
+/// dispatched to the Rust function.
+///
+/// # Values across the boundary
+///
+/// Arguments are `JSON.stringify`'d in the guest: `undefined` and functions
+/// become `null` inside the argument array, cyclic values and `BigInt`
+/// throw a `TypeError` in JS before the host is reached. Results are JSON
+/// too. A function's arguments deserialize from that array, so a Rust
+/// function of two numbers takes `(f64, f64)` and one of one string takes
+/// `(String,)`.
+///
+/// # Errors in native functions
+///
+/// A native function's error becomes a JS `Error` carrying the host's
+/// message (JS can catch it). If JS does not catch it, the typed error the
+/// host returned comes back to Rust (for example [`Error::Denied`] from the
+/// `fs` module).
 ///
 /// # Examples
 ///
