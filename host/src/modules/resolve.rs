@@ -343,6 +343,15 @@ impl Resolver<'_> {
             return Format::Esm;
         }
         let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        // Registry modules are CommonJS unless declared ES modules or `.mjs`:
+        // a package.json on disk does not change what the embedder added.
+        if self.fs.in_registry(path) {
+            return match ext {
+                "mjs" => Format::Esm,
+                "json" => Format::Json,
+                _ => Format::CommonJs,
+            };
+        }
         match ext {
             "mjs" => Format::Esm,
             "cjs" => Format::CommonJs,
