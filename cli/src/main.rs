@@ -1,6 +1,7 @@
 //! `jsbox`: run JavaScript plugins in isolated QuickJS sandboxes.
 
 mod batch;
+mod cache_cmd;
 mod calllog_cmd;
 mod failure;
 mod names;
@@ -27,6 +28,7 @@ Exit codes:
   4  resource limit (--max-memory, stack overflow, --fuel, value too large)
   5  denied capability (fs path or exec program not granted, module denied)
   6  other (engine, cache, call log, I/O)
+  7  batch --resume: the existing output belongs to another plugin, options or input
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
@@ -34,7 +36,8 @@ Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl
-  jsbox calllog show calls.sqlite --limit 20";
+  jsbox calllog show calls.sqlite --limit 20
+  jsbox cache clear";
 
 const RUN_HELP: &str = "\
 A plugin is a CommonJS file: `module.exports = (input) => ...`, or an object of
@@ -43,6 +46,12 @@ functions (pick one with --export). Files it requires relatively
 is built. The input is one JSON value, passed as the single argument; the
 result is printed to stdout as JSON. console.* goes to stderr.
 
+An ES module plugin (`.mjs`, or `.js` in a package whose package.json says
+\"type\": \"module\") is called through its default export (or --export NAME).
+Its imports are resolved like node's, under the plugin's directory: packages
+installed there with `npm install` just work, no bundler. Everything is
+compiled, linked and its top level run once, when the sandbox is built.
+
 Every capability is off unless granted: `require('fs')` needs --allow-read or
 --allow-write, `require('exec')` needs --allow-exec.
 
@@ -50,6 +59,7 @@ Examples:
   jsbox run plugin.js --input '{\"name\": \"box\"}'
   echo '[1, 2, 3]' | jsbox run plugin.js
   jsbox run plugin.js --export summarize --input-file data.json
+  jsbox run plugin.mjs --input '\"some words\"'
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
   jsbox run examples/native-calllog/plugin.js --allow-exec echo --calllog calls.sqlite
   jsbox run slow.js --timeout 500ms --max-memory 32MiB --fuel 100000000";
@@ -62,6 +72,13 @@ line, in input order: {\"ok\": RESULT} or {\"error\": {\"kind\": K, \"message\":
 go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
 output is still complete), other codes when the sandbox cannot be built.
 
+With --output FILE the results are written crash-safe: after a kill FILE holds
+a prefix of the results in whole lines (synced to disk every second and at the
+end). --resume continues an interrupted run: it checks FILE belongs to this
+plugin, options and input (FILE.jsbox-resume records them; exit code 7 if not),
+cuts a torn last line, and appends the remaining records, so FILE ends up
+byte-identical to an uninterrupted run's.
+
 Async plugins (a promise result, timers, async host calls) are awaited. With
 --concurrency N each worker keeps up to N records in flight: while one waits,
 the worker runs another (output order and completeness are unchanged; up to
@@ -70,6 +87,7 @@ jobs x N sandboxes are alive at once).
 Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
   jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl
+  jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume
   jsbox batch async-plugin.js --input in.jsonl --jobs 2 --concurrency 64";
 
 const EVAL_HELP: &str = "\
@@ -97,6 +115,16 @@ Examples:
   jsbox calllog show calls.sqlite --module exec --limit 10
   jsbox calllog stats calls.sqlite";
 
+const CACHE_HELP: &str = "\
+Factories compile the sandbox once and keep the result here, keyed by
+everything that changes it; a truncated, corrupt or outdated entry is rebuilt.
+Removing entries is always safe.
+
+Examples:
+  jsbox cache dir
+  jsbox cache clear
+  JSBOX_CACHE_DIR=/tmp/c jsbox cache clear";
+
 #[derive(Parser, Debug)]
 #[command(name = "jsbox", version, about = "Run JavaScript plugins in isolated QuickJS sandboxes (QuickJS in wasmtime)", after_help = MAIN_HELP)]
 struct Cli {
@@ -121,11 +149,14 @@ enum Command {
     /// Read a call log recorded with --calllog.
     #[command(subcommand, after_help = CALLLOG_HELP)]
     Calllog(calllog_cmd::CalllogCommand),
+    /// Show or empty the compiled-snapshot cache.
+    #[command(subcommand, after_help = CACHE_HELP)]
+    Cache(cache_cmd::CacheCommand),
 }
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The plugin file (CommonJS).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).
@@ -196,10 +227,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let (module, function) = &plugin.target;
     let result = runtime.call_json(Some(module), function, &call_args);
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -209,10 +240,10 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let mut runtime = factory.new_runtime()?;
     let result = runtime.eval_json(&args.expr, "<eval>");
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -224,6 +255,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval(a),
         Command::Repl(a) => repl::run(a),
         Command::Calllog(c) => calllog_cmd::run(c),
+        Command::Cache(c) => cache_cmd::run(c),
     };
     outcome.unwrap_or_else(failure::exit)
 }

@@ -24,8 +24,8 @@ fn catalog() -> NativeModule {
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let orders: usize = std::env::args().nth(1).map_or(Ok(500), |n| n.parse())?;
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let orders: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(500);
     let plugin = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/async/plugin.js");
     let source = std::fs::read_to_string(plugin)?;
     let options = EngineOptions::new().module("plugin", source).native_module(catalog()).max_runtimes(orders as u32);

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cache::CacheDir;
 use crate::calllog::CallLogPolicy;
 use crate::console::ConsoleOutput;
 use crate::error::Result;
@@ -28,18 +29,6 @@ pub enum ModulePolicy {
     /// Only JS modules from the registry and the pure built-ins (`path`,
     /// `console`): no native modules at all.
     DataOnly,
-}
-
-/// Where compiled snapshots are cached on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CacheDir {
-    /// `$XDG_CACHE_HOME/jsbox` (or the platform's equivalent; the default).
-    #[default]
-    Default,
-    /// This directory.
-    Path(PathBuf),
-    /// No disk cache: every factory compiles.
-    Off,
 }
 
 /// Options for [`crate::EngineFactory::new`] and [`crate::open`].
@@ -67,6 +56,7 @@ pub struct EngineOptions {
     pub(crate) init_scripts: Vec<(String, String)>,
     pub(crate) natives: Vec<NativeModule>,
     pub(crate) fs_grants: Vec<FsGrant>,
+    pub(crate) working_dir: Option<PathBuf>,
     pub(crate) exec_allow: BTreeSet<String>,
     pub(crate) policy: ModulePolicy,
     pub(crate) console: ConsoleOutput,
@@ -77,6 +67,10 @@ pub struct EngineOptions {
     pub(crate) no_snapshot: bool,
     pub(crate) fuel_metering: bool,
     pub(crate) max_runtimes: Option<u32>,
+    pub(crate) esm_modules: BTreeSet<String>,
+    pub(crate) module_root: Option<PathBuf>,
+    pub(crate) imports: Vec<String>,
+    pub(crate) conditions: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -89,6 +83,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("init_scripts", &self.init_scripts.len())
             .field("natives", &self.natives)
             .field("fs_grants", &self.fs_grants)
+            .field("working_dir", &self.working_dir)
             .field("exec_allow", &self.exec_allow)
             .field("policy", &self.policy)
             .field("console", &self.console)
@@ -99,6 +94,10 @@ impl std::fmt::Debug for EngineOptions {
             .field("no_snapshot", &self.no_snapshot)
             .field("fuel_metering", &self.fuel_metering)
             .field("max_runtimes", &self.max_runtimes)
+            .field("esm_modules", &self.esm_modules)
+            .field("module_root", &self.module_root)
+            .field("imports", &self.imports)
+            .field("conditions", &self.conditions)
             .finish()
     }
 }
@@ -117,7 +116,93 @@ impl EngineOptions {
         self
     }
 
-    /// Adds every `.js`/`.json` file under `dir`, named by its path relative
+    /// Adds an ES module to the registry (`import`/`export`; names ending in
+    /// `.mjs` are ES modules even when added with [`EngineOptions::module`]).
+    /// It is compiled and linked when the factory is built; its top level
+    /// runs on its first `import`, `import()` or `require()` (or at build
+    /// time, when named by [`EngineOptions::import`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::EngineOptions;
+    ///
+    /// let options = EngineOptions::new()
+    ///     .es_module("math.mjs", "export const square = (x) => x * x; export default 'math';")
+    ///     .module("main", "const m = require('./math.mjs'); exports.run = (x) => [m.default, m.square(x)];");
+    /// let mut rt = jsbox::open(options)?;
+    /// assert_eq!(rt.eval_as::<(String, i32)>("require('main').run(7)")?, ("math".to_string(), 49));
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn es_module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        let name = name.into();
+        self.esm_modules.insert(name.clone());
+        self.modules.insert(name, source.into());
+        self
+    }
+
+    /// The sandbox's root directory on the host: `import`s and `require`s
+    /// of files and packages not in the registry are resolved under it, the
+    /// way node does (`node_modules` up the tree, package.json `exports`,
+    /// `main`, `module`, `"type"` ...), when the factory is built. Only files
+    /// reachable from the entries are read. Inside the sandbox the root is
+    /// `/`: a module's `import.meta.url` is `file:///` + its path under the
+    /// root, whatever the root's path on the host.
+    pub fn module_root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.module_root = Some(dir.into());
+        self
+    }
+
+    /// Imports the ES module `specifier` (`"./plugin.mjs"`, a registry name,
+    /// or a package) when the factory is built: it and everything it imports
+    /// are resolved, compiled, linked and evaluated inside the snapshot, so
+    /// runtimes start with it loaded. `require(specifier)` then returns its
+    /// namespace.
+    ///
+    /// Its top level runs once, at build time (as node runs it once per
+    /// process): randomness, time and host calls made there are not
+    /// per-runtime, and a top-level `await` must settle with what can run
+    /// inside the snapshot (promises and jobs, not timers or native calls).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::EngineOptions;
+    ///
+    /// let options = EngineOptions::new()
+    ///     .es_module("plugin.mjs", "const table = await Promise.resolve([1, 2, 3]);\nexport default (i) => table[i];")
+    ///     .import("./plugin.mjs");
+    /// let mut rt = jsbox::open(options)?;
+    /// assert_eq!(rt.eval_as::<i32>("require('./plugin.mjs').default(2)")?, 3);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn import(mut self, specifier: impl Into<String>) -> Self {
+        self.imports.push(specifier.into());
+        self
+    }
+
+    /// The package.json `exports`/`imports` conditions to match, besides
+    /// `import`/`require` (by how the module is loaded) and `default`
+    /// (always). Default: [`crate::DEFAULT_CONDITIONS`] (`jsbox`, `worker`,
+    /// `browser`, `module`), so a package with a node build and a browser
+    /// build gets the browser one: jsbox has none of node's built-ins.
+    /// `module` also makes a package without `exports` load its
+    /// package.json `module` entry for `import`.
+    pub fn conditions<I, S>(mut self, conditions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.conditions = Some(conditions.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The conditions in effect (see [`EngineOptions::conditions`]).
+    pub(crate) fn effective_conditions(&self) -> Vec<String> {
+        self.conditions.clone().unwrap_or_else(|| crate::DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Adds every `.js`/`.mjs`/`.cjs`/`.json` file under `dir`, named by its path relative
     /// to `dir` (read when the factory is built).
     pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.module_dirs.push(dir.into());
@@ -154,15 +239,42 @@ impl EngineOptions {
         self
     }
 
-    /// Grants the `fs` module read access to `dir`.
+    /// Grants the `fs` module read access to `dir` and everything beneath
+    /// it. A relative `dir` is resolved against the working directory (see
+    /// [`EngineOptions::working_dir`]); scripts name it by the same path, or
+    /// by its absolute or canonical path. See the crate docs, "Filesystem
+    /// grants and paths".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), "hello")?;
+    /// let options = jsbox::EngineOptions::new().working_dir(dir.path()).allow_read(".");
+    /// let mut rt = jsbox::open(options)?;
+    /// let text: String = rt.eval_as("require('fs').readFileSync('a.txt', 'utf8')")?;
+    /// assert_eq!(text, "hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
         self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadOnly });
         self
     }
 
-    /// Grants the `fs` module read and write access to `dir`.
+    /// Grants the `fs` module read and write access to `dir` (resolved as
+    /// for [`EngineOptions::allow_read`]).
     pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
         self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadWrite });
+        self
+    }
+
+    /// Sets the working directory of the `fs` module: relative grant paths
+    /// and the relative paths scripts pass to `fs` are resolved against it.
+    /// The default is the process's current directory when the factory is
+    /// built (a later `chdir` does not move it); a relative `dir` is
+    /// resolved against that.
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = Some(dir.into());
         self
     }
 

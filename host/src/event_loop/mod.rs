@@ -122,10 +122,13 @@ impl HostLoop {
         let mut any = false;
         let Some(in_flight) = self.in_flight.as_mut() else { return false };
         while let Poll::Ready(Some(done)) = Pin::new(&mut *in_flight).poll_next(cx) {
-            let result = checked_result(done.result, max);
+            let mut result = checked_result(done.result, max);
             if let (Some(log), Some(call)) = (log.as_mut(), done.log) {
                 let logged = result.as_deref().map_err(|e| e.to_string());
-                log.record(Direction::JsToHost, &call.module, &call.function, &call.args, call.wall, done.duration, logged);
+                // A call the log cannot record fails (as a sync call does).
+                if let Err(e) = log.record(Direction::JsToHost, &call.module, &call.function, &call.args, call.wall, done.duration, logged) {
+                    result = Err(e);
+                }
             }
             self.finished.push_back((done.id, result.map_err(|e| (js_message(&e), e))));
             any = true;

@@ -89,11 +89,14 @@ fn call_async(
     };
     match polled {
         Poll::Ready(result) => {
-            let result = checked_result(result, max);
+            let mut result = checked_result(result, max);
             let state = caller.data_mut();
             if let (Some(calllog), Some(call)) = (state.calllog.as_mut(), &log) {
                 let logged = result.as_deref().map_err(|e| e.to_string());
-                calllog.record(Direction::JsToHost, &module, &function, &call.args, call.wall, started.elapsed(), logged);
+                // A call the log cannot record fails (as a sync call does).
+                if let Err(e) = calllog.record(Direction::JsToHost, &module, &function, &call.args, call.wall, started.elapsed(), logged) {
+                    result = Err(e);
+                }
             }
             match result {
                 Ok(json) => write_ready(&mut caller, retptr, Ok(&json)),
