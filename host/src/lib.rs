@@ -44,6 +44,13 @@
 //!   fuel, size caps; every failure is a typed [`Error`], and nothing a
 //!   script does can panic or abort the host.
 //! - **[`open`]**: a factory and one runtime, the simple path.
+//! - **Web platform globals**: scripts have `URL`, `URLSearchParams`,
+//!   `atob`, `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
+//!   `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`,
+//!   `TextEncoder` and `TextDecoder`, installed in the snapshot; random
+//!   bytes and the clock's origin are drawn per runtime, never baked in.
+//!   `docs/web-platform.md` in the repository maps them against the
+//!   WinterTC Minimum Common API.
 //!
 //! # Capabilities: `fs` and `exec`
 //!

@@ -148,6 +148,43 @@ fn values_that_are_not_json() {
     }
 }
 
+/// Numbers, strings and scalar results skip JSON in the guest (a fast
+/// path); what the host receives and what JS gets back must be exactly what
+/// `JSON.stringify` / `JSON.parse` would give, edge cases included.
+#[test]
+fn scalar_fast_path_matches_json() {
+    let pass = NativeModule::new("pass").raw("first", |args: &str| {
+        let mut values: Vec<serde_json::Value> = serde_json::from_str(args).map_err(|e| Error::InvalidValue(e.to_string()))?;
+        Ok(values.remove(0).to_string())
+    });
+    let mut rt = jsbox::open(base().native_module(geo()).native_module(pass)).unwrap();
+    let bad = rt
+        .eval(
+            r#"
+            const echo = require('geo').echo, first = require('pass').first;
+            const cases = [0, -0, 1, -1, 42, 2147483647, 2147483648, -2147483649, 2 ** 53, 2 ** 60, 0.1, 0.1 + 0.2,
+              -1.5, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, NaN, Infinity, -Infinity, true, false, null,
+              undefined, '', 'plain', 'quote " back \\ slash', 'ctl \u0001\u001f\n\r\t\b\f', 'é ü 中文 😀',
+              '\u2028\u2029', '"', '\\', [1, 'a'], { k: -0 }];
+            const bad = [];
+            for (const c of cases) {
+              const viaHost = JSON.stringify(echo(c, c));
+              const viaJs = JSON.stringify([c, c]);
+              if (viaHost !== viaJs) bad.push(['echo', viaJs, viaHost]);
+              if (typeof c === 'object' && c !== null) continue;
+              const back = first(c);
+              const expected = JSON.parse(JSON.stringify([c]))[0];
+              if (!Object.is(back, expected)) bad.push(['first', JSON.stringify([c]), String(back)]);
+            }
+            bad
+            "#,
+        )
+        .unwrap();
+    assert_eq!(bad, json!([]));
+    // The stub carries the function's name.
+    assert_eq!(rt.eval("require('geo').echo.name").unwrap(), json!("echo"));
+}
+
 // ---- fs ------------------------------------------------------------------
 
 struct FsFixture {

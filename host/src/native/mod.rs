@@ -5,7 +5,9 @@
 pub(crate) mod exec;
 pub(crate) mod fs;
 
-use std::collections::HashMap;
+// Ordered maps: a lookup per native call is a few string compares, cheaper
+// than hashing both names with SipHash.
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
@@ -57,7 +59,7 @@ pub(crate) type NativeFn = Arc<dyn Fn(&str) -> Result<String, Error> + Send + Sy
 #[derive(Clone)]
 pub struct NativeModule {
     pub(crate) name: String,
-    pub(crate) functions: HashMap<String, NativeFn>,
+    pub(crate) functions: BTreeMap<String, NativeFn>,
 }
 
 impl std::fmt::Debug for NativeModule {
@@ -71,7 +73,7 @@ impl std::fmt::Debug for NativeModule {
 impl NativeModule {
     /// A module named `name` with no functions yet.
     pub fn new(name: impl Into<String>) -> Self {
-        NativeModule { name: name.into(), functions: HashMap::new() }
+        NativeModule { name: name.into(), functions: BTreeMap::new() }
     }
 
     /// The module's name (what JS passes to `require`).
@@ -127,7 +129,7 @@ impl NativeModule {
 /// Every native module of a factory, for dispatch.
 #[derive(Default, Clone)]
 pub(crate) struct NativeRegistry {
-    modules: HashMap<String, NativeModule>,
+    modules: BTreeMap<String, NativeModule>,
 }
 
 impl NativeRegistry {
