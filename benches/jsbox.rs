@@ -154,7 +154,7 @@ fn spawn_and_execute(c: &mut Criterion) {
     .unwrap();
     let cjs = EngineFactory::new(
         EngineOptions::new()
-            .module("words.js", &WORDS_LIB.replace("export function", "exports.total = function"))
+            .module("words.js", WORDS_LIB.replace("export function", "exports.total = function"))
             .module("plugin.js", "const { total } = require('./words.js');\nexports.default = (input) => total(input);"),
     )
     .unwrap();

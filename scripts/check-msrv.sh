@@ -11,7 +11,7 @@ cargo metadata --format-version 1 --offline | python3 -c '
 import json, sys
 crates = set(sys.argv[1:])
 meta = json.load(sys.stdin)
-def ver(v): return tuple(int(x) for x in (v or "0").split("."))
+def ver(v): return (tuple(int(x) for x in (v or "0").split(".")) + (0, 0, 0))[:3]
 packages = {p["id"]: p for p in meta["packages"]}
 bad = []
 for p in meta["packages"]:

@@ -80,6 +80,9 @@ type Export<P> = (TypedFunc<P, i32>, TypedFunc<i32, ()>);
 /// The guest's exports in one instance. Only the memory is looked up at
 /// spawn; functions are looked up on first use (most runtimes use one or
 /// two of them).
+/// `call(module, function, args)`: three strings and the return area.
+type CallExport = Export<(i32, i32, i32, i32, i32, i32, i32)>;
+
 pub(crate) struct GuestExports {
     instance: Instance,
     index: ExportIndex,
@@ -87,7 +90,7 @@ pub(crate) struct GuestExports {
     realloc: Option<Realloc>,
     init: Option<Export<(i32, i32)>>,
     eval: Option<Export<(i32, i32, i32, i32)>>,
-    call: Option<Export<(i32, i32, i32, i32, i32, i32, i32)>>,
+    call: Option<CallExport>,
     require: Option<Export<(i32, i32)>>,
     run_loop: Option<Export<()>>,
 }
@@ -265,7 +268,7 @@ fn decode_error(mem: &[u8], at: usize) -> Result<GuestError, String> {
 /// the payload at 4: `ok` is `(ptr, len)`; `err` is the `js-error` record.
 pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Result<Result<String, GuestError>, String> {
     let base = retptr as usize;
-    if base % 4 != 0 {
+    if !base.is_multiple_of(4) {
         return Err(format!("misaligned return area {retptr}"));
     }
     match load_u8(mem, base)? {
@@ -347,7 +350,7 @@ fn finish<T>(
 impl GuestExports {
     /// `init(registry-json)`; only on an un-snapshotted guest.
     pub(crate) fn init<T>(&mut self, store: &mut Store<T>, registry_json: &str) -> CallOutcome {
-        let Some(index) = self.index.init.clone() else {
+        let Some(index) = self.index.init else {
             return Err(wasmtime::format_err!("this guest is already initialised (a snapshot)"));
         };
         let (init, post) = match &self.init {

@@ -79,8 +79,7 @@ pub enum Error {
     #[error("capability denied: {0}")]
     Denied(String),
     /// A native (host) function failed. Inside JS this is a catchable
-    /// exception; it reaches Rust when a host call made through
-    /// [`crate::Runtime::call_native`] fails.
+    /// exception; it reaches Rust when JS does not catch it.
     #[error("host function {module}.{function} failed: {message}")]
     Host {
         /// The native module.

@@ -134,6 +134,11 @@ impl Runtime {
     }
 
     /// Like [`Runtime::eval`], deserialized into `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`], and [`Error::InvalidValue`] when the value is
+    /// not a `T`.
     pub fn eval_as<T: DeserializeOwned>(&mut self, source: &str) -> Result<T> {
         let json = self.eval_json(source, "<eval>")?;
         parse_json(&json)
@@ -141,6 +146,11 @@ impl Runtime {
 
     /// Evaluates `source` as the script `filename` (the name that appears in
     /// stack traces and error locations) and returns the JSON text.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`]; [`Error::TooLarge`] for a source over
+    /// [`Limits::max_source_bytes`].
     pub fn eval_json(&mut self, source: &str, filename: &str) -> Result<String> {
         let logged = self.eval_logged(source, filename)?;
         self.run("", "eval", logged, |guest, store| guest.eval(store, source, filename))
@@ -183,22 +193,43 @@ impl Runtime {
     /// assert_eq!(rt.call_as::<i64>("add", (40, 2))?, 42);
     /// # Ok::<(), jsbox::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidValue`] when `function` is not a function or `args`
+    /// is not an array, [`Error::TooLarge`] for arguments over the value
+    /// limit, and what the function throws or hits, as for
+    /// [`Runtime::eval`].
     pub fn call(&mut self, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
         parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
     }
 
     /// Like [`Runtime::call`], deserialized into `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`], and [`Error::InvalidValue`] when the result is
+    /// not a `T`.
     pub fn call_as<T: DeserializeOwned>(&mut self, function: &str, args: impl Serialize) -> Result<T> {
         parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
     }
 
     /// Calls export `function` of registry module `module`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`], and the module's own load errors
+    /// ([`Error::ModuleNotFound`], [`Error::ModuleDenied`], ...).
     pub fn call_module(&mut self, module: &str, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
         parse_json(&self.call_json(Some(module), function, &args_json(args, self.max_value())?)?)
     }
 
     /// Calls a function with a JSON array text of arguments and returns the
     /// JSON text of the result; `module: None` means a global function.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call_module`].
     pub fn call_json(&mut self, module: Option<&str>, function: &str, args_json: &str) -> Result<String> {
         let logged = self.call_logged(args_json)?;
         self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
@@ -219,6 +250,11 @@ impl Runtime {
 
     /// `require(name)` and returns the module's exports as JSON (functions
     /// are left out, as `JSON.stringify` does).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ModuleNotFound`], [`Error::ModuleDenied`], or what the
+    /// module's top level throws or hits, as for [`Runtime::eval`].
     pub fn require(&mut self, name: &str) -> Result<serde_json::Value> {
         let logged = self.require_logged(name);
         parse_json(&self.run(name, "require", logged, |guest, store| guest.require(store, name))?)
@@ -262,7 +298,7 @@ impl Runtime {
     }
 
     /// Takes the console lines captured so far (with
-    /// [`ConsoleOutput::Capture`]).
+    /// [`crate::ConsoleOutput::Capture`]).
     pub fn take_console(&mut self) -> Vec<ConsoleLine> {
         std::mem::take(&mut self.store.data_mut().console.lines)
     }

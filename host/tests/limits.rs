@@ -275,7 +275,7 @@ fn values_over_max_value_bytes_are_too_large() {
         }
         other => panic!("expected Error::TooLarge, got {other:?}"),
     }
-    assert!(matches!(rt.require("host"), Ok(_)));
+    assert!(rt.require("host").is_ok());
     // Arguments going in.
     let big = "z".repeat(2000);
     assert!(matches!(rt.call_module("host", "inc", (big.as_str(),)), Err(Error::TooLarge { what: "arguments", .. })));

@@ -47,12 +47,15 @@ use vfs::{Manifest, Vfs};
 /// `default`. `node` is deliberately absent.
 pub const DEFAULT_CONDITIONS: &[&str] = &["jsbox", "worker", "browser", "module"];
 
+/// A resolution answer: the resolved path, or why there is none.
+type Resolved = Result<String, String>;
+
 /// What resolution needs for one factory build, and what it found.
 pub(crate) struct Session {
     fs: Vfs,
     conditions: Vec<String>,
     esm_names: BTreeSet<String>,
-    answers: Mutex<HashMap<(String, String, String), Result<String, String>>>,
+    answers: Mutex<HashMap<(String, String, String), Resolved>>,
 }
 
 #[derive(Serialize)]
