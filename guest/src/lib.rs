@@ -27,6 +27,8 @@ wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
 use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError};
 use jsbox::sandbox::host::{self, LogLevel};
 
+mod fetch;
+
 struct Sandbox;
 export!(Sandbox);
 
@@ -289,9 +291,23 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console))
+            .call((registry.clone(), compiled, host_call.clone(), host_console))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
+
+        // fetch (interim: over the synchronous host call until the event
+        // loop's callAsync lands).
+        let call_async: Function = eval_script(
+            &ctx,
+            "(hostCall) => (m, f, a) => new Promise((ok) => ok(JSON.parse(hostCall(m, f, JSON.stringify(a)))))",
+            "jsbox:fetch-shim",
+        )?
+        .into_function()
+        .ok_or_else(|| error(ErrorKind::Invalid, "fetch shim"))?
+        .call((host_call,))
+        .catch(&ctx)
+        .map_err(|c| caught_to_error(&ctx, c))?;
+        fetch::install(&ctx, call_async)?;
 
         if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
             for script in scripts.iter::<Object>() {

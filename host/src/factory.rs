@@ -143,6 +143,9 @@ fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
     if !options.exec_allow.is_empty() {
         all.push(native::exec::module(&options.exec_allow));
     }
+    if !options.net_grants.is_empty() {
+        all.push(native::net::module(&options.net_grants, &options.net, options.limits.timeout)?);
+    }
     for module in all {
         if allowed_native(&options.policy, module.name()) {
             registry.insert(module)?;

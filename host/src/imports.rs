@@ -122,6 +122,7 @@ fn host_call(
                 Ok(r)
             }
         }),
+        None if module == crate::native::net::MODULE => Err(crate::native::net::not_granted()),
         None => Err(Error::Denied(format!("no native function {module}.{function}"))),
     };
     let state = caller.data_mut();

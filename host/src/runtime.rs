@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, Store, Trap};
 
 use crate::abi::{CallOutcome, GuestExports};
 use crate::calllog::Direction;

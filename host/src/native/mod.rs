@@ -24,6 +24,7 @@
 
 pub mod exec;
 pub mod fs;
+pub mod net;
 
 use std::collections::HashMap;
 use std::fmt::Display;
