@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GUEST_WASM := host/src/jsbox_guest.wasm
 GUEST_CHECK_OUT := target/guest-check/jsbox_guest.wasm
 
-.PHONY: help build test guest guest-check toolchain bench bench-quick soak fuzz run-example doc clean
+.PHONY: help build test guest guest-check toolchain bench bench-quick bench-peers soak fuzz run-example doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -30,15 +30,20 @@ guest-check: ## rebuild the guest from scratch and fail unless it matches the co
 		sha256sum $(GUEST_CHECK_OUT) $(GUEST_WASM); exit 1; \
 	fi
 
-bench: ## run every criterion benchmark and write target/bench-report.{md,json}
+bench: ## run every criterion benchmark and the peers, write target/bench-report.{md,json}
 	cargo build --release -p jsbox-cli
 	cargo bench -p jsbox --bench jsbox
+	scripts/bench-peers.sh
 	cargo run --release -p jsbox --example bench_report
 
 bench-quick: ## a short benchmark run (fewer samples)
 	cargo build --release -p jsbox-cli
 	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox --bench jsbox
+	JSBOX_BENCH_QUICK=1 scripts/bench-peers.sh
 	cargo run --release -p jsbox --example bench_report
+
+bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' lockfile) into target/bench-peers.json
+	scripts/bench-peers.sh
 
 soak: ## one million spawn/eval/drop cycles over two threads, RSS reported
 	cargo run --release -p jsbox --example soak

@@ -116,8 +116,40 @@ fn spawn_and_execute(c: &mut Criterion) {
             assert_eq!(rquickjs_eval(&ctx, SCRIPT), 42);
         })
     });
+    // The same plugin as an ES module (linked and evaluated in the
+    // snapshot) and as CommonJS (required on first call): spawn + call of
+    // its default export.
+    let esm = EngineFactory::new(
+        EngineOptions::new()
+            .es_module("words.mjs", WORDS_LIB)
+            .es_module("plugin.mjs", "import { total } from './words.mjs';\nexport default (input) => total(input);")
+            .import("./plugin.mjs"),
+    )
+    .unwrap();
+    let cjs = EngineFactory::new(
+        EngineOptions::new()
+            .module("words.js", &WORDS_LIB.replace("export function", "exports.total = function"))
+            .module("plugin.js", "const { total } = require('./words.js');\nexports.default = (input) => total(input);"),
+    )
+    .unwrap();
+    let input = r#"[{"words": ["spawn", "and", "call"]}]"#;
+    g.bench_function("esm_call", |b| {
+        b.iter(|| {
+            let mut rt = esm.new_runtime().unwrap();
+            assert_eq!(rt.call_json(Some("./plugin.mjs"), "default", input).unwrap(), "12");
+        })
+    });
+    g.bench_function("cjs_call", |b| {
+        b.iter(|| {
+            let mut rt = cjs.new_runtime().unwrap();
+            assert_eq!(rt.call_json(Some("./plugin.js"), "default", input).unwrap(), "12");
+        })
+    });
     g.finish();
 }
+
+/// The helper both plugin forms of `spawn_and_execute/esm_call` use.
+const WORDS_LIB: &str = "export function total(input) {\n  return input.words.reduce((n, w) => n + w.length, 0);\n}\n";
 
 fn runtime_reuse(c: &mut Criterion) {
     let factory = EngineFactory::new(registry()).unwrap();
@@ -152,6 +184,10 @@ fn js_calling_host(c: &mut Criterion) {
     let loop_src = format!("var h = require('host'); var s = 0; for (var i = 0; i < {CALLS}; i++) s = h.add(s, 1); s");
     let plain = EngineFactory::new(registry()).unwrap();
     let logged = EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(calllog_path("js-host")))).unwrap();
+    // Each call's row committed and fsynced before the call returns (on the
+    // disk holding the temp dir).
+    let durable =
+        EngineFactory::new(registry().calllog(CallLogPolicy::SqliteDurable(calllog_path("js-host-durable")))).unwrap();
     let mut g = c.benchmark_group("js_calling_host");
     // Per call: each iteration makes CALLS calls.
     g.throughput(Throughput::Elements(CALLS));
@@ -169,7 +205,9 @@ fn js_calling_host(c: &mut Criterion) {
             s
         })
     });
-    for (name, factory) in [("native_module", &plain), ("native_module_sqlite", &logged)] {
+    for (name, factory) in
+        [("native_module", &plain), ("native_module_sqlite", &logged), ("native_module_sqlite_durable", &durable)]
+    {
         let mut rt = factory.new_runtime().unwrap();
         g.bench_function(name, |b| b.iter(|| rt.eval_json(&loop_src, "loop.js").unwrap()));
     }

@@ -1,8 +1,10 @@
 //! `jsbox batch`: one factory, a fresh runtime per JSON Lines record, N
-//! worker threads, output in input order.
+//! worker threads, output in input order (crash-safe with `--output`, and
+//! resumable: see [`output`]).
+
+mod output;
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,25 +12,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsbox::EngineFactory;
 use serde_json::{json, Value};
 
+pub use self::output::ResumeError;
+use self::output::{Done, Job, Output};
 use crate::failure::{self, usage};
 use crate::sandbox::{self, SandboxArgs};
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
-    /// The plugin file (CommonJS).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// JSON Lines input: one JSON value a line.
     #[arg(long, value_name = "FILE.jsonl")]
     input: PathBuf,
-    /// Where to write the results (default: stdout).
+    /// Where to write the results (default: stdout). Written crash-safe:
+    /// after a kill the file holds a prefix of the results.
     #[arg(long, value_name = "FILE.jsonl")]
     output: Option<PathBuf>,
+    /// Continue an interrupted run: keep the results already in --output
+    /// (checked to belong to this plugin, options and input), and append the
+    /// rest.
+    #[arg(long, requires = "output")]
+    resume: bool,
     /// Worker threads (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     jobs: Option<u32>,
@@ -81,26 +91,61 @@ fn process(factory: &EngineFactory, target: &(String, String), line: &[u8]) -> O
     }
 }
 
+/// The plugin's sources as the factory will bake them: every registry
+/// module that is a file in the plugin's directory.
+fn plugin_files(options: &jsbox::EngineOptions, dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for name in options.module_names()? {
+        if let Ok(bytes) = std::fs::read(dir.join(&name)) {
+            files.push((name, bytes));
+        }
+    }
+    Ok(files)
+}
+
+/// Text that changes with every option that can change a result.
+fn result_options(args: &BatchArgs) -> String {
+    let mut sandbox = args.sandbox.clone();
+    // Where the call log and cache go does not change results.
+    sandbox.calllog = None;
+    sandbox.calllog_durable = false;
+    sandbox.cache_dir = None;
+    sandbox.no_cache = false;
+    format!("{sandbox:?} export={:?}", args.export)
+}
+
 pub fn run(args: BatchArgs) -> Result<ExitCode> {
     let data = std::fs::read(&args.input).map_err(|e| usage(format!("cannot read {}: {e}", args.input.display())))?;
-    let records = lines(&data);
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            std::fs::File::create(path).map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    let all_records = lines(&data);
+    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
+    failure::set_plugin_dir(&plugin.dir);
+    let (mut out, done) = match &args.output {
+        None => (Output::stdout(), Done::default()),
+        Some(path) => {
+            let job = Job::new(&plugin_files(&options, &plugin.dir)?, &result_options(&args), &data, all_records.len());
+            if args.resume {
+                Output::resume(path, &job)?
+            } else {
+                (Output::create(path, &job).map_err(|e| usage(format!("{e:#}")))?, Done::default())
+            }
+        }
     };
+    if done.cut_bytes > 0 {
+        eprintln!("batch: cut {} bytes of a torn last line from the output", done.cut_bytes);
+    }
+    if done.lines > 0 {
+        eprintln!("batch: resuming after {} of {} records", done.lines, all_records.len());
+    }
+    let records = &all_records[done.lines..];
     let jobs = args
         .jobs
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, records.len().max(1));
-
-    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
-    failure::set_plugin_dir(&plugin.dir);
     let factory = EngineFactory::new(options.max_runtimes(jobs as u32))?;
 
-    let bar = ProgressBar::with_draw_target(Some(records.len() as u64), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(all_records.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_position(done.lines as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} records ({per_sec}, eta {eta}) {msg}",
@@ -111,8 +156,11 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
 
     let started = Instant::now();
     let next = AtomicUsize::new(0);
-    let mut errors = 0usize;
+    let mut errors = done.error_kinds.len();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for kind in &done.error_kinds {
+        *kinds.entry(kind.clone()).or_default() += 1;
+    }
     let write_result: Result<()> = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
         for _ in 0..jobs {
@@ -140,19 +188,23 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
                 *kinds.entry(kind).or_default() += 1;
             }
             pending.insert(i, line);
-            while let Some(line) = pending.remove(&written) {
-                writeln!(out, "{line}").context("writing the output")?;
-                written += 1;
+            // Every line now in order goes out in one write.
+            let mut ready = Vec::new();
+            while let Some(line) = pending.remove(&(written + ready.len())) {
+                ready.push(line);
             }
+            out.write_lines(&ready)?;
+            written += ready.len();
             bar.inc(1);
         }
         anyhow::ensure!(written == records.len(), "internal: {} of {} records written", written, records.len());
-        out.flush().context("writing the output")?;
         Ok(())
     });
     bar.finish_and_clear();
-    drop(factory); // flushes the call log
     write_result?;
+    out.finish()?;
+    factory.flush_calllog()?;
+    drop(factory);
 
     let elapsed = started.elapsed().as_secs_f64();
     let rate = if elapsed > 0.0 { records.len() as f64 / elapsed } else { 0.0 };
@@ -163,8 +215,8 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
     };
     eprintln!(
         "batch: {} records, {} ok, {} errors{detail}, {:.2} s, {:.0} records/s, {} jobs",
-        records.len(),
-        records.len() - errors,
+        all_records.len(),
+        all_records.len() - errors,
         errors,
         elapsed,
         rate,

@@ -9,6 +9,7 @@
 //! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
 //! | 5 | denied: a capability that was not granted (fs path, exec program, a `fetch` to a host `--allow-net` does not grant, `fs`/`exec` without a grant), a module the policy denies |
 //! | 6 | anything else (engine, cache, call log, I/O) |
+//! | 7 | `batch --resume`: the existing output does not belong to this job |
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ pub const TIMEOUT: u8 = 3;
 pub const RESOURCE: u8 = 4;
 pub const DENIED: u8 = 5;
 pub const OTHER: u8 = 6;
+pub const RESUME: u8 = 7;
 
 /// A usage problem found after argument parsing (unreadable plugin, input
 /// that is not JSON ...): exit code 2.
@@ -96,7 +98,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::InvalidValue(_) => "invalid_value",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
-        Error::Capacity(_) => "capacity",
+        Error::Capacity(_) | Error::CapacityTimeout { .. } => "capacity",
         _ => "internal",
     }
 }
@@ -160,6 +162,10 @@ pub fn exit(err: anyhow::Error) -> ExitCode {
     if let Some(e) = err.downcast_ref::<Error>() {
         report(e);
         return ExitCode::from(code(e));
+    }
+    if let Some(r) = err.downcast_ref::<crate::batch::ResumeError>() {
+        eprintln!("error[resume]: {r}");
+        return ExitCode::from(RESUME);
     }
     if let Some(u) = err.downcast_ref::<Usage>() {
         eprintln!("error[usage]: {u}");

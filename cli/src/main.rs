@@ -28,6 +28,7 @@ Exit codes:
   5  denied capability (fs path, exec program or --allow-net host not granted,
      module denied)
   6  other (engine, cache, call log, I/O)
+  7  batch --resume: the existing output belongs to another plugin, options or input
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
@@ -45,6 +46,12 @@ functions (pick one with --export). Files it requires relatively
 is built. The input is one JSON value, passed as the single argument; the
 result is printed to stdout as JSON. console.* goes to stderr.
 
+An ES module plugin (`.mjs`, or `.js` in a package whose package.json says
+\"type\": \"module\") is called through its default export (or --export NAME).
+Its imports are resolved like node's, under the plugin's directory: packages
+installed there with `npm install` just work, no bundler. Everything is
+compiled, linked and its top level run once, when the sandbox is built.
+
 Every capability is off unless granted: `require('fs')` needs --allow-read or
 --allow-write, `require('exec')` needs --allow-exec.
 
@@ -52,6 +59,7 @@ Examples:
   jsbox run plugin.js --input '{\"name\": \"box\"}'
   echo '[1, 2, 3]' | jsbox run plugin.js
   jsbox run plugin.js --export summarize --input-file data.json
+  jsbox run plugin.mjs --input '\"some words\"'
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
   jsbox run examples/native-calllog/plugin.js --allow-exec echo --calllog calls.sqlite
   jsbox run slow.js --timeout 500ms --max-memory 32MiB --fuel 100000000";
@@ -64,9 +72,17 @@ line, in input order: {\"ok\": RESULT} or {\"error\": {\"kind\": K, \"message\":
 go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
 output is still complete), other codes when the sandbox cannot be built.
 
+With --output FILE the results are written crash-safe: after a kill FILE holds
+a prefix of the results in whole lines (synced to disk every second and at the
+end). --resume continues an interrupted run: it checks FILE belongs to this
+plugin, options and input (FILE.jsbox-resume records them; exit code 7 if not),
+cuts a torn last line, and appends the remaining records, so FILE ends up
+byte-identical to an uninterrupted run's.
+
 Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
-  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl";
+  jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl
+  jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume";
 
 const EVAL_HELP: &str = "\
 Evaluates a script and prints its completion value as JSON (a promise is
@@ -121,7 +137,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The plugin file (CommonJS).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).
@@ -192,10 +208,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let (module, function) = &plugin.target;
     let result = runtime.call_json(Some(module), function, &call_args);
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -205,10 +221,10 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     let mut runtime = factory.new_runtime()?;
     let result = runtime.eval_json(&args.expr, "<eval>");
     drop(runtime);
-    if let Err(e) = factory.flush_calllog() {
-        eprintln!("warning: {e}");
-    }
+    let flushed = factory.flush_calllog();
     print_json(&result?, args.pretty)?;
+    // A call log that lost rows fails the command (after the result).
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }
 

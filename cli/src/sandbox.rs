@@ -37,6 +37,12 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "NAME", help_heading = "Capabilities")]
     pub allow_module: Vec<String>,
 
+    /// package.json "exports" conditions to match when resolving imports,
+    /// comma-separated (besides import/require and default; default:
+    /// jsbox,worker,browser,module).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', help_heading = "Modules")]
+    pub conditions: Vec<String>,
+
     /// Wall-time limit of one call, e.g. `5s`, `500ms`, `1m`; `0` for none.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Limits")]
     pub timeout: Duration,
@@ -51,6 +57,10 @@ pub struct SandboxArgs {
     /// Record every host call into this SQLite database (see `jsbox calllog`).
     #[arg(long, value_name = "FILE.sqlite")]
     pub calllog: Option<PathBuf>,
+    /// Commit (and fsync) each call's row before the call returns, instead
+    /// of in batches every 50 ms / 1000 rows.
+    #[arg(long, requires = "calllog")]
+    pub calllog_durable: bool,
     /// Directory of the compiled-snapshot cache (default: the user cache dir).
     #[arg(long, value_name = "DIR", env = "JSBOX_CACHE_DIR", help_heading = "Cache")]
     pub cache_dir: Option<PathBuf>,
@@ -136,8 +146,15 @@ impl SandboxArgs {
             }
             o = o.module_policy(ModulePolicy::Allow(names));
         }
+        if !self.conditions.is_empty() {
+            o = o.conditions(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
+        }
         if let Some(path) = &self.calllog {
-            o = o.calllog(CallLogPolicy::Sqlite(path.clone()));
+            o = o.calllog(if self.calllog_durable {
+                CallLogPolicy::SqliteDurable(path.clone())
+            } else {
+                CallLogPolicy::Sqlite(path.clone())
+            });
         }
         o.cache(if self.no_cache {
             CacheDir::Off
@@ -181,6 +198,42 @@ fn loader(dir: PathBuf) -> impl Fn(&str) -> Option<String> + Send + Sync + Clone
     }
 }
 
+/// Whether the plugin is an ES module, as node decides: `.mjs`, or `.js`
+/// under a package.json (the nearest one up the tree) with
+/// `"type": "module"`.
+fn is_es_module(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("mjs") => return true,
+        Some("js") => {}
+        _ => return false,
+    }
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for dir in absolute.ancestors().skip(1) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
+            return serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t == "module"))
+                .unwrap_or(false);
+        }
+    }
+    false
+}
+
+/// The wrapper module: calls the plugin's function export.
+fn wrapper(spec: &str, name: &str) -> Result<String> {
+    Ok(format!(
+        "const m = require({spec});\n\
+         exports.{MAIN_EXPORT} = function (input) {{\n\
+         \x20 if (typeof m === 'function') return m(input);\n\
+         \x20 if (m && typeof m.default === 'function') return m.default(input);\n\
+         \x20 if (m && typeof m.main === 'function') return m.main(input);\n\
+         \x20 throw new TypeError({name_json} + ' exports no function (exports: ' + Object.keys(m || {{}}).join(', ') + '); pick one with --export NAME');\n\
+         }};\n",
+        spec = serde_json::to_string(spec)?,
+        name_json = serde_json::to_string(name)?,
+    ))
+}
+
 /// Builds the options for a plugin: the plugin file as a registry module
 /// named by its file name, a wrapper module calling a function export, and a
 /// loader that bakes every relatively required file at build time.
@@ -197,17 +250,19 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let spec = serde_json::to_string(&format!("./{name}"))?;
-    let wrapper = format!(
-        "const m = require({spec});\n\
-         exports.{MAIN_EXPORT} = function (input) {{\n\
-         \x20 if (typeof m === 'function') return m(input);\n\
-         \x20 if (m && typeof m.default === 'function') return m.default(input);\n\
-         \x20 if (m && typeof m.main === 'function') return m.main(input);\n\
-         \x20 throw new TypeError({name_json} + ' exports no function (exports: ' + Object.keys(m || {{}}).join(', ') + '); pick one with --export NAME');\n\
-         }};\n",
-        name_json = serde_json::to_string(&name)?,
-    );
+    let spec = format!("./{name}");
+    let wrapper = wrapper(&spec, &name)?;
+    if is_es_module(path) {
+        // An ES module: resolved node's way under its directory (its
+        // node_modules included), imported and evaluated at build time.
+        let names: BTreeSet<String> = [MAIN_MODULE.to_string()].into();
+        let options = args.options(&names).module_root(&dir).import(spec.clone()).module(MAIN_MODULE, wrapper);
+        let target = match export {
+            Some(e) => (spec, e.to_string()),
+            None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
+        };
+        return Ok((options, Plugin { dir, target }));
+    }
     let load = loader(dir.clone());
     let with_plugin = |o: EngineOptions| {
         o.module(name.clone(), source.clone()).module(MAIN_MODULE, wrapper.clone()).loader(load.clone())

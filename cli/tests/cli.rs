@@ -361,3 +361,80 @@ fn help_has_examples() {
     }
     jsbox().args(["calllog", "show", "--help"]).assert().code(0).stdout(contains("Examples:"));
 }
+
+/// The ES-module fixture the library's tests use (real npm packages in a
+/// checked-in node_modules).
+fn esm_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/tests/fixtures/esm")
+}
+
+#[test]
+fn run_an_es_module_plugin_with_npm_packages() {
+    let plugin = esm_fixture().join("plugin.mjs");
+    let out = jsbox()
+        .arg("run")
+        .arg(&plugin)
+        .args(["--input", r#"{"words": ["hello", "big", "world"], "pattern": "a.b*c"}"#])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(got["camel"], "helloBigWorld");
+    assert_eq!(got["total"], "4.3333333333");
+    assert_eq!(got["lengths"], serde_json::json!([5, 3, 5]));
+    assert_eq!(got["url"], true);
+    jsbox()
+        .arg("run")
+        .arg(&plugin)
+        .args(["--export", "shout", "--input", r#"{"words": ["es", "modules"]}"#])
+        .assert()
+        .code(0)
+        .stdout("\"ES MODULES!\"\n");
+    // A `.js` plugin in a "type": "module" package, as a user has it.
+    jsbox()
+        .arg("run")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/esm/plugin.js"))
+        .args(["--input", r#"["hello", "ES modules"]"#])
+        .assert()
+        .code(0)
+        .stdout("[{\"camel\":\"hello\",\"slug\":\"hello\"},{\"camel\":\"esModules\",\"slug\":\"es-modules\"}]\n");
+}
+
+#[test]
+fn batch_runs_an_es_module_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, "{\"words\": [\"a\"]}\n{\"words\": [\"b\", \"c\"]}\n").unwrap();
+    jsbox()
+        .arg("batch")
+        .arg(esm_fixture().join("plugin.mjs"))
+        .args(["--export", "shout", "--jobs", "2", "--input"])
+        .arg(&input)
+        .assert()
+        .code(0)
+        .stdout("{\"ok\":\"A!\"}\n{\"ok\":\"B C!\"}\n");
+}
+
+#[test]
+fn es_module_errors_exit_1_with_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.mjs"), "import { f } from './lib.mjs';\nexport default f;\n").unwrap();
+    std::fs::write(dir.path().join("lib.mjs"), "export const f = 1;\nexport const g = 1 +* 2;\n").unwrap();
+    jsbox()
+        .arg("run")
+        .arg(dir.path().join("plugin.mjs"))
+        .assert()
+        .code(1)
+        .stderr(contains("SyntaxError"))
+        .stderr(contains("lib.mjs:2:"));
+    std::fs::write(dir.path().join("lib.mjs"), "import pad from 'left-pad';\nexport const f = pad;\n").unwrap();
+    jsbox()
+        .arg("run")
+        .arg(dir.path().join("plugin.mjs"))
+        .assert()
+        .code(1)
+        .stderr(contains("'left-pad'"))
+        .stderr(contains("lib.mjs"));
+}

@@ -24,10 +24,13 @@ use javy::{Config, Runtime};
 
 wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
 
+mod modules;
+
 use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError};
 use jsbox::sandbox::host::{self, LogLevel};
 
 mod fetch;
+mod web;
 
 struct Sandbox;
 export!(Sandbox);
@@ -122,7 +125,11 @@ fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
             let name = get("name");
             let stack = get("stack");
             let module_kind = get("jsboxKind");
-            let (file, line, column) = location(&stack).unwrap_or_default();
+            let (file, line, mut column) = location(&stack).unwrap_or_default();
+            // A module's parse error carries the column modules.rs found.
+            if let Ok(Some(c)) = obj.get::<_, Option<u32>>("jsboxColumn") {
+                column = c;
+            }
             // A parse error's stack starts with a bare `at file:line:col`
             // frame (no function name); a SyntaxError thrown at run time
             // (JSON.parse, new Function) has a function frame first.
@@ -254,6 +261,8 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         .max_stack_size(256 << 10);
     let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
     let api = runtime.context().with(|ctx| -> Result<_, JsError> {
+        // Web platform globals first, so registry modules and init scripts see them.
+        web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
             .json_parse(registry_json)
             .catch(&ctx)
@@ -262,9 +271,16 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
             .ok_or_else(|| error(ErrorKind::Invalid, "the registry is not a JSON object"))?;
 
         let compiled = Object::new(ctx.clone()).map_err(registry_error)?;
+        // Registry ES modules: compiled by modules.rs once it is installed.
+        let esm: Vec<String> = registry.get::<_, Option<Vec<String>>>("esm").map_err(registry_error)?.unwrap_or_default();
+        let mut esm_sources = Vec::new();
         if let Some(modules) = registry.get::<_, Option<Object>>("modules").map_err(registry_error)? {
             for entry in modules.props::<String, String>() {
                 let (name, source) = entry.map_err(registry_error)?;
+                if esm.contains(&name) {
+                    esm_sources.push((name, source));
+                    continue;
+                }
                 let function = eval_script(&ctx, &commonjs_wrapper(&name, &source), &name)?;
                 compiled.set(name, function).map_err(registry_error)?;
             }
@@ -295,6 +311,13 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 
+        let caught = |c| caught_to_error(&ctx, c);
+        let internals: Object = api.get("internals").catch(&ctx).map_err(caught)?;
+        modules::install(&ctx, internals).catch(&ctx).map_err(caught)?;
+        for (name, source) in &esm_sources {
+            modules::add_registry_module(&ctx, name, source).catch(&ctx).map_err(caught)?;
+        }
+
         // fetch (interim: over the synchronous host call until the event
         // loop's callAsync lands).
         let call_async: Function = eval_script(
@@ -317,6 +340,14 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
                 eval_script(&ctx, &source, &name)?;
             }
         }
+
+        // ES module entries: linked and evaluated here, so inside the snapshot.
+        let imports: Vec<String> =
+            registry.get::<_, Option<Vec<String>>>("imports").map_err(registry_error)?.unwrap_or_default();
+        for spec in &imports {
+            modules::import_entry(&ctx, spec).catch(&ctx).map_err(caught)?;
+        }
+        modules::compile_prefetched(&ctx).catch(&ctx).map_err(caught)?;
         Ok(Persistent::save(&ctx, api))
     })?;
     Ok(State { runtime, api })
@@ -327,11 +358,14 @@ impl Guest for Sandbox {
         if STATE.with_borrow(Option::is_some) {
             return Err(error(ErrorKind::Invalid, "the guest is already initialised"));
         }
-        let state = init_state(&registry_json)?;
-        STATE.set(Some(state));
+        modules::set_building(true);
+        let state = init_state(&registry_json);
+        modules::set_building(false);
+        STATE.set(Some(state?));
         // Init code may have drawn random numbers; the snapshot must not
         // carry a seed (see SEEDED).
         SEEDED.set(false);
+        web::forget_instance_state();
         Ok(())
     }
 

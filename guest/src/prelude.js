@@ -118,11 +118,37 @@
     return base;
   }
 
+  // Set by modules.js: require() of files and packages outside the
+  // registry (node resolution, answered at build time), and of ES modules.
+  let requireFile = null;
+  const isBuiltin = (name) => Object.prototype.hasOwnProperty.call(natives, name) ||
+    name === 'path' || name === 'console' || CAPABILITY_MODULES.includes(name);
+
   function load(spec, fromDir) {
-    const name = resolve(spec, fromDir);
+    let name = resolve(spec, fromDir);
+    if (requireFile && !(name in cache) && !Object.prototype.hasOwnProperty.call(compiled, name) &&
+        !isBuiltin(name.replace(/^node:/, ''))) {
+      const isPath = /^(\.\.?(\/|$)|\/)/.test(spec);
+      const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      if (!isPath && !allowed(pkg)) {
+        throw new ModuleError(`module '${pkg}' is denied by the module policy`, 'denied');
+      }
+      const found = requireFile(spec, fromDir);
+      if (found.exports !== undefined) {
+        cache[found.name] = { exports: found.exports };
+        return found.exports;
+      }
+      return instantiate(found.name, spec);
+    }
+    if (name.startsWith('node:') && isBuiltin(name.slice(5))) name = name.slice(5);
     if (!allowed(name)) {
       throw new ModuleError(`module '${name}' is denied by the module policy`, 'denied');
     }
+    return instantiate(name, spec);
+  }
+
+  // The exports of registry (or resolved file) module `name`, run on first use.
+  function instantiate(name, spec = name) {
     if (name in cache) return cache[name].exports;
     if (Object.prototype.hasOwnProperty.call(compiled, name)) {
       const module = { id: name, filename: '/' + name, loaded: false, exports: {} };
@@ -161,6 +187,12 @@
 
   return {
     require,
+    // For modules.js (guest/src/modules.rs hands them over).
+    internals: {
+      ModuleError, allowed, natives, compiled, path, instantiate,
+      registryModules: registry.modules || {},
+      setRequireFile(f) { requireFile = f; },
+    },
     // Looks up `fn` on a module's exports (or the global object) for `call`.
     lookup(moduleName, fn) {
       const target = moduleName == null ? globalThis : require(moduleName);

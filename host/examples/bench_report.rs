@@ -1,7 +1,11 @@
 //! Writes `target/bench-report.md` and `target/bench-report.json` from the
 //! criterion results of `cargo bench -p jsbox --bench jsbox`, plus two
 //! measurements criterion cannot make: resident memory per live runtime and
-//! whole-process start of `jsbox run` against `node`. Run by `make bench`.
+//! whole-process start of `jsbox run` against `node`, `jsbox batch`
+//! throughput on the transform example, and the peer sandboxes timed by
+//! `scripts/bench-peers.sh` (`target/bench-peers.json`). Every target of
+//! the speed goals is printed with its number and met / missed. Run by
+//! `make bench`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -118,6 +122,80 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
+/// The peers' medians (ns per operation) by peer and workload, from
+/// `scripts/bench-peers.sh`; empty when it was skipped.
+fn peers(target: &Path) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let Ok(text) = std::fs::read_to_string(target.join("bench-peers.json")) else {
+        return BTreeMap::new();
+    };
+    let Ok(doc) = serde_json::from_str::<Value>(&text) else { return BTreeMap::new() };
+    let mut out = BTreeMap::new();
+    for (peer, workloads) in doc["peers"].as_object().into_iter().flatten() {
+        let times: BTreeMap<String, f64> = workloads
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(w, v)| Some((w.clone(), v.as_f64()?)))
+            .collect();
+        if !times.is_empty() {
+            out.insert(peer.clone(), times);
+        }
+    }
+    out
+}
+
+/// Records per second of `jsbox batch` on the transform example (its
+/// records repeated to 30,000 lines), 2 jobs: the median of 3 runs of the
+/// rate the CLI itself reports (factory build excluded).
+fn batch_rate(jsbox_bin: &Path, root: &Path, target: &Path) -> Option<f64> {
+    let records = std::fs::read_to_string(root.join("examples/transform/records.jsonl")).ok()?;
+    let lines = records.lines().count().max(1);
+    let input = target.join("bench-transform.jsonl");
+    std::fs::write(&input, records.repeat(30_000usize.div_ceil(lines))).ok()?;
+    let mut rates: Vec<f64> = (0..3)
+        .filter_map(|_| {
+            let out = Command::new(jsbox_bin)
+                .arg("batch")
+                .arg(root.join("examples/transform/plugin.js"))
+                .arg("--input")
+                .arg(&input)
+                .args(["--output", "/dev/null", "--jobs", "2"])
+                .output()
+                .ok()?;
+            // "batch: N records, ..., 1234 records/s, 2 jobs"
+            let err = String::from_utf8_lossy(&out.stderr);
+            let line = err.lines().find(|l| l.starts_with("batch:"))?;
+            let before = line.split(" records/s").next()?;
+            before.rsplit(' ').next()?.parse::<f64>().ok()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied()
+}
+
+/// One speed goal: its measured value and whether it is met.
+struct Goal {
+    what: &'static str,
+    goal: &'static str,
+    value: Option<f64>,
+    unit: &'static str,
+    met: fn(f64) -> bool,
+}
+
+impl Goal {
+    fn row(&self) -> String {
+        let (value, status) = match self.value {
+            Some(v) => (format!("{v:.3}{}", self.unit), if (self.met)(v) { "met" } else { "missed" }),
+            None => ("n/a".to_string(), "not measured"),
+        };
+        format!("| {} | {} | {value} | {status} |\n", self.what, self.goal)
+    }
+
+    fn json(&self) -> Value {
+        json!({ "goal": self.goal, "value": self.value, "met": self.value.map(self.met) })
+    }
+}
+
 fn main() {
     let target = target_dir();
     let m = medians(&target.join("criterion"));
@@ -145,6 +223,78 @@ fn main() {
 
     // parallel_spawn: each iteration runs 200 spawns per thread.
     let parallel = ratio("parallel_spawn/threads/2", "parallel_spawn/threads/1").map(|r| 2.0 * r);
+
+    let peers = peers(&target);
+    let batch = batch_rate(&jsbox_bin, &root, &target);
+    // jsbox's number for each peer workload (js_calling_host: per call; the
+    // criterion bench makes 100 calls an iteration).
+    let jsbox_workloads: [(&str, Option<f64>); 4] = [
+        ("fresh_eval", get("spawn_and_execute/factory")),
+        ("reused_eval", get("runtime_reuse/eval")),
+        ("call_json", get("runtime_reuse/call")),
+        ("js_calling_host", get("js_calling_host/native_module").map(|t| t / 100.0)),
+    ];
+    let peer = |p: &str, w: &str| peers.get(p).and_then(|t| t.get(w)).copied();
+    let jsbox = |w: &str| jsbox_workloads.iter().find(|(n, _)| *n == w).and_then(|(_, t)| *t);
+    let faster = |p: &str, w: &str| Some(peer(p, w)? / jsbox(w)?);
+    let goals = [
+        Goal {
+            what: "fresh spawn + eval: quickjs-emscripten time / jsbox time",
+            goal: ">= 15×",
+            value: faster("quickjs-emscripten", "fresh_eval"),
+            unit: "×",
+            met: |v| v >= 15.0,
+        },
+        Goal {
+            what: "fresh spawn + eval: node:vm time / jsbox time",
+            goal: ">= 40×",
+            value: faster("node:vm", "fresh_eval"),
+            unit: "×",
+            met: |v| v >= 40.0,
+        },
+        Goal {
+            what: "reused-runtime eval: jsbox time / native rquickjs time",
+            goal: "<= 1.5×",
+            value: ratio("runtime_reuse/rquickjs_native_eval", "runtime_reuse/eval"),
+            unit: "×",
+            met: |v| v <= 1.5,
+        },
+        Goal {
+            what: "reused-runtime eval: quickjs-emscripten reused context time / jsbox time",
+            goal: "> 1× (jsbox faster)",
+            value: faster("quickjs-emscripten", "reused_eval"),
+            unit: "×",
+            met: |v| v > 1.0,
+        },
+        Goal {
+            what: "JS -> native call, calllog off (per call)",
+            goal: "<= 1 µs",
+            value: get("js_calling_host/native_module").map(|t| t / 100.0 / 1e3),
+            unit: " µs",
+            met: |v| v <= 1.0,
+        },
+        Goal {
+            what: "JS -> native call, SQLite calllog (per call)",
+            goal: "<= 2 µs",
+            value: get("js_calling_host/native_module_sqlite").map(|t| t / 100.0 / 1e3),
+            unit: " µs",
+            met: |v| v <= 2.0,
+        },
+        Goal {
+            what: "spawn + eval throughput, 2 threads / 1 thread",
+            goal: ">= 1.85×",
+            value: parallel,
+            unit: "×",
+            met: |v| v >= 1.85,
+        },
+        Goal {
+            what: "`jsbox batch` transform example, 2 jobs (records/s)",
+            goal: ">= 30,000",
+            value: batch,
+            unit: "",
+            met: |v| v >= 30_000.0,
+        },
+    ];
     let ratios = json!({
         "spawn_and_execute factory vs no_snapshot": ratio("spawn_and_execute/factory", "spawn_and_execute/no_snapshot"),
         "spawn_and_execute factory vs rquickjs_native": ratio("spawn_and_execute/factory", "spawn_and_execute/rquickjs_native"),
@@ -172,6 +322,43 @@ fn main() {
     if let Some(d) = node_run {
         md.push_str(&format!("| process: `node` hello world | {:.2} ms |\n", d.as_secs_f64() * 1e3));
     }
+    if let Some(b) = batch {
+        md.push_str(&format!("| `jsbox batch` transform example, 2 jobs | {b:.0} records/s |\n"));
+    }
+
+    md.push_str("\n## Peers (same workloads; ratio = peer time / jsbox time)\n\n");
+    if peers.is_empty() {
+        md.push_str("Peers not measured (`scripts/bench-peers.sh` skipped them: no node, or npm ci failed).\n");
+    } else {
+        // The peers a user weighs first, first.
+        let mut order: Vec<&String> = peers.keys().collect();
+        order.sort_by_key(|p| ["quickjs-emscripten", "node:vm", "isolated-vm"].iter().position(|q| q == p).unwrap_or(9));
+        md.push_str("| workload | jsbox |");
+        for p in &order {
+            md.push_str(&format!(" {p} |"));
+        }
+        md.push_str("\n|---|---|");
+        md.push_str(&"---|".repeat(peers.len()));
+        md.push('\n');
+        for (w, t) in &jsbox_workloads {
+            md.push_str(&format!("| {w} | {} |", t.map_or("n/a".into(), fmt_ns)));
+            for p in &order {
+                let cell = match (peer(p, w), faster(p, w)) {
+                    (Some(pt), Some(r)) => format!(" {} ({r:.1}×) |", fmt_ns(pt)),
+                    (Some(pt), None) => format!(" {} |", fmt_ns(pt)),
+                    _ => " n/a |".to_string(),
+                };
+                md.push_str(&cell);
+            }
+            md.push('\n');
+        }
+    }
+
+    md.push_str("\n## Targets\n\n| target | goal | measured | status |\n|---|---|---|---|\n");
+    for g in &goals {
+        md.push_str(&g.row());
+    }
+
     md.push_str("\n| ratio | value |\n|---|---|\n");
     for (k, v) in ratios.as_object().unwrap() {
         let v = v.as_f64().map_or("n/a".to_string(), |x| format!("{x:.2}×"));
@@ -190,6 +377,9 @@ fn main() {
             "node": node_run.map(|d| d.as_secs_f64() * 1e3),
         },
         "ratios": ratios,
+        "batch_records_per_s": batch,
+        "peers_ns": peers,
+        "targets": goals.iter().map(|g| (g.what, g.json())).collect::<BTreeMap<_, _>>(),
     });
     std::fs::write(target.join("bench-report.md"), &md).unwrap();
     std::fs::write(target.join("bench-report.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();

@@ -1,11 +1,15 @@
 //! The on-disk cache of compiled snapshots.
 //!
 //! Key: a BLAKE3 hash of the guest, the registry (everything baked into the
-//! snapshot), the engine's compatibility hash (configuration, target,
+//! snapshot, including the module root and conditions), the engine's compatibility hash (configuration, target,
 //! wasmtime version) and jsbox's version. Entry: `<key>.cwasm` holding a
 //! BLAKE3 digest of the compiled module followed by the module. On load the
 //! digest is checked before wasmtime sees a byte, so a truncated, corrupt or
-//! foreign file is detected and rebuilt, never deserialized blindly. Writes
+//! foreign file is detected and rebuilt, never deserialized blindly. Files
+//! read from disk by module resolution are not known before the snapshot is
+//! taken, so they are not in the key: `<key>.files.json` lists every path
+//! resolution looked at (with its BLAKE3 hash, or its absence) and is
+//! re-checked before the entry is used. Writes
 //! go to a temporary file renamed into place, so readers never see half an
 //! entry.
 
@@ -16,6 +20,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
 use crate::error::{Error, Result};
+use crate::modules::vfs::Manifest;
 use crate::options::CacheDir;
 
 const DIGEST: usize = 32;
@@ -104,6 +109,41 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
     tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
     Ok(())
+}
+
+fn manifest_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{key}.files.json"))
+}
+
+/// Stores the manifest of the files module resolution read for the snapshot
+/// under `key` (none when it read no file).
+pub(crate) fn store_manifest(dir: &Path, key: &str, manifest: &Manifest) -> Result<()> {
+    let path = manifest_path(dir, key);
+    if manifest.probes.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
+    let json = serde_json::to_vec(manifest).map_err(|e| cache_error(&e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_error(&e))?;
+    tmp.write_all(&json).map_err(|e| cache_error(&e))?;
+    tmp.persist(path).map_err(|e| cache_error(&e))?;
+    Ok(())
+}
+
+/// Whether the files behind the entry for `key` are unchanged: every path
+/// its manifest lists still hashes (or is missing) as it did. No manifest
+/// means the snapshot read no file.
+pub(crate) fn manifest_valid(dir: &Path, key: &str) -> bool {
+    let Ok(bytes) = std::fs::read(manifest_path(dir, key)) else { return true };
+    match serde_json::from_slice::<Manifest>(&bytes) {
+        Ok(manifest) if manifest.still_valid() => true,
+        _ => {
+            tracing::info!(key, "files behind a cached snapshot changed; rebuilding");
+            false
+        }
+    }
 }
 
 /// The path of the entry for `key` (for tests and `jsbox` diagnostics).

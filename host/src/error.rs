@@ -131,6 +131,15 @@ pub enum Error {
     /// (see [`crate::EngineOptions::max_runtimes`]).
     #[error("all {0} runtime slots are in use")]
     Capacity(u32),
+    /// No runtime slot came free within the time
+    /// [`crate::EngineFactory::new_runtime_timeout`] was given.
+    #[error("all {slots} runtime slots stayed in use for {waited:?}")]
+    CapacityTimeout {
+        /// The size of the pool.
+        slots: u32,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
     /// The options given to the factory are inconsistent.
     #[error("invalid options: {0}")]
     InvalidOptions(String),

@@ -15,8 +15,10 @@ use crate::cache;
 use crate::engine::{self, EngineInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::modules;
 use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
+use crate::pool::{Slot, Slots};
 use crate::runtime::Runtime;
 use crate::state::{HostEnv, HostState};
 use crate::ticker::Ticker;
@@ -82,6 +84,8 @@ pub struct EngineFactory {
     /// The registry for guests that initialise per runtime (no snapshot).
     init_registry: Option<String>,
     max_runtimes: u32,
+    /// One per pool slot: taken by each live runtime.
+    slots: Arc<Slots>,
     info: FactoryInfo,
 }
 
@@ -111,6 +115,19 @@ struct RegistryDoc<'a> {
     policy: Policy<'a>,
     preload: &'a [String],
     init_scripts: Vec<InitScript<'a>>,
+    /// Registry modules that are ES modules.
+    esm: Vec<&'a str>,
+    /// ES modules to import (link and evaluate) in `init`.
+    imports: &'a [String],
+    /// What resolution depends on besides the files (which the cache's
+    /// manifest covers): part of the cache key, unused by the guest.
+    resolution: Resolution<'a>,
+}
+
+#[derive(Serialize)]
+struct Resolution<'a> {
+    root: Option<String>,
+    conditions: &'a [String],
 }
 
 fn policy_doc(policy: &ModulePolicy) -> Policy<'_> {
@@ -175,6 +192,17 @@ impl EngineFactory {
             return Err(Error::InvalidOptions("max_runtimes must be at least 1".into()));
         }
 
+        let conditions = options.effective_conditions();
+        let root = match &options.module_root {
+            Some(dir) => Some(std::fs::canonicalize(dir).map_err(|source| Error::Io {
+                context: format!("module root {}", dir.display()),
+                source,
+            })?),
+            None => None,
+        };
+        let session = modules::Session::new(root.clone(), modules.clone(), options.esm_modules.clone(), conditions.clone());
+        let esm_names = session.esm_registry_names(&modules);
+
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for m in natives.iter() {
             native_names.insert(m.name(), m.function_names());
@@ -189,11 +217,15 @@ impl EngineFactory {
                 .iter()
                 .map(|(name, source)| InitScript { name, source })
                 .collect(),
+            esm: esm_names.iter().map(String::as_str).collect(),
+            imports: &options.imports,
+            resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
 
         let (engine, engine_info) = engine::build(limits.max_memory, max_runtimes, options.fuel_metering)?;
-        let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog| {
+        let session = Arc::new(session);
+        let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog, modules| {
             Arc::new(HostEnv {
                 natives,
                 clock: options.clock,
@@ -203,6 +235,7 @@ impl EngineFactory {
                 max_memory: limits.max_memory,
                 fuel: options.fuel_metering,
                 ticker,
+                modules,
             })
         };
 
@@ -210,7 +243,11 @@ impl EngineFactory {
         let key_input = if snapshot { registry_json.as_str() } else { "" };
         let key = cache::key(&engine, GUEST, key_input);
         let cache_dir = cache::dir(&options.cache);
-        let cached = cache_dir.as_deref().and_then(|dir| cache::load(&engine, dir, &key));
+        // A snapshot is only as fresh as the files resolution read.
+        let cached = cache_dir
+            .as_deref()
+            .filter(|dir| !snapshot || cache::manifest_valid(dir, &key))
+            .and_then(|dir| cache::load(&engine, dir, &key));
         let outcome = match (&cached, &cache_dir) {
             (Some(_), _) => CacheOutcome::Hit,
             (None, Some(_)) => CacheOutcome::Miss,
@@ -223,14 +260,15 @@ impl EngineFactory {
             }
             None => {
                 let wasm = if snapshot {
-                    let build_env = env(NativeRegistry::default(), None, None);
+                    let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
                     crate::snapshot::snapshot(GUEST, &registry_json, build_env)?
                 } else {
                     GUEST.to_vec()
                 };
                 let module = Module::new(&engine, &wasm).map_err(Error::engine)?;
                 if let Some(dir) = &cache_dir {
-                    if let Err(e) = cache::store(dir, &key, &module) {
+                    let stored = if snapshot { cache::store_manifest(dir, &key, &session.manifest()) } else { Ok(()) };
+                    if let Err(e) = stored.and_then(|()| cache::store(dir, &key, &module)) {
                         tracing::warn!(error = %e, "could not write the compiled-module cache");
                     }
                 }
@@ -243,7 +281,8 @@ impl EngineFactory {
         let pre = linker.instantiate_pre(&module).map_err(Error::engine)?;
         let exports = ExportIndex::new(&module)?;
         let calllog = options.calllog.open()?;
-        let env = env(natives, Some(Ticker::new(engine.clone())), calllog);
+        // Runtimes of a snapshot never resolve; per-runtime init does.
+        let env = env(natives, Some(Ticker::new(engine.clone())), calllog, (!snapshot).then(|| session.clone()));
 
         let factory = EngineFactory {
             engine,
@@ -256,6 +295,7 @@ impl EngineFactory {
             next_id: AtomicU64::new((u64::from(rand::random::<u32>()) << 32) | 1),
             init_registry: (!snapshot).then_some(registry_json),
             max_runtimes,
+            slots: Slots::new(max_runtimes),
             info: FactoryInfo {
                 engine: engine_info,
                 snapshot,
@@ -281,9 +321,55 @@ impl EngineFactory {
     ///
     /// # Errors
     ///
-    /// [`Error::Capacity`] when `max_runtimes` runtimes are alive;
+    /// [`Error::Capacity`] when `max_runtimes` runtimes are alive (see
+    /// [`EngineFactory::new_runtime_timeout`] to wait for one to drop);
     /// [`Error::Engine`] if instantiation fails otherwise.
     pub fn new_runtime(&self) -> Result<Runtime> {
+        let slot = self.slots.try_take().ok_or(Error::Capacity(self.max_runtimes))?;
+        self.instantiate(slot)
+    }
+
+    /// Like [`EngineFactory::new_runtime`], but when every slot is taken it
+    /// waits up to `timeout` for a runtime to be dropped (on any thread)
+    /// instead of failing at once: for servers whose load can exceed the
+    /// pool. Waiters are woken one per freed slot.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CapacityTimeout`] when no slot came free in time; otherwise
+    /// as [`EngineFactory::new_runtime`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let factory = jsbox::EngineFactory::new(jsbox::EngineOptions::new().max_runtimes(1))?;
+    /// let busy = factory.new_runtime()?;
+    /// let err = factory.new_runtime_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert!(matches!(err, jsbox::Error::CapacityTimeout { slots: 1, .. }));
+    /// std::thread::spawn(move || drop(busy));
+    /// let mut rt = factory.new_runtime_timeout(Duration::from_secs(30))?;
+    /// assert_eq!(rt.eval_as::<i32>("6 * 7")?, 42);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn new_runtime_timeout(&self, timeout: Duration) -> Result<Runtime> {
+        let slot = self
+            .slots
+            .take_within(timeout)
+            .ok_or(Error::CapacityTimeout { slots: self.max_runtimes, waited: timeout })?;
+        self.instantiate(slot)
+    }
+
+    /// How many more runtimes could be created now without waiting.
+    pub fn available_runtimes(&self) -> u32 {
+        self.slots.available()
+    }
+
+    fn instantiate(&self, slot: Slot) -> Result<Runtime> {
+        // A call log that lost rows stops new work until it is dealt with.
+        if let Some(sink) = &self.env.calllog {
+            sink.health()?;
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
         crate::state::prepare_store(&mut store);
@@ -295,7 +381,7 @@ impl EngineFactory {
             }
         })?;
         let guest = GuestExports::resolve(&mut store, &instance, &self.exports)?;
-        let mut runtime = Runtime::new(store, guest, id);
+        let mut runtime = Runtime::new(store, guest, id, slot);
         if let Some(registry) = &self.init_registry {
             runtime.init(registry)?;
         }
@@ -321,8 +407,9 @@ impl EngineFactory {
         &self.limits
     }
 
-    /// Waits until every call-log entry handed over so far is durable
-    /// (runtimes hand theirs over when dropped and every 256 entries).
+    /// Waits until every call-log entry handed over so far is committed
+    /// (runtimes hand each over as its call returns; see
+    /// [`crate::calllog`] for when rows are durable without this).
     ///
     /// # Errors
     ///

@@ -114,7 +114,11 @@ fn host_call(
     state.host_calls += 1;
     let shared = state.shared.clone();
     let started_at = state.calllog.as_ref().map(|_| (SystemTime::now(), Instant::now()));
-    let outcome = match shared.natives.get(&module, &function) {
+    // A failing call log: refuse before the side effect, which would go
+    // unrecorded.
+    let log_health = state.calllog.as_ref().map_or(Ok(()), |log| log.health());
+    let mut outcome = match shared.natives.get(&module, &function) {
+        _ if log_health.is_err() => log_health.map(|()| String::new()),
         Some(f) => f(&args).and_then(|r| {
             if r.len() > max {
                 Err(Error::TooLarge { what: "native call result", size: r.len(), limit: max })
@@ -128,7 +132,9 @@ fn host_call(
     let state = caller.data_mut();
     if let (Some(log), Some((wall, start))) = (state.calllog.as_mut(), started_at) {
         let logged = outcome.as_deref().map_err(|e| e.to_string());
-        log.record(Direction::JsToHost, &module, &function, &args, wall, start.elapsed(), logged);
+        if let Err(e) = log.record(Direction::JsToHost, &module, &function, &args, wall, start.elapsed(), logged) {
+            outcome = Err(e);
+        }
     }
     match outcome {
         Ok(result) => write_result(&mut caller, retptr, Ok(&result)),
@@ -141,6 +147,34 @@ fn host_call(
             caller.data_mut().last_host_error = Some((message.clone(), e));
             write_result(&mut caller, retptr, Err(&message))
         }
+    }
+}
+
+/// `host.resolve-module`: node resolution for the guest's `init` (see
+/// `modules`). Refused when the factory gave the store no session (the
+/// runtimes of a snapshot).
+#[allow(clippy::too_many_arguments)]
+fn host_resolve_module(
+    mut caller: Caller<'_, HostState>,
+    fp: i32,
+    fl: i32,
+    sp: i32,
+    sl: i32,
+    mp: i32,
+    ml: i32,
+    retptr: i32,
+) -> wasmtime::Result<()> {
+    let (from, spec, mode) = match (read_str(&mut caller, fp, fl)?, read_str(&mut caller, sp, sl)?, read_str(&mut caller, mp, ml)?) {
+        (Ok(f), Ok(s), Ok(m)) => (f, s, m),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return write_result(&mut caller, retptr, Err(&e)),
+    };
+    let answer = match caller.data().shared.modules.clone() {
+        Some(session) => session.resolve(&from, &spec, &mode),
+        None => Err(format!("Cannot find module '{spec}' imported from {from}: modules are resolved when the factory is built")),
+    };
+    match answer {
+        Ok(json) => write_result(&mut caller, retptr, Ok(&json)),
+        Err(message) => write_result(&mut caller, retptr, Err(&message)),
     }
 }
 
@@ -185,6 +219,7 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(names::HOST_INTERFACE, "call", host_call)?;
     linker.func_wrap(names::HOST_INTERFACE, "console", host_console)?;
+    linker.func_wrap(names::HOST_INTERFACE, "resolve-module", host_resolve_module)?;
 
     linker.func_wrap(WASI, "random_get", |mut caller: Caller<'_, HostState>, buf: i32, len: i32| {
         let mut bytes = vec![0u8; len as u32 as usize];

@@ -80,6 +80,10 @@ pub struct EngineOptions {
     pub(crate) no_snapshot: bool,
     pub(crate) fuel_metering: bool,
     pub(crate) max_runtimes: Option<u32>,
+    pub(crate) esm_modules: BTreeSet<String>,
+    pub(crate) module_root: Option<PathBuf>,
+    pub(crate) imports: Vec<String>,
+    pub(crate) conditions: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -104,6 +108,10 @@ impl std::fmt::Debug for EngineOptions {
             .field("no_snapshot", &self.no_snapshot)
             .field("fuel_metering", &self.fuel_metering)
             .field("max_runtimes", &self.max_runtimes)
+            .field("esm_modules", &self.esm_modules)
+            .field("module_root", &self.module_root)
+            .field("imports", &self.imports)
+            .field("conditions", &self.conditions)
             .finish()
     }
 }
@@ -122,7 +130,93 @@ impl EngineOptions {
         self
     }
 
-    /// Adds every `.js`/`.json` file under `dir`, named by its path relative
+    /// Adds an ES module to the registry (`import`/`export`; names ending in
+    /// `.mjs` are ES modules even when added with [`EngineOptions::module`]).
+    /// It is compiled and linked when the factory is built; its top level
+    /// runs on its first `import`, `import()` or `require()` (or at build
+    /// time, when named by [`EngineOptions::import`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::EngineOptions;
+    ///
+    /// let options = EngineOptions::new()
+    ///     .es_module("math.mjs", "export const square = (x) => x * x; export default 'math';")
+    ///     .module("main", "const m = require('./math.mjs'); exports.run = (x) => [m.default, m.square(x)];");
+    /// let mut rt = jsbox::open(options)?;
+    /// assert_eq!(rt.eval_as::<(String, i32)>("require('main').run(7)")?, ("math".to_string(), 49));
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn es_module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        let name = name.into();
+        self.esm_modules.insert(name.clone());
+        self.modules.insert(name, source.into());
+        self
+    }
+
+    /// The sandbox's root directory on the host: `import`s and `require`s
+    /// of files and packages not in the registry are resolved under it, the
+    /// way node does (`node_modules` up the tree, package.json `exports`,
+    /// `main`, `module`, `"type"` ...), when the factory is built. Only files
+    /// reachable from the entries are read. Inside the sandbox the root is
+    /// `/`: a module's `import.meta.url` is `file:///` + its path under the
+    /// root, whatever the root's path on the host.
+    pub fn module_root(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.module_root = Some(dir.into());
+        self
+    }
+
+    /// Imports the ES module `specifier` (`"./plugin.mjs"`, a registry name,
+    /// or a package) when the factory is built: it and everything it imports
+    /// are resolved, compiled, linked and evaluated inside the snapshot, so
+    /// runtimes start with it loaded. `require(specifier)` then returns its
+    /// namespace.
+    ///
+    /// Its top level runs once, at build time (as node runs it once per
+    /// process): randomness, time and host calls made there are not
+    /// per-runtime, and a top-level `await` must settle with what can run
+    /// inside the snapshot (promises and jobs, not timers or native calls).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::EngineOptions;
+    ///
+    /// let options = EngineOptions::new()
+    ///     .es_module("plugin.mjs", "const table = await Promise.resolve([1, 2, 3]);\nexport default (i) => table[i];")
+    ///     .import("./plugin.mjs");
+    /// let mut rt = jsbox::open(options)?;
+    /// assert_eq!(rt.eval_as::<i32>("require('./plugin.mjs').default(2)")?, 3);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn import(mut self, specifier: impl Into<String>) -> Self {
+        self.imports.push(specifier.into());
+        self
+    }
+
+    /// The package.json `exports`/`imports` conditions to match, besides
+    /// `import`/`require` (by how the module is loaded) and `default`
+    /// (always). Default: [`crate::DEFAULT_CONDITIONS`] (`jsbox`, `worker`,
+    /// `browser`, `module`), so a package with a node build and a browser
+    /// build gets the browser one: jsbox has none of node's built-ins.
+    /// `module` also makes a package without `exports` load its
+    /// package.json `module` entry for `import`.
+    pub fn conditions<I, S>(mut self, conditions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.conditions = Some(conditions.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The conditions in effect (see [`EngineOptions::conditions`]).
+    pub(crate) fn effective_conditions(&self) -> Vec<String> {
+        self.conditions.clone().unwrap_or_else(|| crate::DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Adds every `.js`/`.mjs`/`.cjs`/`.json` file under `dir`, named by its path relative
     /// to `dir` (read when the factory is built).
     pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.module_dirs.push(dir.into());

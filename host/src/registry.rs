@@ -52,7 +52,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
             let path = entry.path();
             if entry.file_type().map_err(io)?.is_dir() {
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "json" | "cjs")) {
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "json" | "cjs" | "mjs")) {
                 let name = path
                     .strip_prefix(dir)
                     .map_err(|e| Error::InvalidOptions(e.to_string()))?

@@ -14,6 +14,7 @@ use crate::calllog::Direction;
 use crate::console::ConsoleLine;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Stats};
+use crate::pool::Slot;
 use crate::state::HostState;
 
 /// Cancels a running call from another thread.
@@ -56,6 +57,9 @@ pub struct Runtime {
     wall_time: Duration,
     fuel_consumed: Option<u64>,
     poisoned: Option<String>,
+    /// The pool slot; declared last so it is freed after the store (and so
+    /// the instance) is gone, when a waiter can really use it.
+    _slot: Slot,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -68,9 +72,9 @@ impl std::fmt::Debug for Runtime {
 const LOGGED_SOURCE: usize = 4096;
 
 impl Runtime {
-    pub(crate) fn new(mut store: Store<HostState>, guest: GuestExports, id: u64) -> Self {
+    pub(crate) fn new(mut store: Store<HostState>, guest: GuestExports, id: u64, slot: Slot) -> Self {
         store.data_mut().memory = Some(guest.memory);
-        Runtime { store, guest, id, wall_time: Duration::ZERO, fuel_consumed: None, poisoned: None }
+        Runtime { store, guest, id, wall_time: Duration::ZERO, fuel_consumed: None, poisoned: None, _slot: slot }
     }
 
     /// Initialises an un-snapshotted guest with the registry.
@@ -298,7 +302,7 @@ impl Runtime {
         });
         if let (Some(log), Some(args)) = (self.store.data_mut().calllog.as_mut(), logged_args) {
             let logged = result.as_deref().map_err(|e| e.to_string());
-            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged);
+            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged)?;
         }
         if let Err(e) = &result {
             if e.is_fatal() {

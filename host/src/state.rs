@@ -41,6 +41,9 @@ pub(crate) struct HostEnv {
     /// Drives epoch deadlines; stops when the last runtime and the factory
     /// are gone.
     pub(crate) ticker: Option<Ticker>,
+    /// Module resolution for the guest's `init` (none for the runtimes of a
+    /// snapshot: they never resolve).
+    pub(crate) modules: Option<Arc<crate::modules::Session>>,
 }
 
 /// The data of a runtime's store.

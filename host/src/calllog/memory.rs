@@ -30,8 +30,8 @@ impl MemoryCallLog {
         Self::default()
     }
 
-    /// A copy of every entry handed over so far (runtimes hand theirs over
-    /// in batches and when they are dropped).
+    /// A copy of every entry handed over so far (runtimes hand each over as
+    /// its call returns).
     pub fn entries(&self) -> Vec<CallEntry> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -40,5 +40,10 @@ impl MemoryCallLog {
 impl CallLogSink for MemoryCallLog {
     fn record(&self, mut entries: Vec<CallEntry>) {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).append(&mut entries);
+    }
+
+    fn record_call(&self, entry: CallEntry) -> Result<(), crate::Error> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+        Ok(())
     }
 }

@@ -4,12 +4,36 @@
 //!
 //! The policy is set on the factory options ([`CallLogPolicy`]); it is off
 //! by default and then costs one branch per call. There is no global
-//! logger: each runtime records into its own buffer, tagged with its runtime
-//! id, and hands full buffers (and what is left when it is dropped) to the
-//! factory's sink. The SQLite sink writes on its own thread, in batches, so
-//! the call path never waits for the disk; dropping the factory (or
-//! [`crate::EngineFactory::flush_calllog`]) waits until everything handed
-//! over is committed.
+//! logger: each runtime hands every entry, tagged with its runtime id, to
+//! the factory's sink as the call returns ([`CallLogSink::record_call`]).
+//!
+//! # When a row is durable (SQLite)
+//!
+//! - **Batched** ([`CallLogPolicy::Sqlite`], the default): the call returns
+//!   at once; a writer thread commits the waiting rows in one transaction
+//!   when [`Window::max_rows`] rows wait or the oldest has waited
+//!   [`Window::max_delay`] (defaults: 1000 rows, 50 ms), whichever comes
+//!   first. Callers block (never drop) while `max_rows` rows wait. A committed row survives the process being killed
+//!   (`synchronous=NORMAL` in WAL mode); a power loss can also take the
+//!   transactions since the last WAL sync, and never corrupts the file. So
+//!   a `SIGKILL` loses at most the rows of the last `max_delay` plus one
+//!   commit, and at most `2 * max_rows` rows.
+//! - **Durable** ([`CallLogPolicy::SqliteDurable`]): a call's row is
+//!   committed with `synchronous=FULL` (the WAL is fsynced) before the call
+//!   returns to its caller, JS or Rust; concurrent runtimes share commits
+//!   (group commit). Nothing that returned is lost, even on power loss.
+//! - [`crate::EngineFactory::flush_calllog`] and dropping the factory
+//!   commit everything handed over so far, in either mode.
+//!
+//! # Failures
+//!
+//! An unwritable location is [`Error::CallLog`] when the factory is built.
+//! A write that fails later (a full disk, [`SqliteOptions::max_bytes`]) is
+//! counted, never silently dropped: in durable mode the call whose row
+//! failed itself fails with [`Error::CallLog`]; in both modes every later
+//! call, `flush_calllog` and `new_runtime` return [`Error::CallLog`] naming
+//! how many rows were lost, and no native function runs while the log is
+//! failing (its side effect would go unrecorded).
 
 mod memory;
 mod sqlite;
@@ -19,7 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use memory::MemoryCallLog;
-pub use sqlite::{read_entries, SqliteCallLog};
+pub use sqlite::{read_entries, Durability, SqliteCallLog, SqliteOptions, Window};
 
 use crate::error::Error;
 
@@ -69,14 +93,37 @@ pub struct CallEntry {
 
 /// Where call-log entries go. Implement it to send them elsewhere.
 ///
-/// `record` receives batches from many runtimes on many threads; it must
-/// not lose entries. `flush` returns once every batch recorded before it is
-/// durable.
+/// Runtimes on many threads call [`CallLogSink::record_call`] once per call,
+/// as the call returns; a sink must not lose entries.
 pub trait CallLogSink: Send + Sync {
     /// Takes a batch of entries.
     fn record(&self, entries: Vec<CallEntry>);
+    /// Takes one call's entry as the call returns. A durable sink returns
+    /// once the entry is durable. An error fails the call with it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] when the entry cannot be (or was not) kept.
+    fn record_call(&self, entry: CallEntry) -> Result<(), Error> {
+        self.record(vec![entry]);
+        Ok(())
+    }
     /// Makes everything recorded so far durable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] when entries could not be written.
     fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+    /// Whether the sink is still keeping what it is given: an error once
+    /// entries were lost. Checked before each runtime is created and each
+    /// native call runs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] describing the failure.
+    fn health(&self) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -87,8 +134,12 @@ pub enum CallLogPolicy {
     /// No logging (the default).
     #[default]
     Disabled,
-    /// An SQLite database file (created if missing; WAL mode).
+    /// An SQLite database file (created if missing; WAL mode), written in
+    /// batches within the default [`Window`] (see the module docs).
     Sqlite(PathBuf),
+    /// An SQLite database file in which each call's row is committed and
+    /// fsynced before the call returns.
+    SqliteDurable(PathBuf),
     /// In memory, readable by the host ([`MemoryCallLog::entries`]).
     Memory(MemoryCallLog),
     /// A sink the embedder implements.
@@ -100,6 +151,7 @@ impl std::fmt::Debug for CallLogPolicy {
         match self {
             CallLogPolicy::Disabled => f.write_str("Disabled"),
             CallLogPolicy::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            CallLogPolicy::SqliteDurable(p) => f.debug_tuple("SqliteDurable").field(p).finish(),
             CallLogPolicy::Memory(_) => f.write_str("Memory"),
             CallLogPolicy::Custom(_) => f.write_str("Custom"),
         }
@@ -112,27 +164,34 @@ impl CallLogPolicy {
         Ok(match self {
             CallLogPolicy::Disabled => None,
             CallLogPolicy::Sqlite(path) => Some(Arc::new(SqliteCallLog::open(path)?)),
+            CallLogPolicy::SqliteDurable(path) => Some(Arc::new(SqliteCallLog::open_with(
+                path,
+                SqliteOptions { durability: Durability::PerCall, ..SqliteOptions::default() },
+            )?)),
             CallLogPolicy::Memory(m) => Some(Arc::new(m.clone())),
             CallLogPolicy::Custom(sink) => Some(sink.clone()),
         })
     }
 }
 
-/// Entries a runtime buffers before handing a batch to the sink.
-const BATCH: usize = 256;
-
 /// A runtime's binding to the factory's sink.
 pub(crate) struct RuntimeLog {
     sink: Arc<dyn CallLogSink>,
     runtime_id: u64,
-    buffer: Vec<CallEntry>,
 }
 
 impl RuntimeLog {
     pub(crate) fn new(sink: Arc<dyn CallLogSink>, runtime_id: u64) -> Self {
-        RuntimeLog { sink, runtime_id, buffer: Vec::new() }
+        RuntimeLog { sink, runtime_id }
     }
 
+    /// Whether the sink still keeps entries (checked before side effects).
+    pub(crate) fn health(&self) -> Result<(), Error> {
+        self.sink.health()
+    }
+
+    /// Hands one call's entry to the sink; in durable mode it is committed
+    /// when this returns.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &mut self,
@@ -143,13 +202,13 @@ impl RuntimeLog {
         started: SystemTime,
         duration: Duration,
         outcome: Result<&str, String>,
-    ) {
+    ) -> Result<(), Error> {
         let ts_unix_ms = started.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let (result_json, error) = match outcome {
             Ok(r) => (Some(r.to_owned()), None),
             Err(e) => (None, Some(e)),
         };
-        self.buffer.push(CallEntry {
+        self.sink.record_call(CallEntry {
             ts_unix_ms,
             runtime_id: self.runtime_id,
             direction,
@@ -159,17 +218,6 @@ impl RuntimeLog {
             result_json,
             duration,
             error,
-        });
-        if self.buffer.len() >= BATCH {
-            self.sink.record(std::mem::take(&mut self.buffer));
-        }
-    }
-}
-
-impl Drop for RuntimeLog {
-    fn drop(&mut self) {
-        if !self.buffer.is_empty() {
-            self.sink.record(std::mem::take(&mut self.buffer));
-        }
+        })
     }
 }

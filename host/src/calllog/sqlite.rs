@@ -1,13 +1,19 @@
-//! The SQLite call log: one writer thread per factory, batched transactions,
-//! WAL mode. The `call_log` table keeps the seed's columns
+//! The SQLite call log: one writer thread per factory, batched transactions
+//! within a bounded window, or one commit per call in durable mode; WAL
+//! mode. The `call_log` table keeps the seed's columns
 //! (`ts_unix_ms, direction, module, function, args_json, result_json,
 //! duration_ms, error`) plus `runtime_id` and `duration_us`.
+//!
+//! Callers push onto a queue under a mutex and wake the writer only when a
+//! window opens, fills, or a caller waits (durable calls, flushes): the
+//! batched call path costs a lock and a push, no syscall.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -16,7 +22,6 @@ use crate::error::Error;
 
 const SCHEMA: &str = "
 PRAGMA journal_mode=WAL;
-PRAGMA synchronous=NORMAL;
 PRAGMA busy_timeout=5000;
 CREATE TABLE IF NOT EXISTS call_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,24 +40,113 @@ CREATE INDEX IF NOT EXISTS idx_call_log_ts ON call_log(ts_unix_ms);
 CREATE INDEX IF NOT EXISTS idx_call_log_runtime ON call_log(runtime_id);
 ";
 
-enum Message {
-    Batch(Vec<CallEntry>),
-    Flush(SyncSender<Result<(), String>>),
+/// How long a batched row may wait before it is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Commit as soon as this many rows wait (callers block, never drop,
+    /// while this many wait for the writer).
+    pub max_rows: usize,
+    /// Commit once the oldest waiting row is this old.
+    pub max_delay: Duration,
 }
 
-/// The SQLite sink. Cheap to hand batches to from any thread; dropping it
+impl Default for Window {
+    /// 1000 rows or 50 ms, whichever comes first.
+    fn default() -> Self {
+        Window { max_rows: 1000, max_delay: Duration::from_millis(50) }
+    }
+}
+
+/// When a row reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// In batches within a [`Window`]; `synchronous=NORMAL`: a committed
+    /// row survives a process kill, not necessarily a power loss.
+    Batched(Window),
+    /// Each call's row is committed and the WAL fsynced
+    /// (`synchronous=FULL`) before the call returns.
+    PerCall,
+}
+
+impl Default for Durability {
+    fn default() -> Self {
+        Durability::Batched(Window::default())
+    }
+}
+
+/// Options of [`SqliteCallLog::open_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// When rows become durable.
+    pub durability: Durability,
+    /// Cap on the database size (SQLite's `max_page_count`); writes past it
+    /// fail with [`Error::CallLog`]. `None`: no cap but the disk's.
+    pub max_bytes: Option<u64>,
+}
+
+type Ack = SyncSender<Result<(), String>>;
+
+#[derive(Default)]
+struct Queue {
+    entries: Vec<CallEntry>,
+    acks: Vec<Ack>,
+    /// When the oldest waiting entry arrived.
+    oldest: Option<Instant>,
+    /// Whether the writer is inside a commit.
+    writing: bool,
+    closed: bool,
+}
+
+/// Rows that could not be written, and why.
+#[derive(Default)]
+struct Loss {
+    rows: u64,
+    first_error: String,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the writer (a window opened or filled, a waiter, shutdown).
+    work: Condvar,
+    /// Wakes callers blocked on a full queue.
+    room: Condvar,
+    failed: AtomicBool,
+    loss: Mutex<Loss>,
+    window: Option<Window>,
+    path: PathBuf,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn failure(&self) -> Option<Error> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        let loss = self.loss.lock().unwrap_or_else(|p| p.into_inner());
+        Some(Error::CallLog(format!(
+            "{}: {} row(s) could not be written: {}",
+            self.path.display(),
+            loss.rows,
+            loss.first_error
+        )))
+    }
+}
+
+/// The SQLite sink. Cheap to hand entries to from any thread; dropping it
 /// writes what is queued and joins the writer.
 pub struct SqliteCallLog {
-    path: PathBuf,
-    sender: Mutex<Option<Sender<Message>>>,
+    shared: Arc<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
-fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+fn sql_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::CallLog(format!("{}: {e}", path.display()))
 }
 
-fn insert(conn: &mut Connection, batches: &[Vec<CallEntry>]) -> rusqlite::Result<()> {
+fn insert(conn: &mut Connection, entries: &[CallEntry]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut stmt = tx.prepare_cached(
@@ -60,7 +154,7 @@ fn insert(conn: &mut Connection, batches: &[Vec<CallEntry>]) -> rusqlite::Result
                                    result_json, duration_ms, duration_us, error)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
-        for e in batches.iter().flatten() {
+        for e in entries {
             stmt.execute(params![
                 e.ts_unix_ms,
                 e.runtime_id as i64,
@@ -78,75 +172,201 @@ fn insert(conn: &mut Connection, batches: &[Vec<CallEntry>]) -> rusqlite::Result
     tx.commit()
 }
 
-fn writer(mut conn: Connection, rx: Receiver<Message>) {
-    let mut failure: Option<String> = None;
-    while let Ok(first) = rx.recv() {
-        // Take everything already queued into one transaction.
-        let mut batches = Vec::new();
-        let mut flushes = Vec::new();
-        for message in std::iter::once(first).chain(rx.try_iter()) {
-            match message {
-                Message::Batch(b) => batches.push(b),
-                Message::Flush(ack) => flushes.push(ack),
+fn writer(mut conn: Connection, shared: Arc<Shared>) {
+    loop {
+        let mut q = shared.lock();
+        // Wait for work, then (batched) for the window to fill or expire.
+        loop {
+            let has_work = !q.entries.is_empty() || !q.acks.is_empty();
+            if q.closed || !q.acks.is_empty() {
+                break;
+            }
+            match (has_work, shared.window, q.oldest) {
+                (true, Some(w), Some(oldest)) if q.entries.len() < w.max_rows => {
+                    match (oldest + w.max_delay).checked_duration_since(Instant::now()) {
+                        Some(left) if !left.is_zero() => {
+                            q = shared.work.wait_timeout(q, left).unwrap_or_else(|p| p.into_inner()).0;
+                        }
+                        _ => break,
+                    }
+                }
+                (true, _, _) => break,
+                (false, _, _) => q = shared.work.wait(q).unwrap_or_else(|p| p.into_inner()),
             }
         }
-        if !batches.is_empty() {
-            if let Err(e) = insert(&mut conn, &batches) {
-                tracing::error!(error = %e, "calllog: insert failed");
-                failure = Some(e.to_string());
-            }
+        let entries = std::mem::take(&mut q.entries);
+        let acks = std::mem::take(&mut q.acks);
+        let closing = q.closed;
+        q.oldest = None;
+        q.writing = true;
+        drop(q);
+        shared.room.notify_all();
+
+        let result = if entries.is_empty() {
+            Ok(())
+        } else {
+            insert(&mut conn, &entries).map_err(|e| {
+                tracing::error!(error = %e, rows = entries.len(), "calllog: commit failed");
+                let mut loss = shared.loss.lock().unwrap_or_else(|p| p.into_inner());
+                if loss.rows == 0 {
+                    loss.first_error = e.to_string();
+                }
+                loss.rows += entries.len() as u64;
+                shared.failed.store(true, Ordering::Release);
+                e.to_string()
+            })
+        };
+        let answer = match (&result, shared.failure()) {
+            (Err(e), _) => Err(e.clone()),
+            (Ok(()), Some(earlier)) => Err(earlier.to_string()),
+            (Ok(()), None) => Ok(()),
+        };
+        for ack in acks {
+            let _ = ack.send(answer.clone());
         }
-        for ack in flushes {
-            let _ = ack.send(failure.clone().map_or(Ok(()), Err));
+        shared.lock().writing = false;
+        shared.room.notify_all();
+        if closing && shared.lock().entries.is_empty() {
+            return;
         }
     }
 }
 
 impl SqliteCallLog {
-    /// Opens (or creates) the database and starts its writer thread.
+    /// Opens (or creates) the database, batched within the default
+    /// [`Window`], and starts its writer thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] when the location cannot be created or written.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| Error::Io { context: format!("calllog dir {}", dir.display()), source })?;
-        }
-        let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
-        conn.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
-        let (tx, rx) = mpsc::channel();
-        let writer = std::thread::Builder::new()
-            .name("jsbox-calllog".into())
-            .spawn(move || writer(conn, rx))
-            .map_err(|source| Error::Io { context: "calllog writer thread".into(), source })?;
-        Ok(SqliteCallLog { path: path.to_owned(), sender: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)) })
+        Self::open_with(path, SqliteOptions::default())
     }
 
-    fn send(&self, message: Message) -> bool {
-        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
-        sender.as_ref().is_some_and(|s| s.send(message).is_ok())
+    /// Opens (or creates) the database with these options and starts its
+    /// writer thread. Checks that the file is writable now, so a read-only
+    /// location fails here rather than at the first call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CallLog`] when the location cannot be created or written,
+    /// or the window has `max_rows == 0`.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| sql_error(dir, e))?;
+        }
+        let window = match options.durability {
+            Durability::Batched(w) if w.max_rows == 0 => {
+                return Err(Error::CallLog("the window's max_rows must be at least 1".into()))
+            }
+            Durability::Batched(w) => Some(w),
+            Durability::PerCall => None,
+        };
+        let conn = Connection::open(path).map_err(|e| sql_error(path, e))?;
+        conn.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
+        let sync = if window.is_some() { "NORMAL" } else { "FULL" };
+        conn.execute_batch(&format!("PRAGMA synchronous={sync};")).map_err(|e| sql_error(path, e))?;
+        if let Some(max) = options.max_bytes {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(|e| sql_error(path, e))?;
+            let pages = (max / page.max(1) as u64).max(1);
+            // The pragma answers with the cap in force (never below the
+            // current size).
+            let _: i64 = conn
+                .query_row(&format!("PRAGMA max_page_count={pages}"), [], |r| r.get(0))
+                .map_err(|e| sql_error(path, e))?;
+        }
+        // A write lock now: a read-only file or directory fails here.
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| sql_error(path, e))?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            failed: AtomicBool::new(false),
+            loss: Mutex::new(Loss::default()),
+            window,
+            path: path.to_owned(),
+        });
+        let for_writer = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("jsbox-calllog".into())
+            .spawn(move || writer(conn, for_writer))
+            .map_err(|e| sql_error(path, e))?;
+        Ok(SqliteCallLog { shared, writer: Mutex::new(Some(writer)) })
+    }
+
+    /// Queues entries; returns a receiver for the commit when `wait`.
+    fn push(&self, entries: impl IntoIterator<Item = CallEntry>, wait: bool) -> Option<mpsc::Receiver<Result<(), String>>> {
+        let shared = &self.shared;
+        let mut q = shared.lock();
+        if let Some(w) = shared.window {
+            // Back-pressure: never drop, never grow without bound.
+            while q.entries.len() >= w.max_rows && !q.closed {
+                q = shared.room.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        let was_empty = q.entries.is_empty();
+        q.entries.extend(entries);
+        if q.oldest.is_none() && !q.entries.is_empty() {
+            q.oldest = Some(Instant::now());
+        }
+        let full = shared.window.is_some_and(|w| q.entries.len() >= w.max_rows);
+        let done = wait.then(|| {
+            let (ack, done) = mpsc::sync_channel(1);
+            q.acks.push(ack);
+            done
+        });
+        drop(q);
+        // Wake the writer only when it has something new to decide.
+        if was_empty || full || done.is_some() || shared.window.is_none() {
+            shared.work.notify_one();
+        }
+        done
+    }
+
+    fn wait(&self, done: mpsc::Receiver<Result<(), String>>) -> Result<(), Error> {
+        done.recv()
+            .map_err(|_| sql_error(&self.shared.path, "the writer thread is gone"))?
+            .map_err(|e| sql_error(&self.shared.path, e))
     }
 }
 
 impl CallLogSink for SqliteCallLog {
     fn record(&self, entries: Vec<CallEntry>) {
-        if !self.send(Message::Batch(entries)) {
-            tracing::error!(path = %self.path.display(), "calllog: writer is gone; entries dropped");
+        let durable = self.shared.window.is_none();
+        if let Some(done) = self.push(entries, durable) {
+            if let Err(e) = self.wait(done) {
+                tracing::error!(error = %e, "calllog: durable batch failed");
+            }
+        }
+    }
+
+    fn record_call(&self, entry: CallEntry) -> Result<(), Error> {
+        let durable = self.shared.window.is_none();
+        match self.push([entry], durable) {
+            Some(done) => self.wait(done),
+            // Batched: the call goes on; an earlier loss is still loud.
+            None => self.health(),
         }
     }
 
     fn flush(&self) -> Result<(), Error> {
-        let (ack, done) = mpsc::sync_channel(1);
-        if !self.send(Message::Flush(ack)) {
-            return Err(Error::CallLog("the writer thread is gone".into()));
+        match self.push([], true) {
+            Some(done) => self.wait(done),
+            None => Ok(()),
         }
-        done.recv()
-            .map_err(|_| Error::CallLog("the writer thread is gone".into()))?
-            .map_err(|e| Error::CallLog(format!("{}: {e}", self.path.display())))
+    }
+
+    fn health(&self) -> Result<(), Error> {
+        self.shared.failure().map_or(Ok(()), Err)
     }
 }
 
 impl Drop for SqliteCallLog {
     fn drop(&mut self) {
-        // Closing the channel ends the writer once the queue is drained.
-        self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // The writer drains the queue, then ends.
+        self.shared.lock().closed = true;
+        self.shared.work.notify_one();
+        self.shared.room.notify_all();
         if let Some(handle) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = handle.join();
         }

@@ -1,0 +1,82 @@
+// DOMException (WebIDL), shaped like node's: an Error subclass whose name,
+// message and legacy code are prototype getters, with the legacy code
+// constants on the constructor and prototype.
+(function (native, web) {
+  'use strict';
+
+  const LEGACY_CODES = {
+    IndexSizeError: 1, DOMStringSizeError: 2, HierarchyRequestError: 3,
+    WrongDocumentError: 4, InvalidCharacterError: 5, NoDataAllowedError: 6,
+    NoModificationAllowedError: 7, NotFoundError: 8, NotSupportedError: 9,
+    InUseAttributeError: 10, InvalidStateError: 11, SyntaxError: 12,
+    InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
+    ValidationError: 16, TypeMismatchError: 17, SecurityError: 18,
+    NetworkError: 19, AbortError: 20, URLMismatchError: 21,
+    QuotaExceededError: 22, TimeoutError: 23, InvalidNodeTypeError: 24,
+    DataCloneError: 25,
+  };
+  const CONSTANTS = [
+    'INDEX_SIZE_ERR', 'DOMSTRING_SIZE_ERR', 'HIERARCHY_REQUEST_ERR',
+    'WRONG_DOCUMENT_ERR', 'INVALID_CHARACTER_ERR', 'NO_DATA_ALLOWED_ERR',
+    'NO_MODIFICATION_ALLOWED_ERR', 'NOT_FOUND_ERR', 'NOT_SUPPORTED_ERR',
+    'INUSE_ATTRIBUTE_ERR', 'INVALID_STATE_ERR', 'SYNTAX_ERR',
+    'INVALID_MODIFICATION_ERR', 'NAMESPACE_ERR', 'INVALID_ACCESS_ERR',
+    'VALIDATION_ERR', 'TYPE_MISMATCH_ERR', 'SECURITY_ERR', 'NETWORK_ERR',
+    'ABORT_ERR', 'URL_MISMATCH_ERR', 'QUOTA_EXCEEDED_ERR', 'TIMEOUT_ERR',
+    'INVALID_NODE_TYPE_ERR', 'DATA_CLONE_ERR',
+  ];
+
+  class DOMException extends Error {
+    #name;
+    #message;
+    constructor(message = '', options = 'Error') {
+      super();
+      this.#message = `${message}`;
+      if (options !== null && typeof options === 'object') {
+        this.#name = 'name' in options ? `${options.name}` : 'Error';
+        if ('cause' in options) {
+          Object.defineProperty(this, 'cause', {
+            value: options.cause, writable: true, enumerable: false, configurable: true,
+          });
+        }
+      } else {
+        this.#name = `${options}`;
+      }
+    }
+    get name() { return this.#name; }
+    get message() { return this.#message; }
+    get code() { return LEGACY_CODES[this.#name] || 0; }
+  }
+  Object.defineProperty(DOMException.prototype, Symbol.toStringTag, {
+    value: 'DOMException', configurable: true,
+  });
+  for (let i = 0; i < CONSTANTS.length; i++) {
+    const d = { value: i + 1, enumerable: true };
+    Object.defineProperty(DOMException, CONSTANTS[i], d);
+    Object.defineProperty(DOMException.prototype, CONSTANTS[i], d);
+  }
+
+  web.DOMException = DOMException;
+  // WebIDL on the global object: interfaces are non-enumerable, operations
+  // (atob, structuredClone, ...) enumerable; attributes (crypto,
+  // performance, ...) are [Replaceable] accessors: assigning replaces them.
+  web.expose = function expose(name, value, enumerable = false) {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable });
+  };
+  web.exposeOperation = (name, value) => web.expose(name, value, true);
+  web.exposeAttribute = function exposeAttribute(name, value) {
+    Object.defineProperty(globalThis, name, {
+      get() { return value; },
+      set(v) { Object.defineProperty(globalThis, name, { value: v, writable: true, configurable: true, enumerable: true }); },
+      configurable: true,
+      enumerable: true,
+    });
+  };
+  // Node's argument errors: a TypeError with a `code`.
+  web.codeError = function codeError(Ctor, code, message) {
+    const e = new Ctor(message);
+    e.code = code;
+    return e;
+  };
+  web.expose('DOMException', DOMException);
+})

@@ -1,0 +1,91 @@
+//! Web platform globals (the WinterTC Minimum Common API subset jsbox has;
+//! `docs/web-platform.md` has the table): `URL`, `URLSearchParams`, `atob`,
+//! `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
+//! `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`,
+//! `queueMicrotask`, `reportError`, `navigator`, and fixes to javy's
+//! `TextEncoder` / `TextDecoder`.
+//!
+//! Rust does what needs a crate or the host (URL parsing with the `url`
+//! crate, base64, WASI randomness and clocks); each concept's JS file in
+//! this folder builds the WebIDL-shaped classes on top. [`install`] runs
+//! once in `init`, so everything is compiled into the Wizer snapshot and a
+//! runtime pays nothing to have these globals. Nothing per-runtime (random
+//! bytes, the time origin) is computed here.
+//!
+//! The JS files are expressions: functions called with `(native, web)`,
+//! where `native` holds the Rust functions below and `web` is an internal
+//! object through which files share classes (e.g. `DOMException`) without
+//! exposing more globals. Neither is reachable from user code.
+
+mod base64;
+mod clock;
+mod random;
+mod url;
+
+use javy::quickjs::context::EvalOptions;
+use javy::quickjs::{Ctx, Function, Object, Result, Value};
+
+/// The JS files, in dependency order (later files use what earlier ones put
+/// on `web`).
+const SCRIPTS: &[(&str, &str)] = &[
+    ("jsbox:web/dom_exception.js", include_str!("dom_exception.js")),
+    ("jsbox:web/events.js", include_str!("events.js")),
+    ("jsbox:web/abort.js", include_str!("abort.js")),
+    ("jsbox:web/url.js", include_str!("url.js")),
+    ("jsbox:web/structured_clone.js", include_str!("structured_clone.js")),
+    ("jsbox:web/encoding.js", include_str!("encoding.js")),
+    ("jsbox:web/crypto.js", include_str!("crypto.js")),
+    ("jsbox:web/globals.js", include_str!("globals.js")),
+];
+
+fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
+    let n = Object::new(ctx.clone())?;
+    n.set("urlParse", Function::new(ctx.clone(), url::parse)?)?;
+    n.set("urlGet", Function::new(ctx.clone(), url::get)?)?;
+    n.set("urlSet", Function::new(ctx.clone(), url::set)?)?;
+    n.set("urlSetQuery", Function::new(ctx.clone(), url::set_query)?)?;
+    n.set("formParse", Function::new(ctx.clone(), url::form_parse)?)?;
+    n.set("formSerialize", Function::new(ctx.clone(), url::form_serialize)?)?;
+    // A number (1 invalid character, 2 bad length) on failure, else the string.
+    n.set(
+        "atob",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, input: String| -> Result<Value<'js>> {
+            match base64::decode(&input) {
+                Ok(text) => javy::quickjs::String::from_str(ctx, &text).map(Value::from),
+                Err(e) => Ok(Value::new_int(ctx, e as i32)),
+            }
+        })?,
+    )?;
+    n.set("btoa", Function::new(ctx.clone(), |input: String| base64::encode(&input))?)?;
+    n.set("fillRandom", Function::new(ctx.clone(), random::fill_random)?)?;
+    n.set("randomUUID", Function::new(ctx.clone(), random::random_uuid)?)?;
+    n.set("now", Function::new(ctx.clone(), clock::now)?)?;
+    n.set("timeOrigin", Function::new(ctx.clone(), clock::time_origin)?)?;
+    Ok(n)
+}
+
+/// Defines the web globals on `ctx`'s global object. Called once by `init`.
+///
+/// # Errors
+///
+/// A JS exception if one of the built-in scripts throws (a bug in them).
+pub(crate) fn install(ctx: &Ctx<'_>) -> Result<()> {
+    let native = natives(ctx)?;
+    let web = Object::new(ctx.clone())?;
+    for (name, source) in SCRIPTS {
+        let mut options = EvalOptions::default();
+        options.global = true;
+        options.strict = true;
+        options.filename = Some((*name).to_string());
+        let setup: Function = ctx.eval_with_options(*source, options)?;
+        setup.call::<_, ()>((native.clone(), web.clone()))?;
+    }
+    Ok(())
+}
+
+/// Forgets per-runtime state that `init` code may have created (a time
+/// origin), so the snapshot carries none. Called at the end of `init`.
+pub(crate) fn forget_instance_state() {
+    clock::forget();
+}
+

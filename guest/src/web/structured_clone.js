@@ -1,0 +1,184 @@
+// structuredClone (HTML standard's StructuredSerialize/Deserialize in one
+// walk), matching what node (V8) clones: primitives, boxed primitives,
+// Date, RegExp, ArrayBuffer (transferable), typed arrays, DataView, Map,
+// Set, Error (name, message, stack, cause), arrays (holes and extra keys
+// kept) and ordinary objects (own enumerable string keys; prototypes are
+// not kept), with cycles and shared references preserved. Functions,
+// symbols and other platform objects throw a DataCloneError DOMException.
+//
+// Types are recognised by brand checks (a built-in method or getter that
+// throws for anything else), not by instanceof, so objects from a user's
+// subclass or with a spoofed Symbol.toStringTag are handled as V8 does.
+(function (native, web) {
+  'use strict';
+
+  const { DOMException, codeError } = web;
+  const call = Function.prototype.call.bind(Function.prototype.call);
+  const getter = (proto, key) => Object.getOwnPropertyDescriptor(proto, key).get;
+  const TypedArray = Object.getPrototypeOf(Uint8Array);
+  const typedArrayTag = getter(TypedArray.prototype, Symbol.toStringTag);
+  const arrayBufferByteLength = getter(ArrayBuffer.prototype, 'byteLength');
+  const dataViewByteLength = getter(DataView.prototype, 'byteLength');
+  const mapSize = getter(Map.prototype, 'size');
+  const setSize = getter(Set.prototype, 'size');
+  const regExpSource = getter(RegExp.prototype, 'source');
+  const regExpFlags = getter(RegExp.prototype, 'flags');
+  const dateGetTime = Date.prototype.getTime;
+  const mapEntries = Map.prototype.entries;
+  const setValues = Set.prototype.values;
+  const arrayBufferSlice = ArrayBuffer.prototype.slice;
+  const arrayBufferTransfer = ArrayBuffer.prototype.transfer;
+  const boxes = [Number.prototype.valueOf, String.prototype.valueOf, Boolean.prototype.valueOf,
+    BigInt.prototype.valueOf];
+  const typedArrays = {};
+  for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+    'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array',
+    'BigUint64Array']) {
+    if (typeof globalThis[name] === 'function') typedArrays[name] = globalThis[name];
+  }
+  const ERROR_TYPES = {
+    Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
+  };
+  // Objects with internal state V8 refuses to serialise.
+  const uncloneable = [
+    [WeakMap.prototype.has, 'WeakMap'],
+    [WeakSet.prototype.has, 'WeakSet'],
+    [function () { Promise.prototype.then.call(this, undefined, () => {}); }, 'Promise'],
+  ];
+  if (typeof WeakRef === 'function') uncloneable.push([WeakRef.prototype.deref, 'WeakRef']);
+
+  function is(fn, value) {
+    try { call(fn, value); return true; } catch (_) { return false; }
+  }
+
+  function dataCloneError(what) {
+    return new DOMException(`${what} could not be cloned.`, 'DataCloneError');
+  }
+
+  function describe(value) {
+    const ctor = value && value.constructor;
+    return `#<${typeof ctor === 'function' && ctor.name ? ctor.name : 'Object'}>`;
+  }
+
+  function cloneBuffer(buffer, memory) {
+    let copy = memory.get(buffer);
+    if (copy === undefined) {
+      copy = call(arrayBufferSlice, buffer, 0);
+      memory.set(buffer, copy);
+    }
+    return copy;
+  }
+
+  function clone(value, memory) {
+    const type = typeof value;
+    if (type === 'symbol') throw dataCloneError(String(value));
+    if (type === 'function') throw dataCloneError(Function.prototype.toString.call(value));
+    if (type !== 'object' || value === null) return value;
+
+    const seen = memory.get(value);
+    if (seen !== undefined) return seen;
+
+    let out;
+    if (Array.isArray(value)) {
+      out = new Array(value.length);
+      memory.set(value, out);
+      for (const key of Object.keys(value)) out[key] = clone(value[key], memory);
+      return out;
+    }
+    if (is(dateGetTime, value)) {
+      out = new Date(call(dateGetTime, value));
+      memory.set(value, out);
+      return out;
+    }
+    if (is(regExpSource, value)) {
+      out = new RegExp(call(regExpSource, value), call(regExpFlags, value));
+      memory.set(value, out);
+      return out;
+    }
+    for (const valueOf of boxes) {
+      if (is(valueOf, value)) {
+        out = Object(call(valueOf, value));
+        memory.set(value, out);
+        return out;
+      }
+    }
+    if (is(arrayBufferByteLength, value)) return cloneBuffer(value, memory);
+    const tag = call(typedArrayTag, value);
+    if (tag !== undefined) {
+      const Ctor = typedArrays[tag];
+      out = new Ctor(cloneBuffer(value.buffer, memory), value.byteOffset, value.length);
+      memory.set(value, out);
+      return out;
+    }
+    if (is(dataViewByteLength, value)) {
+      out = new DataView(cloneBuffer(value.buffer, memory), value.byteOffset, call(dataViewByteLength, value));
+      memory.set(value, out);
+      return out;
+    }
+    if (is(mapSize, value)) {
+      out = new Map();
+      memory.set(value, out);
+      // Entries are read first, as the standard does, then cloned.
+      const entries = [...call(mapEntries, value)];
+      for (const [k, v] of entries) out.set(clone(k, memory), clone(v, memory));
+      return out;
+    }
+    if (is(setSize, value)) {
+      out = new Set();
+      memory.set(value, out);
+      const values = [...call(setValues, value)];
+      for (const v of values) out.add(clone(v, memory));
+      return out;
+    }
+    for (const [brand, name] of uncloneable) {
+      if (is(brand, value)) throw dataCloneError(`#<${name}>`);
+    }
+    if (Error.prototype.isPrototypeOf(value)) return cloneError(value, memory);
+
+    out = {};
+    memory.set(value, out);
+    for (const key of Object.keys(value)) out[key] = clone(value[key], memory);
+    return out;
+  }
+
+  function cloneError(value, memory) {
+    const name = value.name;
+    const Ctor = Object.prototype.hasOwnProperty.call(ERROR_TYPES, name) ? ERROR_TYPES[name] : Error;
+    const out = Object.create(Ctor.prototype);
+    memory.set(value, out);
+    const own = (key) => Object.prototype.hasOwnProperty.call(value, key);
+    const define = (key, v) => Object.defineProperty(out, key, {
+      value: v, writable: true, enumerable: false, configurable: true,
+    });
+    if (own('stack')) define('stack', String(value.stack));
+    if (own('message')) define('message', String(value.message));
+    if (own('cause')) define('cause', clone(value.cause, memory));
+    return out;
+  }
+
+  function structuredClone(value, options) {
+    const memory = new Map();
+    const transfer = options == null ? undefined : options.transfer;
+    if (transfer !== undefined) {
+      const list = [...transfer];
+      for (const buffer of list) {
+        if (!is(arrayBufferByteLength, buffer)) throw dataCloneError(describe(buffer));
+        if (memory.has(buffer)) throw new DOMException('ArrayBuffer is duplicated in the transfer list', 'DataCloneError');
+        memory.set(buffer, undefined);
+      }
+      for (const buffer of list) {
+        // transfer() detaches the original, as postMessage does.
+        memory.set(buffer, call(arrayBufferTransfer, buffer));
+      }
+    }
+    return clone(value, memory);
+  }
+
+  web.structuredClone = structuredClone;
+  web.exposeOperation('structuredClone', { structuredClone(value, options = undefined) {
+    if (arguments.length === 0) {
+      throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The value argument must be specified');
+    }
+    return structuredClone(value, options);
+  } }.structuredClone);
+})

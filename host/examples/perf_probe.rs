@@ -1,0 +1,78 @@
+//! One benchmark workload in a loop, for instruction counting under
+//! callgrind (repeatable on a loaded machine, unlike wall time):
+//!
+//! ```text
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='perf_probe::measure' \
+//!     target/release/examples/perf_probe reuse 2000
+//! ```
+//!
+//! Only `measure` (the timed loop) is counted, so the factory build and
+//! compile are left out; divide the total by N. Workloads mirror
+//! `benches/jsbox.rs`: `spawn` (fresh runtime + eval), `reuse` (eval in a
+//! reused runtime), `native` (the same eval in native rquickjs), `call`
+//! (a global function with a JSON argument), `hostcall` / `hostcall_sqlite`
+//! (100 JS -> native calls in one eval). Without valgrind it prints the
+//! wall time per iteration too.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use jsbox::{CacheDir, CallLogPolicy, EngineFactory, EngineOptions, NativeModule};
+
+const SCRIPT: &str = "var n = 41; n + 1;";
+const MATH: &str = "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;";
+const UTIL: &str = "const m = require('math'); exports.sumsq = (a, b) => m.add(m.mul(a, a), m.mul(b, b));";
+const INIT: &str = "function answer(x) { return x + 1; }";
+
+fn registry() -> EngineOptions {
+    EngineOptions::new()
+        .cache(CacheDir::Path(std::env::temp_dir().join("jsbox-bench-cache")))
+        .module("math", MATH)
+        .module("util", UTIL)
+        .init_script(INIT)
+        .native_module(NativeModule::new("host").function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b)))
+        .max_runtimes(8)
+}
+
+/// The counted loop (callgrind's `--toggle-collect` names this function).
+#[inline(never)]
+fn measure(n: u32, op: &mut dyn FnMut()) {
+    for _ in 0..n {
+        op();
+    }
+}
+
+fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "reuse".into());
+    let n: u32 = std::env::args().nth(2).map_or(2000, |s| s.parse().expect("N"));
+    let factory = EngineFactory::new(registry()).unwrap();
+    let log_path = std::env::temp_dir().join(format!("jsbox-perf-probe-{}.sqlite", std::process::id()));
+    let logged = (mode == "hostcall_sqlite")
+        .then(|| EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(log_path.clone()))).unwrap());
+    let loop_src = "var h = require('host'); var s = 0; for (var i = 0; i < 100; i++) s = h.add(s, 1); s";
+
+    let mut rt = logged.as_ref().unwrap_or(&factory).new_runtime().unwrap();
+    let qrt = rquickjs::Runtime::new().unwrap();
+    let qctx = rquickjs::Context::full(&qrt).unwrap();
+    let mut op: Box<dyn FnMut()> = match mode.as_str() {
+        "spawn" => Box::new(|| {
+            let mut rt = factory.new_runtime().unwrap();
+            assert_eq!(rt.eval_as::<i64>(SCRIPT).unwrap(), 42);
+        }),
+        "reuse" => Box::new(|| assert_eq!(rt.eval_json(SCRIPT, "<eval>").unwrap(), "42")),
+        "native" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>(SCRIPT).unwrap()), 42)),
+        "call" => Box::new(|| assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42")),
+        "hostcall" | "hostcall_sqlite" => Box::new(|| assert_eq!(rt.eval_json(loop_src, "loop.js").unwrap(), "100")),
+        other => panic!("unknown mode {other}: spawn, reuse, native, call, hostcall, hostcall_sqlite"),
+    };
+    // Warm up: first-use lookups, allocator, pool slots.
+    measure(50, &mut op);
+    let start = Instant::now();
+    measure(n, &mut op);
+    let per = start.elapsed() / n;
+    drop(op);
+    black_box(&rt);
+    drop(logged);
+    let _ = std::fs::remove_file(&log_path);
+    println!("{mode}: {n} iterations, {per:?} each (wall clock); {:?}", factory.info().engine);
+}

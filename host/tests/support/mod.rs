@@ -1,0 +1,2 @@
+//! Code shared by integration tests (and, by path, the fuzz targets).
+pub mod jsgen;
