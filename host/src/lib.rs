@@ -52,6 +52,7 @@ pub mod calllog;
 mod console;
 mod engine;
 mod error;
+mod event_loop;
 mod factory;
 mod imports;
 mod limits;

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::task::AtomicWaker;
 use wasmtime::{Memory, Store, Trap, TypedFunc, UpdateDeadline};
 
 use crate::calllog::{CallLogSink, RuntimeLog};
 use crate::console::{Console, ConsoleOutput};
 use crate::error::Error;
+use crate::event_loop::HostLoop;
 use crate::limits::{Limits, MemoryLimiter};
 use crate::native::NativeRegistry;
 use crate::ticker::Ticker;
@@ -60,6 +62,10 @@ pub(crate) struct HostState {
     pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancelled: Arc<AtomicBool>,
+    /// Wakes a runtime waiting on its event loop when it is interrupted.
+    pub(crate) interrupt_waker: Arc<AtomicWaker>,
+    /// Async native calls in flight and finished (see [`crate::event_loop`]).
+    pub(crate) event_loop: HostLoop,
 }
 
 impl HostState {
@@ -77,6 +83,8 @@ impl HostState {
             realloc: None,
             deadline: None,
             cancelled: Arc::new(AtomicBool::new(false)),
+            interrupt_waker: Arc::new(AtomicWaker::new()),
+            event_loop: HostLoop::default(),
         }
     }
 }

@@ -67,8 +67,6 @@ mod client;
 mod grant;
 mod resolve;
 
-use std::time::Duration;
-
 use client::{FetchRequest, NetClient};
 use grant::Grants;
 
@@ -111,25 +109,16 @@ pub(crate) fn not_granted() -> Error {
     )
 }
 
-/// Builds the `jsbox:net` module over `grants`.
-///
-/// Interim, until async native functions land: the request runs on a
-/// private current-thread tokio runtime while the guest waits, bounded by
-/// the factory's call timeout.
-pub(crate) fn module(grants: &[String], options: &NetOptions, timeout: Option<Duration>) -> Result<NativeModule, Error> {
+/// Builds the `jsbox:net` module over `grants`: one async function, run
+/// by the event loop of the runtime that awaits it.
+pub(crate) fn module(grants: &[String], options: &NetOptions) -> Result<NativeModule, Error> {
     let client = NetClient::new(Grants::parse(grants)?, options.clone())?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Engine(format!("net runtime: {e}")))?;
-    Ok(NativeModule::new(MODULE).raw(FUNCTION, move |args| {
-        let (request,): (FetchRequest,) = parse_args(MODULE, FUNCTION, args)?;
-        let response = rt.block_on(async {
-            match timeout {
-                Some(t) => tokio::time::timeout(t, client.fetch(request)).await.map_err(|_| Error::Timeout(t))?,
-                None => client.fetch(request).await,
-            }
-        })?;
-        to_json(MODULE, FUNCTION, &response)
+    Ok(NativeModule::new(MODULE).raw_async(FUNCTION, move |args: String| {
+        let client = client.clone();
+        async move {
+            let (request,): (FetchRequest,) = parse_args(MODULE, FUNCTION, &args)?;
+            let response = client.fetch(request).await?;
+            to_json(MODULE, FUNCTION, &response)
+        }
     }))
 }
