@@ -408,3 +408,85 @@ fn bad_grants_fail_the_build() {
         }
     }
 }
+
+/// The same script under node 20's own `fetch` and under jsbox, against the
+/// same server: the JS-visible results must match. Skipped when `node` is
+/// not installed.
+#[test]
+fn node_gives_the_same_results() {
+    const SCRIPT: &str = r#"
+        const out = {};
+        const pick = (r) => ({ status: r.status, ok: r.ok, statusText: r.statusText, url: r.url,
+                               redirected: r.redirected, type: r.type,
+                               headers: [...r.headers].filter(([n]) => n !== 'date' && n !== 'keep-alive' && n !== 'connection') });
+        const j = await fetch(base + '/json');
+        out.json = { ...pick(j), body: await j.json(), used: j.bodyUsed, cookies: j.headers.getSetCookie() };
+        const e = await fetch(new Request(base + '/echo', { method: 'post', headers: [['X-One', '1'], ['x-one', '2']], body: 'payload' }));
+        const echoed = await e.json();
+        out.echo = { method: echoed.method, body: echoed.body, one: echoed.headers['x-one'], type: echoed.headers['content-type'] };
+        const m = await fetch(base + '/missing');
+        out.missing = { ...pick(m), text: await m.text() };
+        const r = await fetch(base + '/redirect?to=/json');
+        out.redirect = pick(r);
+        const manual = await fetch(base + '/redirect?status=307&to=/json', { redirect: 'manual' });
+        out.manual = { status: manual.status, location: manual.headers.get('location'), redirected: manual.redirected };
+        out.redirectError = await fetch(base + '/redirect?to=/json', { redirect: 'error' }).then(() => 'fetched', (x) => x.name);
+        const bin = new Uint8Array(await (await fetch(base + '/binary')).arrayBuffer());
+        out.binary = [bin.length, bin[0], bin[127], bin[255]];
+        const s = await fetch(base + '/status?code=418&text=Short%20and%20stout');
+        out.status = [s.status, s.statusText, s.ok];
+        const c = new AbortController();
+        const pending = fetch(base + '/slow?ms=200', { signal: c.signal });
+        c.abort();
+        out.abort = await pending.then(() => 'fetched', (x) => [x.name, x.message]);
+        out.reused = await j.text().then(() => 'read twice', (x) => [x.name, x.message]);
+        const h = new Headers({ B: '2', a: '1' }); h.append('b', '3');
+        out.headers = [...h];
+        const rj = Response.json({ x: 1 }, { status: 202 });
+        out.responseJson = [rj.status, rj.headers.get('content-type'), await rj.text()];
+        return out;
+    "#;
+    let server = Server::start();
+    let node_program = format!(
+        "const base = process.argv[1]; (async () => {{ {SCRIPT} }})().then((v) => console.log(JSON.stringify(v)), (e) => {{ console.error(e); process.exit(1); }});"
+    );
+    let node = match std::process::Command::new("node").args(["-e", &node_program, &server.base()]).output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("skipped: node not run ({e})");
+            return;
+        }
+    };
+    assert!(node.status.success(), "node failed: {}", String::from_utf8_lossy(&node.stderr));
+    let from_node: Value = serde_json::from_slice(&node.stdout).unwrap();
+    let mut rt = granted(&server);
+    let from_jsbox = run(&mut rt, &server.base(), SCRIPT).unwrap();
+    assert_eq!(from_jsbox, from_node);
+}
+
+/// Under the async API many runtimes wait on slow fetches at once on a
+/// 2-thread tokio runtime: the server sees the requests overlap (no thread
+/// per waiting runtime, nothing serialised).
+#[test]
+fn concurrent_fetches_under_eval_async() {
+    let server = Server::start();
+    let factory = std::sync::Arc::new(EngineFactory::new(base().allow_net(server.grant())).unwrap());
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let script = format!("fetch('{}/slow?ms=300').then((r) => r.text())", server.base());
+    let results: Vec<Value> = tokio.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let factory = factory.clone();
+                let script = script.clone();
+                tokio::spawn(async move { factory.new_runtime().unwrap().eval_async(&script).await.unwrap() })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(results.iter().all(|v| v == "slow done"), "{results:?}");
+    assert!(server.max_concurrent_slow() > 2, "requests overlapped: {}", server.max_concurrent_slow());
+}

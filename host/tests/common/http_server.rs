@@ -36,6 +36,8 @@ pub struct Server {
     pub port: u16,
     /// Requests served so far.
     pub hits: Arc<AtomicUsize>,
+    /// `/slow` requests waiting now, and the most there ever were at once.
+    pub slow: Arc<(AtomicUsize, AtomicUsize)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -49,6 +51,8 @@ impl Server {
         let hits = Arc::new(AtomicUsize::new(0));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let counter = hits.clone();
+        let slow = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let slow_gauge = slow.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
@@ -59,10 +63,11 @@ impl Server {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let counter = counter.clone();
+                            let slow = slow_gauge.clone();
                             tokio::spawn(async move {
                                 let service = service_fn(move |req| {
                                     counter.fetch_add(1, Ordering::SeqCst);
-                                    route(req)
+                                    route(req, slow.clone())
                                 });
                                 let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                             });
@@ -72,7 +77,7 @@ impl Server {
             });
             // Dropping the runtime cancels the connections still open.
         });
-        Server { port, hits, stop: Some(stop), thread: Some(thread) }
+        Server { port, hits, slow, stop: Some(stop), thread: Some(thread) }
     }
 
     /// `http://127.0.0.1:PORT`
@@ -88,6 +93,11 @@ impl Server {
     /// Requests served so far.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// The most `/slow` requests that were waiting at the same time.
+    pub fn max_concurrent_slow(&self) -> usize {
+        self.slow.1.load(Ordering::SeqCst)
     }
 }
 
@@ -151,7 +161,7 @@ impl Body for Chunks {
     }
 }
 
-async fn route(req: Request<Incoming>) -> Result<Out, Infallible> {
+async fn route(req: Request<Incoming>, slow: Arc<(AtomicUsize, AtomicUsize)>) -> Result<Out, Infallible> {
     let path = req.uri().path().to_string();
     let num = |key: &str, default: usize| query(&req, key).and_then(|v| v.parse().ok()).unwrap_or(default);
     let response = match path.as_str() {
@@ -196,7 +206,10 @@ async fn route(req: Request<Incoming>) -> Result<Out, Infallible> {
             Response::builder().status(num("status", 302) as u16).header("location", to).body(full("moved"))
         }
         "/slow" => {
+            let now = slow.0.fetch_add(1, Ordering::SeqCst) + 1;
+            slow.1.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(num("ms", 1000) as u64)).await;
+            slow.0.fetch_sub(1, Ordering::SeqCst);
             Response::builder().body(full("slow done"))
         }
         "/big" => Response::builder().body(full(vec![b'x'; num("bytes", 1024)])),

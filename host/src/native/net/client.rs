@@ -88,7 +88,7 @@ fn failed(message: impl Into<String>) -> Error {
 
 /// The reqwest error with its sources (reqwest's own message omits them),
 /// or the policy denial hiding in the chain.
-fn send_error(url: &Url, e: reqwest::Error) -> Error {
+fn send_error(e: reqwest::Error) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     let mut parts = Vec::new();
     while let Some(s) = source {
@@ -101,7 +101,6 @@ fn send_error(url: &Url, e: reqwest::Error) -> Error {
         }
         source = s.source();
     }
-    let _ = url;
     failed(format!("fetch failed: {}", parts.join(": ")))
 }
 
@@ -179,7 +178,7 @@ impl NetClient {
             if let Some(b) = &body {
                 builder = builder.body(b.clone());
             }
-            let response = builder.send().await.map_err(|e| send_error(&url, e))?;
+            let response = builder.send().await.map_err(send_error)?;
             let status = response.status();
             let location = response.headers().get(reqwest::header::LOCATION).cloned();
             let is_redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
@@ -243,7 +242,7 @@ impl NetClient {
             .map(|(n, v)| (n.as_str().to_string(), isomorphic(v.as_bytes())))
             .collect();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| send_error(&url, e))? {
+        while let Some(chunk) = response.chunk().await.map_err(send_error)? {
             if bytes.len() + chunk.len() > limit {
                 return Err(too_large(bytes.len() + chunk.len()));
             }
