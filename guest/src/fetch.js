@@ -431,7 +431,9 @@
       const wire = {
         url: st.url,
         method: st.method,
-        headers: st.headers[kList].map((e) => [e[0], e[1]]),
+        // Sorted and combined (one line per name, set-cookie apart), as
+        // node sends them.
+        headers: [...st.headers],
         body: body === null ? null : body.bytes !== undefined ? { base64: toBase64(body.bytes) } : { text: body.text },
         redirect: st.redirect,
       };

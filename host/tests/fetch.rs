@@ -225,7 +225,7 @@ fn ungranted_hosts_are_denied() {
     let mut rt = granted(&server);
     match run(&mut rt, &other.base(), "return await fetch(base + '/json');") {
         Err(Error::Denied(m)) => {
-            assert!(m.starts_with(&format!("net: {} is not granted (net grant: {})", other.grant(), server.grant())), "{m}")
+            assert!(m.starts_with(&format!("net: {} is not granted (net grant: {};", other.grant(), server.grant())), "{m}")
         }
         other => panic!("expected Error::Denied, got {other:?}"),
     }
@@ -377,7 +377,7 @@ fn headers_request_response_semantics() {
         json!({
             "entries": [["a", "1"], ["b", "2, 3"], ["set-cookie", "x=1"], ["set-cookie", "y=2"]],
             "get": "2, 3", "has": true, "cookies": ["x=1", "y=2"],
-            "after": "b,set-cookie|only",
+            "after": "b,set-cookie,set-cookie|only",
             "badName": "TypeError", "badValue": "TypeError",
             "fromRecord": [["x-a", "a"]],
             "response": [201, true, "", "application/json", "z", "default", "", false],

@@ -111,14 +111,43 @@ pub(crate) fn not_granted() -> Error {
 
 /// Builds the `jsbox:net` module over `grants`: one async function, run
 /// by the event loop of the runtime that awaits it.
+///
+/// Each request runs as a task of the tokio runtime current when JS calls
+/// `fetch` (the caller's under the async API, jsbox's own under the sync
+/// one), so hyper's connection tasks and timers always have their reactor,
+/// whoever polls or drops the call. The task is aborted when the call is
+/// dropped (its runtime dropped, or timed out).
 pub(crate) fn module(grants: &[String], options: &NetOptions) -> Result<NativeModule, Error> {
     let client = NetClient::new(Grants::parse(grants)?, options.clone())?;
     Ok(NativeModule::new(MODULE).raw_async(FUNCTION, move |args: String| {
         let client = client.clone();
+        let task = tokio::runtime::Handle::try_current().map(|handle| {
+            AbortOnDrop(handle.spawn(async move {
+                let (request,): (FetchRequest,) = parse_args(MODULE, FUNCTION, &args)?;
+                let response = client.fetch(request).await?;
+                to_json(MODULE, FUNCTION, &response)
+            }))
+        });
         async move {
-            let (request,): (FetchRequest,) = parse_args(MODULE, FUNCTION, &args)?;
-            let response = client.fetch(request).await?;
-            to_json(MODULE, FUNCTION, &response)
+            let task = task.map_err(|e| Error::Engine(format!("fetch outside a tokio runtime: {e}")))?;
+            task.await.map_err(|e| Error::Host { module: MODULE.into(), function: FUNCTION.into(), message: format!("fetch failed: {e}") })?
         }
     }))
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
 }

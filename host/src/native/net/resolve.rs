@@ -52,18 +52,20 @@ impl Resolve for CheckedResolver {
                 return Ok(addrs);
             }
             let all: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let addrs: Addrs = Box::new(keep_public(name, all)?.into_iter());
+            // Boxed once, as itself, so the client finds it in the error chain.
+            let public = keep_public(name, all).map_err(|r| Box::new(r) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: Addrs = Box::new(public.into_iter());
             Ok(addrs)
         })
     }
 }
 
 /// The public addresses of a DNS answer, or the refusal when it has none.
-fn keep_public(name: String, all: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Box<AddressRefused>> {
+fn keep_public(name: String, all: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, AddressRefused> {
     let (public, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = all.into_iter().partition(|a| is_public(a.ip()));
     if public.is_empty() {
         let addresses = refused.iter().map(SocketAddr::ip).collect();
-        return Err(Box::new(AddressRefused { name, addresses }));
+        return Err(AddressRefused { name, addresses });
     }
     if !refused.is_empty() {
         tracing::warn!(%name, ?refused, "net: dropped non-public addresses from a DNS answer");
