@@ -7,7 +7,7 @@
 //! | 2 | bad usage: unknown flag, bad value, unreadable plugin or input, input that is not JSON |
 //! | 3 | timeout (`--timeout`) |
 //! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
-//! | 5 | denied: a capability that was not granted (fs path, exec program, `fs`/`exec` without a grant), a module the policy denies |
+//! | 5 | denied: a capability that was not granted (fs path, exec program, a `fetch` to a host `--allow-net` does not grant, `fs`/`exec` without a grant), a module the policy denies |
 //! | 6 | anything else (engine, cache, call log, I/O) |
 //! | 7 | `batch --resume`: the existing output does not belong to this job |
 
@@ -67,6 +67,8 @@ pub fn code(e: &Error) -> u8 {
         return DENIED;
     }
     match e {
+        // A malformed --allow-net value.
+        Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
         Error::InvalidValue(_) | Error::NeverSettles => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,

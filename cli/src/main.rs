@@ -26,13 +26,15 @@ Exit codes:
   2  bad usage (unknown flag, bad value, unreadable plugin, input not JSON)
   3  timeout (--timeout)
   4  resource limit (--max-memory, stack overflow, --fuel, value too large)
-  5  denied capability (fs path or exec program not granted, module denied)
+  5  denied capability (fs path, exec program or --allow-net host not granted,
+     module denied)
   6  other (engine, cache, call log, I/O)
   7  batch --resume: the existing output belongs to another plugin, options or input
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
+  jsbox run examples/fetch/plugin.js --allow-net 127.0.0.1:8080 --input '{\"url\": \"http://127.0.0.1:8080/\"}'
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl

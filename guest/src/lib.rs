@@ -31,6 +31,7 @@ mod modules;
 use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError, LoopState};
 use jsbox::sandbox::host::{self, LogLevel};
 
+mod fetch;
 mod web;
 
 struct Sandbox;
@@ -294,7 +295,7 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async))
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone()))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 
@@ -304,6 +305,9 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         for (name, source) in &esm_sources {
             modules::add_registry_module(&ctx, name, source).catch(&ctx).map_err(caught)?;
         }
+
+        // fetch, Headers, Request, Response (guest/src/fetch.js).
+        fetch::install(&ctx, call_async)?;
 
         if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
             for script in scripts.iter::<Object>() {

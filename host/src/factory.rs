@@ -161,6 +161,9 @@ fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
     if !options.exec_allow.is_empty() {
         all.push(native::exec::module(&options.exec_allow));
     }
+    if !options.net_grants.is_empty() {
+        all.push(native::net::module(&options.net_grants, &options.net)?);
+    }
     for module in all {
         if allowed_native(&options.policy, module.name()) {
             registry.insert(module)?;
@@ -203,7 +206,10 @@ impl EngineFactory {
 
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut async_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for m in natives.iter() {
+        // The net module is reached only through `fetch`: it stays out of
+        // the registry (not `require`-able, and the snapshot is the same
+        // with or without net grants).
+        for m in natives.iter().filter(|m| m.name() != native::net::MODULE) {
             native_names.insert(m.name(), m.function_names());
             if !m.async_functions.is_empty() {
                 async_names.insert(m.name(), m.async_function_names());

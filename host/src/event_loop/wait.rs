@@ -61,7 +61,14 @@ pub(crate) async fn wait(state: &mut HostState, until: Option<Instant>, handle: 
         if state.cancelled.flag.load(std::sync::atomic::Ordering::SeqCst) {
             return Poll::Ready(Wake::Interrupted);
         }
-        if state.event_loop.poll_finished(cx, &mut state.calllog, max) {
+        // Every poll of a native future runs inside the tokio context, not
+        // only the first: hyper/reqwest create timers and spawn connection
+        // tasks on later polls too (outside a context they panic).
+        let finished = {
+            let _context = handle.enter();
+            state.event_loop.poll_finished(cx, &mut state.calllog, max)
+        };
+        if finished {
             return Poll::Ready(Wake::Finished);
         }
         if let Some(sleep) = sleep.as_mut().as_pin_mut() {

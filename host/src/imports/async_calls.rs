@@ -66,6 +66,9 @@ fn call_async(
     let state = caller.data_mut();
     state.host_calls += 1;
     let Some(f) = state.shared.natives.get_async(&module, &function).cloned() else {
+        if module == crate::native::net::MODULE {
+            return fail(&mut caller, retptr, crate::native::net::not_granted());
+        }
         return fail(&mut caller, retptr, Error::Denied(format!("no async native function {module}.{function}")));
     };
     let handle = match state.event_loop.handle() {
