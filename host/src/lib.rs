@@ -226,6 +226,9 @@ pub mod fuzzing {
     /// Decodes a guest answer at `retptr` in `memory` the way the host does;
     /// must never panic, whatever the bytes.
     pub fn decode(memory: &[u8], retptr: u32) -> bool {
-        crate::abi::decode_result(memory, retptr, true).is_ok()
+        // Both answer shapes: `result<string, js-error>` and the event
+        // loop's `result<loop-state, js-error>`.
+        let loop_state = crate::abi::decode_loop_state(memory, retptr).is_ok();
+        crate::abi::decode_result(memory, retptr, true).is_ok() || loop_state
     }
 }

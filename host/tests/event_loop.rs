@@ -115,13 +115,16 @@ fn timer_objects_behave_like_nodes() {
           let refreshed = 0;
           const r = setTimeout(() => refreshed++, 5);
           r.refresh();
+          // The web branch's AbortSignal.timeout runs on these timers.
+          const signal = AbortSignal.timeout(5);
           await new Promise((resolve) => setTimeout(resolve, 30));
           let threw = '';
           try { setTimeout('not a function', 1); } catch (e) { threw = e.name; }
-          return [shape, thisIsTimer, refreshed, threw, typeof setInterval, typeof clearInterval];
+          return [shape, thisIsTimer, refreshed, threw, typeof setInterval, typeof clearInterval,
+                  signal.aborted, signal.reason.name];
         }
         "#,
-        json!([["object", "number", true, false, true], true, 1, "TypeError", "function", "function"]),
+        json!([["object", "number", true, false, true], true, 1, "TypeError", "function", "function", true, "TimeoutError"]),
     );
 }
 
