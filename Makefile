@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GUEST_WASM := host/src/jsbox_guest.wasm
 GUEST_CHECK_OUT := target/guest-check/jsbox_guest.wasm
 
-.PHONY: help build test guest guest-check toolchain bench bench-quick bench-peers soak fuzz run-example doc clean
+.PHONY: help build test lint package-check guest guest-check toolchain bench bench-quick bench-peers soak fuzz run-example doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -13,7 +13,18 @@ build: ## build the host library and CLI (stable Rust only)
 
 test: guest-check ## rebuild the guest byte-for-byte, then run every test and doctest
 	cargo test --workspace --all-targets
-	cargo test --workspace --doc
+	# Doctests run from the workspace root: the README's blocks (doctests of
+	# the jsbox crate) read examples/ as a newcomer's copy of them would.
+	RUSTDOCFLAGS="--test-run-directory $(CURDIR)" cargo test --workspace --doc
+
+lint: ## clippy and rustdoc with warnings denied, jsbox without default features, the MSRV
+	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+	cargo check -p jsbox --no-default-features
+	scripts/check-msrv.sh
+
+package-check: ## package every publishable crate, build it alone, run the README example against it
+	scripts/package-check.sh
 
 toolchain: ## install the guest toolchain from Debian's packages if missing
 	scripts/guest-toolchain.sh install
@@ -32,27 +43,27 @@ guest-check: ## rebuild the guest from scratch and fail unless it matches the co
 
 bench: ## run every criterion benchmark and the peers, write target/bench-report.{md,json}
 	cargo build --release -p jsbox-cli
-	cargo bench -p jsbox --bench jsbox
+	cargo bench -p jsbox-bench --bench jsbox
 	scripts/bench-peers.sh
-	cargo run --release -p jsbox --example bench_report
+	cargo run --release -p jsbox-bench --bin bench_report
 
 bench-quick: ## a short benchmark run (fewer samples)
 	cargo build --release -p jsbox-cli
-	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox --bench jsbox
+	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox-bench --bench jsbox
 	JSBOX_BENCH_QUICK=1 scripts/bench-peers.sh
-	cargo run --release -p jsbox --example bench_report
+	cargo run --release -p jsbox-bench --bin bench_report
 
 bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' lockfile) into target/bench-peers.json
 	scripts/bench-peers.sh
 
 soak: ## one million spawn/eval/drop cycles over two threads, RSS reported
-	cargo run --release -p jsbox --example soak
+	cargo run --release -p jsbox-bench --bin soak
 
 fuzz: ## run the cargo-fuzz targets for a bounded time each
 	scripts/fuzz.sh
 
 doc: ## build the API docs
-	cargo doc --no-deps -p jsbox
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p jsbox
 
 clean: ## remove build output
 	cargo clean

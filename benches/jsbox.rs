@@ -1,5 +1,5 @@
 //! jsbox's benchmarks (criterion). `make bench` runs them and then writes
-//! `target/bench-report.{md,json}` (host/examples/bench_report.rs);
+//! `target/bench-report.{md,json}` (benches/tools/bench_report.rs);
 //! `make bench-quick` is a short run.
 //!
 //! The groups mirror the seed's Go suite (go-go-goja `perf/goja/bench_test.go`)

@@ -1,6 +1,7 @@
 //! `jsbox`: run JavaScript plugins in isolated QuickJS sandboxes.
 
 mod batch;
+mod cache_cmd;
 mod calllog_cmd;
 mod failure;
 mod names;
@@ -37,7 +38,8 @@ Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl
-  jsbox calllog show calls.sqlite --limit 20";
+  jsbox calllog show calls.sqlite --limit 20
+  jsbox cache clear";
 
 const RUN_HELP: &str = "\
 A plugin is a CommonJS file: `module.exports = (input) => ...`, or an object of
@@ -109,6 +111,16 @@ Examples:
   jsbox calllog show calls.sqlite --module exec --limit 10
   jsbox calllog stats calls.sqlite";
 
+const CACHE_HELP: &str = "\
+Factories compile the sandbox once and keep the result here, keyed by
+everything that changes it; a truncated, corrupt or outdated entry is rebuilt.
+Removing entries is always safe.
+
+Examples:
+  jsbox cache dir
+  jsbox cache clear
+  JSBOX_CACHE_DIR=/tmp/c jsbox cache clear";
+
 #[derive(Parser, Debug)]
 #[command(name = "jsbox", version, about = "Run JavaScript plugins in isolated QuickJS sandboxes (QuickJS in wasmtime)", after_help = MAIN_HELP)]
 struct Cli {
@@ -133,6 +145,9 @@ enum Command {
     /// Read a call log recorded with --calllog.
     #[command(subcommand, after_help = CALLLOG_HELP)]
     Calllog(calllog_cmd::CalllogCommand),
+    /// Show or empty the compiled-snapshot cache.
+    #[command(subcommand, after_help = CACHE_HELP)]
+    Cache(cache_cmd::CacheCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -236,6 +251,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval(a),
         Command::Repl(a) => repl::run(a),
         Command::Calllog(c) => calllog_cmd::run(c),
+        Command::Cache(c) => cache_cmd::run(c),
     };
     outcome.unwrap_or_else(failure::exit)
 }

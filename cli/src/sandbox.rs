@@ -15,7 +15,9 @@ use crate::names::{MAIN_EXPORT, MAIN_MODULE};
 /// Flags shared by `run`, `batch`, `eval` and `repl`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct SandboxArgs {
-    /// Grant `require('fs')` read access to DIR (repeatable).
+    /// Grant `require('fs')` read access to DIR (repeatable). Relative paths,
+    /// here and in the plugin's `fs` calls, are resolved against the current
+    /// directory.
     #[arg(long, value_name = "DIR", help_heading = "Capabilities")]
     pub allow_read: Vec<PathBuf>,
     /// Grant `require('fs')` read and write access to DIR (repeatable).

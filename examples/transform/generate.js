@@ -1,6 +1,7 @@
-// Writes records.jsonl: deterministic messy customer records (a fixed-seed
-// LCG, so the file is the same on every run). About 2% are invalid on
-// purpose. Regenerate with:
+// Writes examples/transform/records.jsonl (or input.out, a host path
+// relative to where jsbox runs): deterministic messy customer records (a
+// fixed-seed LCG, so the file is the same on every run). About 2% are
+// invalid on purpose. Regenerate from the repository root with:
 //   jsbox run examples/transform/generate.js --allow-write examples/transform --input '{"n": 3000}'
 let seed = 20240601;
 function rand() {
@@ -60,6 +61,7 @@ module.exports = function generate(input) {
   const n = (input && input.n) || 3000;
   const lines = [];
   for (let i = 1; i <= n; i++) lines.push(JSON.stringify(record(i)));
-  require('fs').writeFileSync('records.jsonl', lines.join('\n') + '\n');
-  return { written: n, file: 'records.jsonl' };
+  const out = (input && input.out) || 'examples/transform/records.jsonl';
+  require('fs').writeFileSync(out, lines.join('\n') + '\n');
+  return { written: n, file: out };
 };

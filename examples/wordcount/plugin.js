@@ -1,6 +1,8 @@
 // Counts words in every .txt file of a directory the host granted with
-// --allow-read. Input (optional): { "dir": "path", "top": 5 }; a relative
-// dir is resolved inside the first granted directory ("." is the grant).
+// --allow-read. Input (optional): { "dir": "path", "top": 5 }. Paths are
+// host paths: a relative one is resolved against the directory jsbox runs
+// in, as the --allow-read path is, so the default is the sample texts as
+// seen from the repository root.
 const fs = require('fs');
 
 function words(text) {
@@ -8,7 +10,7 @@ function words(text) {
 }
 
 module.exports = function wordcount(input) {
-  const dir = (input && input.dir) || '.';
+  const dir = (input && input.dir) || 'examples/wordcount/texts';
   const top = (input && input.top) || 5;
   const files = {};
   const totals = new Map();

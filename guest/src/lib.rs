@@ -37,6 +37,8 @@ mod web;
 struct Sandbox;
 export!(Sandbox);
 
+mod native_call;
+
 /// The prelude: an expression evaluating to the bootstrap function.
 const PRELUDE: &str = include_str!("prelude.js");
 const PRELUDE_NAME: &str = "jsbox:prelude";
@@ -287,11 +289,13 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         .map_err(registry_error)?;
 
         let call_async = event_loop::install(&ctx)?;
+        let host_bind = native_call::binder(&ctx).map_err(registry_error)?;
+
         let bootstrap: Function = eval_script(&ctx, PRELUDE, PRELUDE_NAME)?
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, call_async.clone()))
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone()))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 

@@ -1,11 +1,12 @@
 // The jsbox guest's JS side: CommonJS `require`, native-module stubs,
 // `console` and `path`. Evaluated once by `init` (so, in a factory, inside
 // the Wizer snapshot). It is an expression: a function the Rust side calls
-// with the parsed registry, the two host functions and `callAsync` (from
-// event_loop.js); it returns the small
-// API the Rust side uses. Nothing here is reachable from user code except
-// through `require`, `module` objects and `console`.
-(function (registry, compiled, hostCall, hostConsole, callAsync) {
+// with the parsed registry, the host functions (`hostBind(module, fn)`
+// makes a native function's stub: guest/src/native_call.rs) and `callAsync`
+// (from event_loop.js); it returns the small API the Rust side uses. Nothing
+// here is reachable from user code except through `require`, `module`
+// objects and `console`.
+(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync) {
   'use strict';
 
   const natives = registry.natives || {};
@@ -90,11 +91,11 @@
   function nativeModule(name, functions) {
     const m = Object.create(null);
     for (const fn of functions) {
-      m[fn] = function (...args) {
-        // JSON.stringify throws on cycles and BigInt; undefined and functions
-        // become null in the argument array. Both are documented behaviour.
-        return JSONparse(hostCall(name, fn, JSONstringify(args)));
-      };
+      // Same as `JSONparse(hostCall(name, fn, JSONstringify(args)))`, with
+      // numbers, strings and scalar results kept out of JSON: JSON.stringify
+      // still throws on cycles and BigInt; undefined and functions become
+      // null in the argument array. Both are documented behaviour.
+      m[fn] = hostBind(name, fn);
     }
     for (const fn of asyncNatives[name] || []) m[fn] = (...args) => callAsync(name, fn, args);
     return Object.freeze(m);

@@ -178,14 +178,18 @@ pub(crate) fn lower_str(
 
 /// Reads a UTF-8 string the guest handed over; every bound is checked.
 pub(crate) fn lift_str(mem: &[u8], ptr: u32, len: u32) -> Result<String, String> {
+    str_at(mem, ptr, len).map(str::to_owned)
+}
+
+/// A UTF-8 string in guest memory, borrowed in place (no copy); every
+/// bound is checked.
+pub(crate) fn str_at(mem: &[u8], ptr: u32, len: u32) -> Result<&str, String> {
     let start = ptr as usize;
     let end = start
         .checked_add(len as usize)
         .filter(|&end| end <= mem.len())
         .ok_or_else(|| format!("string at {ptr}+{len} is outside guest memory"))?;
-    std::str::from_utf8(&mem[start..end])
-        .map(str::to_owned)
-        .map_err(|e| format!("guest string is not UTF-8: {e}"))
+    std::str::from_utf8(&mem[start..end]).map_err(|e| format!("guest string is not UTF-8: {e}"))
 }
 
 fn load_u32(mem: &[u8], at: usize) -> Result<u32, String> {

@@ -1,17 +1,31 @@
 //! The on-disk cache of compiled snapshots.
 //!
-//! Key: a BLAKE3 hash of the guest, the registry (everything baked into the
-//! snapshot, including the module root and conditions), the engine's compatibility hash (configuration, target,
-//! wasmtime version) and jsbox's version. Entry: `<key>.cwasm` holding a
-//! BLAKE3 digest of the compiled module followed by the module. On load the
-//! digest is checked before wasmtime sees a byte, so a truncated, corrupt or
-//! foreign file is detected and rebuilt, never deserialized blindly. Files
-//! read from disk by module resolution are not known before the snapshot is
-//! taken, so they are not in the key: `<key>.files.json` lists every path
-//! resolution looked at (with its BLAKE3 hash, or its absence) and is
-//! re-checked before the entry is used. Writes
-//! go to a temporary file renamed into place, so readers never see half an
-//! entry.
+//! Building a factory snapshots the guest and compiles the result with
+//! Cranelift, which takes seconds; the compiled module is cached so the next
+//! factory with the same inputs (a second `jsbox run`, a restarted service)
+//! loads it in milliseconds.
+//!
+//! Key: a BLAKE3 hash of everything that changes the artifact: the entry
+//! format ([`FORMAT`]), jsbox's version, the guest module, whether the
+//! guest is snapshotted and with what (the registry document: modules,
+//! native module and function names, policy, preloads, init scripts), the
+//! clock scripts see during the snapshot, and the engine's compatibility
+//! hash (wasmtime's version, the target and CPU features, Cranelift's
+//! flags, the tunables such as memory reservation and fuel or epoch
+//! instrumentation).
+//!
+//! Entry: `<key>.cwasm` holding [`FORMAT`], the key, a BLAKE3 digest of key
+//! and module, then wasmtime's serialized module. On load the header and the
+//! digest are checked before wasmtime sees a byte, so a truncated, corrupt,
+//! renamed or foreign file is detected, removed and rebuilt, never
+//! deserialized; wasmtime's own header check (version, configuration) is a
+//! second line. Writes go to a temporary file renamed into place, so readers
+//! never see half an entry.
+//!
+//! Files read from disk by module resolution are not known before the
+//! snapshot is taken, so they are not in the key: `<key>.files.json` lists
+//! every path resolution looked at (with its BLAKE3 hash, or its absence)
+//! and is re-checked before the entry is used.
 
 use std::hash::Hasher;
 use std::io::Write;
@@ -21,10 +35,99 @@ use wasmtime::{Engine, Module};
 
 use crate::error::{Error, Result};
 use crate::modules::vfs::Manifest;
-use crate::options::CacheDir;
+use crate::state::Clock;
 
+/// The entry format; bump it when the snapshot step or the header changes,
+/// so entries written by an older build with the same version are ignored.
+const FORMAT: &[u8; 8] = b"jsbox\0c3";
+/// A key: 32 bytes of BLAKE3 in hex.
+const KEY_LEN: usize = 64;
 const DIGEST: usize = 32;
-const MAGIC: &[u8; 8] = b"jsbox\0c2";
+const HEADER: usize = FORMAT.len() + KEY_LEN + DIGEST;
+/// File name suffix of an entry.
+const ENTRY_EXT: &str = "cwasm";
+/// Prefix and suffix of the temporary files entries are written through.
+const TMP_PREFIX: &str = ".jsbox-";
+const TMP_SUFFIX: &str = ".tmp";
+/// File name suffix of the manifest of files an entry's snapshot read.
+const MANIFEST_SUFFIX: &str = ".files.json";
+
+/// Where compiled snapshots are cached on disk.
+///
+/// [`CacheDir::Default`] is `jsbox` under the user's cache directory:
+/// `$XDG_CACHE_HOME/jsbox` or `~/.cache/jsbox` on Linux,
+/// `~/Library/Caches/jsbox` on macOS, `%LOCALAPPDATA%\jsbox` on Windows.
+/// Each distinct set of options that enters the snapshot has its own entry
+/// (`<key>.cwasm`, the size of the compiled module, a few MiB); nothing is
+/// evicted. Deleting the directory, or [`CacheDir::clear`] (`jsbox cache
+/// clear` on the command line), is always safe: entries are rebuilt on
+/// demand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CacheDir {
+    /// `jsbox` under the user's cache directory (the default).
+    #[default]
+    Default,
+    /// This directory.
+    Path(PathBuf),
+    /// No disk cache: every factory compiles.
+    Off,
+}
+
+impl CacheDir {
+    /// The directory this policy names: `None` when the cache is off, or
+    /// when the platform has no user cache directory (then the default
+    /// policy caches nothing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::CacheDir;
+    ///
+    /// assert_eq!(CacheDir::Path("/tmp/c".into()).path(), Some("/tmp/c".into()));
+    /// assert_eq!(CacheDir::Off.path(), None);
+    /// ```
+    pub fn path(&self) -> Option<PathBuf> {
+        match self {
+            CacheDir::Off => None,
+            CacheDir::Path(p) => Some(p.clone()),
+            CacheDir::Default => dirs::cache_dir().map(|d| d.join("jsbox")),
+        }
+    }
+
+    /// Removes every cache entry (and any temporary file a crashed writer
+    /// left) from the directory, and returns how many files and bytes it
+    /// removed. Other files in the directory are left alone; a missing
+    /// directory is an empty cache.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Cache`] when the directory cannot be listed or an entry
+    /// cannot be removed.
+    pub fn clear(&self) -> Result<(usize, u64)> {
+        let Some(dir) = self.path() else { return Ok((0, 0)) };
+        let cache_error = |e: std::io::Error| Error::Cache(format!("{}: {e}", dir.display()));
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => return Err(cache_error(e)),
+        };
+        let (mut files, mut bytes) = (0, 0);
+        for entry in entries {
+            let entry = entry.map_err(cache_error)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let ours = Path::new(&*name).extension().is_some_and(|e| e == ENTRY_EXT)
+                || name.ends_with(MANIFEST_SUFFIX)
+                || (name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX));
+            if ours && entry.file_type().map_err(cache_error)?.is_file() {
+                bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(entry.path()).map_err(cache_error)?;
+                files += 1;
+            }
+        }
+        Ok((files, bytes))
+    }
+}
 
 /// Feeds `std::hash::Hash` values into BLAKE3.
 struct Blake3Hasher<'a>(&'a mut blake3::Hasher);
@@ -38,38 +141,59 @@ impl Hasher for Blake3Hasher<'_> {
     }
 }
 
-/// The cache key of a snapshot built from `guest` and `registry_json`.
-pub(crate) fn key(engine: &Engine, guest: &[u8], registry_json: &str) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(MAGIC);
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(&(guest.len() as u64).to_le_bytes());
-    h.update(guest);
-    h.update(&(registry_json.len() as u64).to_le_bytes());
-    h.update(registry_json.as_bytes());
-    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut Blake3Hasher(&mut h));
-    h.finalize().to_hex().to_string()
+fn update_sized(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
 }
 
-/// The directory a policy names, if any.
-pub(crate) fn dir(policy: &CacheDir) -> Option<PathBuf> {
-    match policy {
-        CacheDir::Off => None,
-        CacheDir::Path(p) => Some(p.clone()),
-        CacheDir::Default => dirs::cache_dir().map(|d| d.join("jsbox")),
+/// The cache key of the module built from `guest`: snapshotted with
+/// `registry_json` under `clock`, or the bare guest when `registry_json` is
+/// `None`.
+pub(crate) fn key(engine: &Engine, guest: &[u8], registry_json: Option<&str>, clock: Clock) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(FORMAT);
+    update_sized(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    update_sized(&mut h, guest);
+    match registry_json {
+        Some(registry) => {
+            h.update(b"snapshot");
+            update_sized(&mut h, registry.as_bytes());
+            // Init code that reads `Date.now()` bakes the clock's answer.
+            update_sized(&mut h, format!("{clock:?}").as_bytes());
+        }
+        None => {
+            h.update(b"no-snapshot");
+        }
     }
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut Blake3Hasher(&mut h));
+    h.finalize().to_hex().to_string()
 }
 
 /// The digest stored in an entry: it binds the module to its key.
 fn digest(key: &str, compiled: &[u8]) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
-    h.update(key.as_bytes());
+    update_sized(&mut h, key.as_bytes());
     h.update(compiled);
     h.finalize()
 }
 
 fn entry_path(dir: &Path, key: &str) -> PathBuf {
-    dir.join(format!("{key}.cwasm"))
+    dir.join(format!("{key}.{ENTRY_EXT}"))
+}
+
+/// The compiled module inside an entry, if the entry is whole and was
+/// written for `key`.
+fn checked_module<'a>(bytes: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    if bytes.len() <= HEADER || key.len() != KEY_LEN {
+        return None;
+    }
+    let (format, rest) = bytes.split_at(FORMAT.len());
+    let (stored_key, rest) = rest.split_at(KEY_LEN);
+    let (stored_digest, compiled) = rest.split_at(DIGEST);
+    let valid = format == FORMAT
+        && stored_key == key.as_bytes()
+        && digest(key, compiled).as_bytes()[..] == *stored_digest;
+    valid.then_some(compiled)
 }
 
 /// Loads a cached module, or `None` when there is no valid entry (a bad
@@ -77,18 +201,17 @@ fn entry_path(dir: &Path, key: &str) -> PathBuf {
 pub(crate) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Module> {
     let path = entry_path(dir, key);
     let bytes = std::fs::read(&path).ok()?;
-    let valid = bytes.len() > MAGIC.len() + DIGEST
-        && &bytes[..MAGIC.len()] == MAGIC
-        && digest(key, &bytes[MAGIC.len() + DIGEST..]).as_bytes()[..] == bytes[MAGIC.len()..MAGIC.len() + DIGEST];
-    if !valid {
-        tracing::warn!(path = %path.display(), "cache entry is corrupt or foreign; rebuilding");
+    let Some(compiled) = checked_module(&bytes, key) else {
+        tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
         let _ = std::fs::remove_file(&path);
         return None;
-    }
-    // SAFETY: the bytes carry a digest that matches, and wasmtime's own
-    // header check rejects modules from another engine configuration or
-    // version; the entry was written by `store` below.
-    match unsafe { Module::deserialize(engine, &bytes[MAGIC.len() + DIGEST..]) } {
+    };
+    // SAFETY: `Module::deserialize` runs native code it is given. These
+    // bytes were written by `store` below for exactly this key (the digest
+    // over key and module matches, so they are whole and unmodified), and
+    // wasmtime's own header check rejects modules from another wasmtime
+    // version or engine configuration.
+    match unsafe { Module::deserialize(engine, compiled) } {
         Ok(module) => Some(module),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cache entry rejected by wasmtime; rebuilding");
@@ -103,8 +226,13 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
     let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
     let compiled = module.serialize().map_err(|e| cache_error(&e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_error(&e))?;
-    tmp.write_all(MAGIC).map_err(|e| cache_error(&e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| cache_error(&e))?;
+    tmp.write_all(FORMAT).map_err(|e| cache_error(&e))?;
+    tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(digest(key, &compiled).as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
@@ -112,7 +240,7 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
 }
 
 fn manifest_path(dir: &Path, key: &str) -> PathBuf {
-    dir.join(format!("{key}.files.json"))
+    dir.join(format!("{key}{MANIFEST_SUFFIX}"))
 }
 
 /// Stores the manifest of the files module resolution read for the snapshot
@@ -126,7 +254,11 @@ pub(crate) fn store_manifest(dir: &Path, key: &str, manifest: &Manifest) -> Resu
     let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
     let json = serde_json::to_vec(manifest).map_err(|e| cache_error(&e))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| cache_error(&e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| cache_error(&e))?;
     tmp.write_all(&json).map_err(|e| cache_error(&e))?;
     tmp.persist(path).map_err(|e| cache_error(&e))?;
     Ok(())
@@ -146,7 +278,165 @@ pub(crate) fn manifest_valid(dir: &Path, key: &str) -> bool {
     }
 }
 
-/// The path of the entry for `key` (for tests and `jsbox` diagnostics).
-pub fn entry_for(dir: &Path, key: &str) -> PathBuf {
-    entry_path(dir, key)
+#[cfg(test)]
+mod tests {
+    //! The entry checks, on a tiny module (compiling the real guest is the
+    //! factory tests' job: `tests/cache.rs`).
+
+    use super::*;
+    use wasmtime::{Config, ModuleVersionStrategy};
+
+    /// The smallest valid wasm module: magic and version.
+    const EMPTY_WASM: &[u8] = b"\0asm\x01\0\0\0";
+
+    fn engine(fuel: bool) -> Engine {
+        let mut config = Config::new();
+        config.consume_fuel(fuel);
+        Engine::new(&config).unwrap()
+    }
+
+    fn stored(engine: &Engine) -> (tempfile::TempDir, String, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = key(engine, EMPTY_WASM, Some("{}"), Clock::System);
+        let module = Module::new(engine, EMPTY_WASM).unwrap();
+        store(dir.path(), &key, &module).unwrap();
+        let path = entry_path(dir.path(), &key);
+        (dir, key, path)
+    }
+
+    fn assert_rebuilt(engine: &Engine, dir: &Path, key: &str, what: &str) {
+        assert!(load(engine, dir, key).is_none(), "{what}: the entry was loaded");
+        assert!(!entry_path(dir, key).exists(), "{what}: the bad entry was left in place");
+    }
+
+    #[test]
+    fn a_whole_entry_loads() {
+        let engine = engine(false);
+        let (dir, key, path) = stored(&engine);
+        assert!(std::fs::metadata(&path).unwrap().len() > HEADER as u64);
+        assert!(load(&engine, dir.path(), &key).is_some());
+        // Nothing but the entry is left behind (the temp file was renamed).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn truncated_entries_are_rebuilt() {
+        let engine = engine(false);
+        let (dir, key, path) = stored(&engine);
+        let whole = std::fs::read(&path).unwrap();
+        for len in [0, 7, FORMAT.len() + 10, HEADER, HEADER + 1, whole.len() / 2, whole.len() - 1] {
+            std::fs::write(&path, &whole[..len]).unwrap();
+            assert_rebuilt(&engine, dir.path(), &key, &format!("truncated to {len} bytes"));
+        }
+    }
+
+    #[test]
+    fn flipped_bytes_are_rebuilt() {
+        let engine = engine(false);
+        let (dir, key, path) = stored(&engine);
+        let whole = std::fs::read(&path).unwrap();
+        // One byte in each part: format, key, digest, and all over the module.
+        let mut offsets = vec![0, FORMAT.len() + 3, FORMAT.len() + KEY_LEN + 5];
+        offsets.extend((HEADER..whole.len()).step_by((whole.len() - HEADER) / 16 + 1));
+        offsets.push(whole.len() - 1);
+        for at in offsets {
+            let mut bad = whole.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            assert_rebuilt(&engine, dir.path(), &key, &format!("byte {at} flipped"));
+        }
+    }
+
+    #[test]
+    fn entries_of_other_keys_are_rebuilt() {
+        // An entry written for other inputs (another jsbox version, guest or
+        // registry has another key) and copied or renamed onto this key.
+        let engine = engine(false);
+        let (dir, key, path) = stored(&engine);
+        let other = key_with_version(&engine, "0.0.0-other");
+        assert_ne!(other, key);
+        std::fs::copy(&path, entry_path(dir.path(), &other)).unwrap();
+        assert_rebuilt(&engine, dir.path(), &other, "an entry of another key");
+        assert!(load(&engine, dir.path(), &key).is_some(), "the original entry still loads");
+    }
+
+    #[test]
+    fn entries_from_another_wasmtime_are_rebuilt() {
+        // An entry that passes jsbox's checks but whose module another
+        // wasmtime version compiled (wasmtime stamps its version into the
+        // module; `Custom` stands in for another release): wasmtime's own
+        // header check refuses it.
+        let engine = engine(false);
+        let (dir, key, path) = stored(&engine);
+        let mut config = Config::new();
+        config.module_version(ModuleVersionStrategy::Custom("47".into())).unwrap();
+        let older = Engine::new(&config).unwrap();
+        let foreign = Module::new(&older, EMPTY_WASM).unwrap().serialize().unwrap();
+        let mut entry = Vec::new();
+        entry.extend_from_slice(FORMAT);
+        entry.extend_from_slice(key.as_bytes());
+        entry.extend_from_slice(digest(&key, &foreign).as_bytes());
+        entry.extend_from_slice(&foreign);
+        std::fs::write(&path, entry).unwrap();
+        assert!(checked_module(&std::fs::read(&path).unwrap(), &key).is_some(), "sanity: jsbox's checks pass");
+        assert_rebuilt(&engine, dir.path(), &key, "a module of another wasmtime version");
+    }
+
+    #[test]
+    fn entries_from_another_engine_configuration_are_rebuilt() {
+        // Same key on disk, module compiled with fuel metering: the engine
+        // without it must not run that code.
+        let fuel = engine(true);
+        let (dir, key, _) = stored(&fuel);
+        assert_rebuilt(&engine(false), dir.path(), &key, "a module of another configuration");
+    }
+
+    #[test]
+    fn the_key_covers_every_input() {
+        let plain = engine(false);
+        let base = key(&plain, EMPTY_WASM, Some("{}"), Clock::System);
+        assert_eq!(base, key(&plain, EMPTY_WASM, Some("{}"), Clock::System), "the key is stable");
+        assert_eq!(base.len(), KEY_LEN);
+        assert_eq!(key_with_version(&plain, env!("CARGO_PKG_VERSION")), base, "the test's key is jsbox's");
+        let others = [
+            key(&plain, b"\0asm\x01\0\0\0\0", Some("{}"), Clock::System),
+            key(&plain, EMPTY_WASM, Some("{\"modules\":{}}"), Clock::System),
+            key(&plain, EMPTY_WASM, None, Clock::System),
+            key(&plain, EMPTY_WASM, Some("{}"), Clock::Frozen(0)),
+            key(&engine(true), EMPTY_WASM, Some("{}"), Clock::System),
+            key_with_version(&plain, "0.0.0-other"),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "input {i} does not change the key");
+        }
+    }
+
+    #[test]
+    fn clear_removes_entries_and_leftovers_only() {
+        let engine = engine(false);
+        let (dir, _key, _) = stored(&engine);
+        std::fs::write(dir.path().join(format!("{TMP_PREFIX}abc{TMP_SUFFIX}")), b"half").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let cache = CacheDir::Path(dir.path().to_path_buf());
+        let (files, bytes) = cache.clear().unwrap();
+        assert_eq!(files, 2);
+        assert!(bytes > HEADER as u64);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["notes.txt"]);
+        assert_eq!(CacheDir::Path(dir.path().join("missing")).clear().unwrap(), (0, 0));
+        assert_eq!(CacheDir::Off.clear().unwrap(), (0, 0));
+    }
+
+    /// `key` as another jsbox version would compute it.
+    fn key_with_version(engine: &Engine, version: &str) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(FORMAT);
+        update_sized(&mut h, version.as_bytes());
+        update_sized(&mut h, EMPTY_WASM);
+        h.update(b"snapshot");
+        update_sized(&mut h, b"{}");
+        update_sized(&mut h, format!("{:?}", Clock::System).as_bytes());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut Blake3Hasher(&mut h));
+        h.finalize().to_hex().to_string()
+    }
 }

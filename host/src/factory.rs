@@ -156,7 +156,7 @@ fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
     let mut registry = NativeRegistry::default();
     let mut all = options.natives.clone();
     if !options.fs_grants.is_empty() {
-        all.push(native::fs::module(&options.fs_grants)?);
+        all.push(native::fs::module(&options.fs_grants, options.working_dir.as_deref())?);
     }
     if !options.exec_allow.is_empty() {
         all.push(native::exec::module(&options.exec_allow));
@@ -249,9 +249,8 @@ impl EngineFactory {
         };
 
         let snapshot = !options.no_snapshot;
-        let key_input = if snapshot { registry_json.as_str() } else { "" };
-        let key = cache::key(&engine, GUEST, key_input);
-        let cache_dir = cache::dir(&options.cache);
+        let key = cache::key(&engine, GUEST, snapshot.then_some(registry_json.as_str()), options.clock);
+        let cache_dir = options.cache.path();
         // A snapshot is only as fresh as the files resolution read.
         let cached = cache_dir
             .as_deref()

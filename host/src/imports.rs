@@ -14,7 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rand::RngCore;
 use wasmtime::{Caller, Linker, Memory, TypedFunc};
 
-use crate::abi::{lift_str, lower_str, names};
+use crate::abi::{lift_str, lower_str, names, str_at};
 use crate::calllog::Direction;
 use crate::console::LogLevel;
 use crate::error::Error;
@@ -90,6 +90,64 @@ fn write_result(caller: &mut Caller<'_, HostState>, retptr: i32, result: Result<
     Ok(())
 }
 
+/// Why a native call failed: a message for JS, and the typed error Rust
+/// gets back if JS does not catch it.
+enum CallFailure {
+    /// The guest sent something unreadable (no typed error to keep).
+    Guest(String),
+    Host(Error),
+}
+
+/// Runs a native call on arguments borrowed in place from guest memory (no
+/// copies of the module, function or argument strings) and logs it.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    mem: &[u8],
+    state: &mut HostState,
+    mp: i32,
+    ml: i32,
+    fp: i32,
+    fl: i32,
+    ap: i32,
+    al: i32,
+) -> Result<String, CallFailure> {
+    let max = state.limits.max_value_bytes;
+    let module = str_at(mem, mp as u32, ml as u32).map_err(CallFailure::Guest)?;
+    let function = str_at(mem, fp as u32, fl as u32).map_err(CallFailure::Guest)?;
+    if al as u32 as usize > max {
+        return Err(CallFailure::Host(Error::TooLarge {
+            what: "native call arguments",
+            size: al as u32 as usize,
+            limit: max,
+        }));
+    }
+    let args = str_at(mem, ap as u32, al as u32).map_err(CallFailure::Guest)?;
+
+    state.host_calls += 1;
+    let started_at = state.calllog.as_ref().map(|_| (SystemTime::now(), Instant::now()));
+    // A failing call log: refuse before the side effect, which would go
+    // unrecorded.
+    let log_health = state.calllog.as_ref().map_or(Ok(()), |log| log.health());
+    let mut outcome = match state.shared.natives.get(module, function) {
+        _ if log_health.is_err() => log_health.map(|()| String::new()),
+        Some(f) => f(args).and_then(|r| {
+            if r.len() > max {
+                Err(Error::TooLarge { what: "native call result", size: r.len(), limit: max })
+            } else {
+                Ok(r)
+            }
+        }),
+        None => Err(Error::Denied(format!("no native function {module}.{function}"))),
+    };
+    if let (Some(log), Some((wall, start))) = (state.calllog.as_mut(), started_at) {
+        let logged = outcome.as_deref().map_err(|e| e.to_string());
+        if let Err(e) = log.record(Direction::JsToHost, module, function, args, wall, start.elapsed(), logged) {
+            outcome = Err(e);
+        }
+    }
+    outcome.map_err(CallFailure::Host)
+}
+
 /// `host.call`: dispatches a native-module call and logs it.
 #[allow(clippy::too_many_arguments)]
 fn host_call(
@@ -102,50 +160,15 @@ fn host_call(
     al: i32,
     retptr: i32,
 ) -> wasmtime::Result<()> {
-    let max = caller.data().limits.max_value_bytes;
-    let (module, function) = match (read_str(&mut caller, mp, ml)?, read_str(&mut caller, fp, fl)?) {
-        (Ok(m), Ok(f)) => (m, f),
-        (Err(e), _) | (_, Err(e)) => return write_result(&mut caller, retptr, Err(&e)),
+    let mem = memory(&mut caller)?;
+    let outcome = {
+        let (data, state) = mem.data_and_store_mut(&mut caller);
+        dispatch(data, state, mp, ml, fp, fl, ap, al)
     };
-    if al as u32 as usize > max {
-        let e = Error::TooLarge { what: "native call arguments", size: al as u32 as usize, limit: max };
-        let message = e.to_string();
-        caller.data_mut().last_host_error = Some((message.clone(), e));
-        return write_result(&mut caller, retptr, Err(&message));
-    }
-    let args = match read_str(&mut caller, ap, al)? {
-        Ok(a) => a,
-        Err(e) => return write_result(&mut caller, retptr, Err(&e)),
-    };
-
-    let state = caller.data_mut();
-    state.host_calls += 1;
-    let shared = state.shared.clone();
-    let started_at = state.calllog.as_ref().map(|_| (SystemTime::now(), Instant::now()));
-    // A failing call log: refuse before the side effect, which would go
-    // unrecorded.
-    let log_health = state.calllog.as_ref().map_or(Ok(()), |log| log.health());
-    let mut outcome = match shared.natives.get(&module, &function) {
-        _ if log_health.is_err() => log_health.map(|()| String::new()),
-        Some(f) => f(&args).and_then(|r| {
-            if r.len() > max {
-                Err(Error::TooLarge { what: "native call result", size: r.len(), limit: max })
-            } else {
-                Ok(r)
-            }
-        }),
-        None => Err(Error::Denied(format!("no native function {module}.{function}"))),
-    };
-    let state = caller.data_mut();
-    if let (Some(log), Some((wall, start))) = (state.calllog.as_mut(), started_at) {
-        let logged = outcome.as_deref().map_err(|e| e.to_string());
-        if let Err(e) = log.record(Direction::JsToHost, &module, &function, &args, wall, start.elapsed(), logged) {
-            outcome = Err(e);
-        }
-    }
     match outcome {
         Ok(result) => write_result(&mut caller, retptr, Ok(&result)),
-        Err(e) => {
+        Err(CallFailure::Guest(message)) => write_result(&mut caller, retptr, Err(&message)),
+        Err(CallFailure::Host(e)) => {
             let message = match &e {
                 Error::Host { message, .. } => message.clone(),
                 other => other.to_string(),

@@ -23,7 +23,7 @@
 //!   boundary with the host is `wit/jsbox.wit`.
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
-//!   capability grants (`fs`, `exec`, net for `fetch`: see [`native::net`]), the [`ModulePolicy`], the console and
+//!   capability grants (`fs`, `exec`, net for `fetch`: see [`net`]), the [`ModulePolicy`], the console and
 //!   call-log policies, [`Limits`] and the disk cache.
 //! - **[`EngineFactory`]**: does the expensive work once. It runs the guest's
 //!   `init` with the registry and snapshots the result with Wizer (the
@@ -44,10 +44,94 @@
 //!   fuel, size caps; every failure is a typed [`Error`], and nothing a
 //!   script does can panic or abort the host.
 //! - **[`open`]**: a factory and one runtime, the simple path.
+//! - **Web platform globals**: scripts have `URL`, `URLSearchParams`,
+//!   `atob`, `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
+//!   `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`,
+//!   `TextEncoder` and `TextDecoder`, installed in the snapshot; random
+//!   bytes and the clock's origin are drawn per runtime, never baked in.
+//!   `docs/web-platform.md` in the repository maps them against the
+//!   WinterTC Minimum Common API.
+//!
+//! # Capabilities: `fs` and `exec`
+//!
+//! Scripts have no filesystem, no processes, no network and no environment
+//! unless the embedder grants them. [`EngineOptions::allow_read`] and
+//! [`EngineOptions::allow_write`] make the built-in `fs` module available,
+//! confined to the granted directories:
+//!
+//! | JS | does |
+//! |---|---|
+//! | `readFileSync(path)` | the file's text (UTF-8) |
+//! | `writeFileSync(path, text)` | creates or truncates the file (needs `allow_write`) |
+//! | `readdirSync(path)` | the entry names, sorted |
+//! | `existsSync(path)` | whether it exists |
+//! | `mkdirSync(path, {recursive})` | creates a directory (needs `allow_write`) |
+//!
+//! [`EngineOptions::allow_exec`] makes `require('exec').run(program, args)`
+//! available for the programs allowed by name (run directly, no shell;
+//! returns `{ status, stdout, stderr }`).
+//!
+//! # Filesystem grants and paths
+//!
+//! jsbox follows the rule of Deno's `--allow-read` (and of Node, whose `fs`
+//! resolves relative paths against the process's directory), so the
+//! obvious code works:
+//!
+//! - **One working directory.** A factory's `fs` module has a working
+//!   directory: the process's current directory when the factory is built
+//!   (a later `chdir` does not move it), or [`EngineOptions::working_dir`].
+//! - **Grants** are resolved against it: `.allow_read("examples/texts")`
+//!   run from `/srv/app` grants `/srv/app/examples/texts` and everything
+//!   beneath it.
+//! - **Script paths** are resolved against it too: a script reads that grant
+//!   as `examples/texts/a.txt` (the path the embedder used), as
+//!   `/srv/app/examples/texts/a.txt`, or by its canonical path when the
+//!   grant's path goes through a symlink. `./x`, `a/./b` and trailing
+//!   slashes are fine.
+//! - **The most specific grant** containing the path decides (a read-write
+//!   grant inside a read-only one allows writes there).
+//! - **Escapes are impossible**: a path outside every grant is
+//!   [`Error::Denied`] (existence of such a path is not revealed either),
+//!   and so is any path with a `..` component. The access itself goes
+//!   through a directory handle opened when the factory was built
+//!   (`cap-std`, the same mechanism as WASI's preopened directories), so a
+//!   symlink inside a grant that points outside it is denied too.
+//!
+//! WASI preopens work differently: the guest sees each directory under a
+//! name the host chooses, and its relative paths resolve against the guest's
+//! own working directory. jsbox's guest has no WASI file descriptors at
+//! all; the `fs` module's paths are host paths, so a plugin and its
+//! embedder talk about the same files by the same names.
+//!
+//! ```
+//! use jsbox::EngineOptions;
+//!
+//! let root = tempfile::tempdir()?;
+//! std::fs::create_dir_all(root.path().join("data/in"))?;
+//! std::fs::write(root.path().join("data/in/a.txt"), "hello")?;
+//! std::fs::write(root.path().join("secret.txt"), "no")?;
+//!
+//! let options = EngineOptions::new().working_dir(root.path()).allow_read("data/in");
+//! let mut rt = jsbox::open(options)?;
+//! // By the path as granted, relative to the working directory ...
+//! assert_eq!(rt.eval_as::<Vec<String>>("require('fs').readdirSync('data/in')")?, ["a.txt"]);
+//! // ... or by its absolute path.
+//! let absolute = root.path().join("data/in/a.txt");
+//! let read = format!("require('fs').readFileSync({:?}, 'utf8')", absolute.to_str().unwrap());
+//! assert_eq!(rt.eval_as::<String>(&read)?, "hello");
+//! // Outside the grant: denied, however it is spelled.
+//! for path in ["secret.txt", "data/in/../../secret.txt", "/etc/passwd"] {
+//!     let err = rt.eval(&format!("require('fs').readFileSync('{path}')")).unwrap_err();
+//!     assert!(matches!(err, jsbox::Error::Denied(_)), "{path}: {err}");
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod abi;
-pub mod cache;
+mod cache;
 pub mod calllog;
 mod console;
 mod engine;
@@ -57,7 +141,7 @@ mod factory;
 mod imports;
 mod limits;
 mod modules;
-pub mod native;
+mod native;
 mod options;
 mod pool;
 mod registry;
@@ -75,7 +159,9 @@ pub use state::Clock;
 pub use limits::{Limits, Stats};
 pub use modules::DEFAULT_CONDITIONS;
 pub use native::NativeModule;
-pub use options::{CacheDir, EngineOptions, ModulePolicy};
+pub use native::net;
+pub use cache::CacheDir;
+pub use options::{EngineOptions, ModulePolicy};
 pub use registry::ModuleLoader;
 pub use runtime::{InterruptHandle, Runtime};
 
@@ -83,6 +169,12 @@ pub use runtime::{InterruptHandle, Runtime};
 pub fn guest_wasm() -> &'static [u8] {
     factory::GUEST
 }
+
+// The README's Rust blocks are doctests: `make test` runs them from the
+// workspace root (`--test-run-directory`), where the files they read are.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Entry points for the fuzz targets (`fuzz/`); not a stable API.
 #[doc(hidden)]

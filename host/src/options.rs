@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cache::CacheDir;
 use crate::calllog::CallLogPolicy;
 use crate::console::ConsoleOutput;
 use crate::error::Result;
@@ -29,18 +30,6 @@ pub enum ModulePolicy {
     /// Only JS modules from the registry and the pure built-ins (`path`,
     /// `console`): no native modules at all.
     DataOnly,
-}
-
-/// Where compiled snapshots are cached on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum CacheDir {
-    /// `$XDG_CACHE_HOME/jsbox` (or the platform's equivalent; the default).
-    #[default]
-    Default,
-    /// This directory.
-    Path(PathBuf),
-    /// No disk cache: every factory compiles.
-    Off,
 }
 
 /// Options for [`crate::EngineFactory::new`] and [`crate::open`].
@@ -68,6 +57,7 @@ pub struct EngineOptions {
     pub(crate) init_scripts: Vec<(String, String)>,
     pub(crate) natives: Vec<NativeModule>,
     pub(crate) fs_grants: Vec<FsGrant>,
+    pub(crate) working_dir: Option<PathBuf>,
     pub(crate) exec_allow: BTreeSet<String>,
     pub(crate) net_grants: Vec<String>,
     pub(crate) net: NetOptions,
@@ -96,6 +86,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("init_scripts", &self.init_scripts.len())
             .field("natives", &self.natives)
             .field("fs_grants", &self.fs_grants)
+            .field("working_dir", &self.working_dir)
             .field("exec_allow", &self.exec_allow)
             .field("net_grants", &self.net_grants)
             .field("net", &self.net)
@@ -253,15 +244,42 @@ impl EngineOptions {
         self
     }
 
-    /// Grants the `fs` module read access to `dir`.
+    /// Grants the `fs` module read access to `dir` and everything beneath
+    /// it. A relative `dir` is resolved against the working directory (see
+    /// [`EngineOptions::working_dir`]); scripts name it by the same path, or
+    /// by its absolute or canonical path. See the crate docs, "Filesystem
+    /// grants and paths".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.txt"), "hello")?;
+    /// let options = jsbox::EngineOptions::new().working_dir(dir.path()).allow_read(".");
+    /// let mut rt = jsbox::open(options)?;
+    /// let text: String = rt.eval_as("require('fs').readFileSync('a.txt', 'utf8')")?;
+    /// assert_eq!(text, "hello");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
         self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadOnly });
         self
     }
 
-    /// Grants the `fs` module read and write access to `dir`.
+    /// Grants the `fs` module read and write access to `dir` (resolved as
+    /// for [`EngineOptions::allow_read`]).
     pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
         self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadWrite });
+        self
+    }
+
+    /// Sets the working directory of the `fs` module: relative grant paths
+    /// and the relative paths scripts pass to `fs` are resolved against it.
+    /// The default is the process's current directory when the factory is
+    /// built (a later `chdir` does not move it); a relative `dir` is
+    /// resolved against that.
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = Some(dir.into());
         self
     }
 
@@ -278,7 +296,7 @@ impl EngineOptions {
     /// port), `localhost`. A hostname grant reaches only public addresses;
     /// grant an IP literal or `localhost` to reach private or loopback ones.
     /// Redirects are followed only to granted hosts. The full rules, and
-    /// what is checked, are in [`crate::native::net`].
+    /// what is checked, are in [`crate::net`].
     ///
     /// A grant that does not parse fails [`crate::EngineFactory::new`] with
     /// [`crate::Error::InvalidOptions`].
@@ -288,7 +306,7 @@ impl EngineOptions {
     }
 
     /// Caps the body of one `fetch` response (default
-    /// [`crate::native::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
+    /// [`crate::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
     /// body fails the fetch with [`crate::Error::TooLarge`].
     pub fn net_max_response_bytes(mut self, bytes: usize) -> Self {
         self.net.max_response_bytes = bytes;
@@ -296,7 +314,7 @@ impl EngineOptions {
     }
 
     /// How many redirects one `fetch` follows (default
-    /// [`crate::native::net::DEFAULT_MAX_REDIRECTS`], 20).
+    /// [`crate::net::DEFAULT_MAX_REDIRECTS`], 20).
     pub fn net_max_redirects(mut self, hops: usize) -> Self {
         self.net.max_redirects = hops;
         self

@@ -39,7 +39,7 @@ fn node_output(plugin: &str, input: &Value, export: Option<&str>) -> Option<Valu
 fn expected_summary() -> Value {
     json!({
         "camel": "helloBigWorld", "pascal": "HelloBigWorld", "escaped": "a\\.b\\*c",
-        "total": "4.3333333333", "precise": "0.3", "idLength": 8, "lengths": [5, 3, 5],
+        "total": "4.3333333333", "precise": "0.3", "idLength": 8, "secureId": true, "lengths": [5, 3, 5],
         "shapes": ["area", "default", "perimeter"], "area": 6, "describe": "shape box",
         "reexports": [20, 1, 6], "parity": [true, true], "legacy": ["legacy", 42, 9],
         "config": {"name": "fixture", "tags": ["a", "b"], "limit": 3}, "tableSize": 3, "url": true

@@ -148,6 +148,43 @@ fn values_that_are_not_json() {
     }
 }
 
+/// Numbers, strings and scalar results skip JSON in the guest (a fast
+/// path); what the host receives and what JS gets back must be exactly what
+/// `JSON.stringify` / `JSON.parse` would give, edge cases included.
+#[test]
+fn scalar_fast_path_matches_json() {
+    let pass = NativeModule::new("pass").raw("first", |args: &str| {
+        let mut values: Vec<serde_json::Value> = serde_json::from_str(args).map_err(|e| Error::InvalidValue(e.to_string()))?;
+        Ok(values.remove(0).to_string())
+    });
+    let mut rt = jsbox::open(base().native_module(geo()).native_module(pass)).unwrap();
+    let bad = rt
+        .eval(
+            r#"
+            const echo = require('geo').echo, first = require('pass').first;
+            const cases = [0, -0, 1, -1, 42, 2147483647, 2147483648, -2147483649, 2 ** 53, 2 ** 60, 0.1, 0.1 + 0.2,
+              -1.5, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, NaN, Infinity, -Infinity, true, false, null,
+              undefined, '', 'plain', 'quote " back \\ slash', 'ctl \u0001\u001f\n\r\t\b\f', 'é ü 中文 😀',
+              '\u2028\u2029', '"', '\\', [1, 'a'], { k: -0 }];
+            const bad = [];
+            for (const c of cases) {
+              const viaHost = JSON.stringify(echo(c, c));
+              const viaJs = JSON.stringify([c, c]);
+              if (viaHost !== viaJs) bad.push(['echo', viaJs, viaHost]);
+              if (typeof c === 'object' && c !== null) continue;
+              const back = first(c);
+              const expected = JSON.parse(JSON.stringify([c]))[0];
+              if (!Object.is(back, expected)) bad.push(['first', JSON.stringify([c]), String(back)]);
+            }
+            bad
+            "#,
+        )
+        .unwrap();
+    assert_eq!(bad, json!([]));
+    // The stub carries the function's name.
+    assert_eq!(rt.eval("require('geo').echo.name").unwrap(), json!("echo"));
+}
+
 // ---- fs ------------------------------------------------------------------
 
 struct FsFixture {
@@ -175,7 +212,8 @@ static FS: LazyLock<FsFixture> = LazyLock::new(|| {
     std::os::unix::fs::symlink(outside.join("secret.txt"), rw.join("link_out")).unwrap();
     std::os::unix::fs::symlink("a.txt", ro.join("link_in")).unwrap();
     std::os::unix::fs::symlink("../outside/secret.txt", ro.join("rel_out")).unwrap();
-    let factory = EngineFactory::new(base().allow_read(&ro).allow_write(&rw)).unwrap();
+    // Relative paths (grants and script paths) resolve against `root`.
+    let factory = EngineFactory::new(base().working_dir(&root).allow_read("ro").allow_write(&rw)).unwrap();
     FsFixture { _tmp: tmp, ro, rw, outside, factory }
 });
 
@@ -193,8 +231,8 @@ fn fs_reads_writes_lists_and_creates() {
     let mut rt = fs_rt();
     let (ro, rw) = (js(&f.ro), js(&f.rw));
     assert_eq!(rt.eval(&format!("require('fs').readFileSync({ro} + '/a.txt', 'utf8')")).unwrap(), json!("héllo ✓\nline 2"));
-    // Relative paths are relative to the first grant.
-    assert_eq!(rt.eval("require('fs').readFileSync('c/deep.txt', 'utf8')").unwrap(), json!("deep"));
+    // Relative paths are relative to the working directory.
+    assert_eq!(rt.eval("require('fs').readFileSync('ro/c/deep.txt', 'utf8')").unwrap(), json!("deep"));
     // A symlink that stays inside the grant is fine.
     assert_eq!(rt.eval(&format!("require('fs').readFileSync({ro} + '/link_in', 'utf8')")).unwrap(), json!("héllo ✓\nline 2"));
     let listing = rt.eval(&format!("require('fs').readdirSync({ro})")).unwrap();
@@ -506,4 +544,68 @@ fn native_calls_from_many_threads() {
     for h in handles {
         h.join().unwrap();
     }
+}
+
+/// The path rule (crate docs, "Filesystem grants and paths"): grants and
+/// script paths resolve against the working directory; a grant is reachable
+/// by the path it was granted with, its absolute path and its canonical path.
+#[test]
+fn fs_paths_resolve_against_the_working_directory() {
+    // The default working directory is the process's: cargo runs tests in
+    // the package directory, so `src` is `host/src`.
+    let mut rt = EngineFactory::new(base().allow_read("src")).unwrap().new_runtime().unwrap();
+    for dir in ["src", "./src", "src/", "src/."] {
+        let names: Vec<String> = rt.eval_as(&format!("require('fs').readdirSync('{dir}')")).unwrap();
+        assert!(names.contains(&"lib.rs".to_string()), "{dir}: {names:?}");
+    }
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs");
+    let text: String = rt.eval_as(&format!("require('fs').readFileSync({}, 'utf8')", js(&lib))).unwrap();
+    assert!(text.contains("deny(missing_docs)"));
+    // The package directory itself is not granted.
+    match rt.eval("require('fs').readFileSync('Cargo.toml', 'utf8')") {
+        Err(Error::Denied(m)) => assert!(m.contains("relative paths are resolved against"), "{m}"),
+        other => panic!("expected Error::Denied, got {other:?}"),
+    }
+    expect_denied(&mut rt, "require('fs').readFileSync('src/../Cargo.toml', 'utf8')");
+    expect_denied(&mut rt, &format!("require('fs').readFileSync({})", js(&lib.join("../../Cargo.toml"))));
+}
+
+#[test]
+fn fs_grants_through_symlinks_and_nested_grants() {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("data/out")).unwrap();
+    std::fs::write(root.join("data/a.txt"), "a").unwrap();
+    std::fs::write(root.join("secret.txt"), "TOP-SECRET").unwrap();
+    std::os::unix::fs::symlink(root.join("data"), root.join("alias")).unwrap();
+    let options = base()
+        // A relative working directory resolves against the process's.
+        .working_dir(pathdiff(root))
+        .allow_read("alias")
+        .allow_write("data/out");
+    let mut rt = EngineFactory::new(options).unwrap().new_runtime().unwrap();
+    let canonical = std::fs::canonicalize(root).unwrap();
+    // The grant by its name, its absolute path and its canonical path.
+    for path in ["alias/a.txt".to_string(), format!("{}/alias/a.txt", root.display()), format!("{}/data/a.txt", canonical.display())] {
+        assert_eq!(rt.eval_as::<String>(&format!("require('fs').readFileSync({path:?}, 'utf8')")).unwrap(), "a", "{path}");
+    }
+    // The most specific grant decides: data/out is writable, data is not.
+    rt.eval("require('fs').writeFileSync('data/out/x.txt', 'x')").unwrap();
+    assert_eq!(std::fs::read_to_string(root.join("data/out/x.txt")).unwrap(), "x");
+    expect_denied(&mut rt, "require('fs').writeFileSync('alias/y.txt', 'y')");
+    expect_denied(&mut rt, "require('fs').readFileSync('secret.txt')");
+    expect_denied(&mut rt, "require('fs').readFileSync('alias/../secret.txt')");
+    expect_denied(&mut rt, "require('fs').readdirSync('.')");
+    assert!(!root.join("data/y.txt").exists());
+}
+
+/// `path` relative to the current directory (for a relative `working_dir`).
+fn pathdiff(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap();
+    let up = cwd.components().count() - 1;
+    let mut rel = PathBuf::new();
+    for _ in 0..up {
+        rel.push("..");
+    }
+    rel.join(path.strip_prefix("/").unwrap())
 }

@@ -316,10 +316,10 @@ mod tests {
     fn scan_keeps_complete_result_lines() {
         let text = b"{\"ok\":1}\n{\"error\":{\"kind\":\"timeout\",\"message\":\"m\"}}\n{\"ok\":[1,";
         let (keep, done) = scan(text);
-        assert_eq!(keep, text.len() - 7);
+        assert_eq!(keep, text.len() - 9);
         assert_eq!(done.lines, 2);
         assert_eq!(done.error_kinds, vec!["timeout".to_string()]);
-        assert_eq!(done.cut_bytes, 7);
+        assert_eq!(done.cut_bytes, 9);
         // Zeros after a power loss, and a line that is not a result.
         assert_eq!(scan(b"{\"ok\":1}\n\0\0\0\0").1.lines, 1);
         assert_eq!(scan(b"{\"ok\":1}\n{\"x\":1}\n{\"ok\":2}\n").1.lines, 1);

@@ -25,6 +25,9 @@
 //! - [`crate::EngineFactory::flush_calllog`] and dropping the factory
 //!   commit everything handed over so far, in either mode.
 //!
+//! The SQLite sink needs the `sqlite` feature (on by default); without it
+//! jsbox does not build SQLite, and the memory and custom sinks remain.
+//!
 //! # Failures
 //!
 //! An unwritable location is [`Error::CallLog`] when the factory is built.
@@ -36,13 +39,16 @@
 //! failing (its side effect would go unrecorded).
 
 mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use memory::MemoryCallLog;
+#[cfg(feature = "sqlite")]
 pub use sqlite::{read_entries, Durability, SqliteCallLog, SqliteOptions, Window};
 
 use crate::error::Error;
@@ -128,17 +134,21 @@ pub trait CallLogSink: Send + Sync {
     }
 }
 
-/// The call-log policy of a factory.
+/// The call-log policy of a factory. (Non-exhaustive: the SQLite variants
+/// exist only with the `sqlite` feature, on by default.)
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum CallLogPolicy {
     /// No logging (the default).
     #[default]
     Disabled,
     /// An SQLite database file (created if missing; WAL mode), written in
     /// batches within the default [`Window`] (see the module docs).
+    #[cfg(feature = "sqlite")]
     Sqlite(PathBuf),
     /// An SQLite database file in which each call's row is committed and
     /// fsynced before the call returns.
+    #[cfg(feature = "sqlite")]
     SqliteDurable(PathBuf),
     /// In memory, readable by the host ([`MemoryCallLog::entries`]).
     Memory(MemoryCallLog),
@@ -150,7 +160,9 @@ impl std::fmt::Debug for CallLogPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallLogPolicy::Disabled => f.write_str("Disabled"),
+            #[cfg(feature = "sqlite")]
             CallLogPolicy::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            #[cfg(feature = "sqlite")]
             CallLogPolicy::SqliteDurable(p) => f.debug_tuple("SqliteDurable").field(p).finish(),
             CallLogPolicy::Memory(_) => f.write_str("Memory"),
             CallLogPolicy::Custom(_) => f.write_str("Custom"),
@@ -163,7 +175,9 @@ impl CallLogPolicy {
     pub(crate) fn open(&self) -> Result<Option<Arc<dyn CallLogSink>>, Error> {
         Ok(match self {
             CallLogPolicy::Disabled => None,
+            #[cfg(feature = "sqlite")]
             CallLogPolicy::Sqlite(path) => Some(Arc::new(SqliteCallLog::open(path)?)),
+            #[cfg(feature = "sqlite")]
             CallLogPolicy::SqliteDurable(path) => Some(Arc::new(SqliteCallLog::open_with(
                 path,
                 SqliteOptions { durability: Durability::PerCall, ..SqliteOptions::default() },

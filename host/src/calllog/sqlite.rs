@@ -375,6 +375,11 @@ impl Drop for SqliteCallLog {
 
 /// Reads entries back from a call-log database, newest last; filters are
 /// optional. Used by `jsbox calllog show` and by tests.
+///
+/// # Errors
+///
+/// [`Error::CallLog`] when the file cannot be opened read-only, is not a
+/// jsbox call log (no `call_log` table), or a row does not decode.
 pub fn read_entries(
     path: &Path,
     runtime_id: Option<u64>,

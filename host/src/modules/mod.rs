@@ -29,6 +29,7 @@
 //! beside the compiled snapshot in the disk cache and re-checked on load: a
 //! changed, added or removed file means a rebuild.
 
+mod json;
 pub(crate) mod resolve;
 pub(crate) mod vfs;
 
@@ -92,19 +93,10 @@ impl Session {
         answer
     }
 
-    /// The registry modules that are ES modules: declared so, `.mjs`, or
-    /// `.js` under a package.json with `"type": "module"`.
+    /// The registry modules that are ES modules: declared so
+    /// ([`crate::EngineOptions::es_module`]) or named `.mjs`.
     pub(crate) fn esm_registry_names(&self, registry: &BTreeMap<String, String>) -> BTreeSet<String> {
-        let resolver = Resolver { fs: &self.fs, conditions: &self.conditions, esm_names: &self.esm_names };
-        registry
-            .keys()
-            .filter(|name| {
-                self.esm_names.contains(*name)
-                    || is_esm_name(name)
-                    || (name.ends_with(".js") && resolver.format(name) == resolve::Format::Esm)
-            })
-            .cloned()
-            .collect()
+        registry.keys().filter(|name| self.esm_names.contains(*name) || is_esm_name(name)).cloned().collect()
     }
 
     /// The disk paths looked at so far.

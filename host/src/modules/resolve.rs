@@ -7,7 +7,7 @@
 //! Paths are relative to the sandbox root, `/`-separated, never above it
 //! (`..` at the root stays at the root, as in a chroot).
 
-use serde_json::Value;
+use super::json::{self, Map, Value};
 
 use super::vfs::Vfs;
 
@@ -150,7 +150,7 @@ impl Resolver<'_> {
 
     fn package_json(&self, dir: &str) -> Option<Value> {
         let text = self.fs.read(&join(dir, "package.json"))?;
-        serde_json::from_str(&text).ok()
+        json::parse(&text)
     }
 
     /// A bare specifier: the registry, then `node_modules` up the tree.
@@ -226,7 +226,7 @@ impl Resolver<'_> {
 
     /// Exact keys first, then the best `*` pattern (node's
     /// PATTERN_KEY_COMPARE: longest prefix, then longest key).
-    fn match_map(&self, pkg: &str, key: &str, map: &serde_json::Map<String, Value>, mode: Mode) -> Result<Option<String>, String> {
+    fn match_map(&self, pkg: &str, key: &str, map: &Map, mode: Mode) -> Result<Option<String>, String> {
         if let Some(target) = map.get(key).filter(|_| !key.contains('*')) {
             return self.target(pkg, target, None, mode);
         }
@@ -251,7 +251,10 @@ impl Resolver<'_> {
             }
         }
         match best {
-            Some((pattern, matched)) => self.target(pkg, &map[pattern], Some(matched), mode),
+            Some((pattern, matched)) => match map.get(pattern) {
+                Some(target) => self.target(pkg, target, Some(matched), mode),
+                None => Ok(None),
+            },
             None => Ok(None),
         }
     }
@@ -286,7 +289,7 @@ impl Resolver<'_> {
             }
             Value::Object(map) => {
                 let conditions = self.conditions(mode);
-                for (key, value) in map {
+                for (key, value) in map.iter() {
                     if conditions.contains(&key.as_str()) {
                         if let Some(found) = self.target(pkg, value, matched, mode)? {
                             return Ok(Some(found));
@@ -340,6 +343,15 @@ impl Resolver<'_> {
             return Format::Esm;
         }
         let ext = path.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        // Registry modules are CommonJS unless declared ES modules or `.mjs`:
+        // a package.json on disk does not change what the embedder added.
+        if self.fs.in_registry(path) {
+            return match ext {
+                "mjs" => Format::Esm,
+                "json" => Format::Json,
+                _ => Format::CommonJs,
+            };
+        }
         match ext {
             "mjs" => Format::Esm,
             "cjs" => Format::CommonJs,

@@ -1,18 +1,13 @@
 //! The built-in `fs` module: file access confined to directories the
 //! embedder grants, enforced with capability handles (`cap-std`).
 //!
-//! JS names files by their host path (`/data/in/a.txt`) or relative to the
-//! first grant. Every access is resolved beneath a granted directory handle:
-//! absolute paths outside every grant, `..` components and symlinks leading
-//! out are all denied with [`Error::Denied`]. Writes need a read-write grant.
-//!
-//! | JS | does |
-//! |---|---|
-//! | `readFileSync(path)` | the file's text (UTF-8) |
-//! | `writeFileSync(path, text)` | creates or truncates the file |
-//! | `readdirSync(path)` | the entry names, sorted |
-//! | `existsSync(path)` | whether it exists (denied outside grants) |
-//! | `mkdirSync(path, {recursive})` | creates a directory |
+//! The path rule (documented for users in the crate docs, "Filesystem
+//! grants and paths"): grants and the relative paths scripts pass are both
+//! resolved against one working directory, fixed when the factory is built;
+//! a path is then looked up beneath the most specific grant that contains
+//! it, by the grant's path as given or its canonical path. Every access goes
+//! through that grant's directory handle, so `..` and symlinks cannot lead
+//! out, whatever the path says.
 
 use std::io::{ErrorKind, Write};
 use std::path::{Component, Path, PathBuf};
@@ -29,7 +24,7 @@ const MODULE: &str = "fs";
 
 /// Whether a grant allows writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// Read files and list directories.
     ReadOnly,
     /// Also write files and create directories.
@@ -38,15 +33,18 @@ pub enum Access {
 
 /// A directory the embedder grants to scripts.
 #[derive(Debug, Clone)]
-pub struct FsGrant {
+pub(crate) struct FsGrant {
     /// The directory on the host.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What scripts may do in it.
-    pub access: Access,
+    pub(crate) access: Access,
 }
 
 struct OpenGrant {
-    root: PathBuf,
+    /// The names a script may use for the grant's directory: the path as
+    /// granted (made absolute against the working directory) and its
+    /// canonical path (symlinks resolved), when they differ.
+    roots: Vec<PathBuf>,
     dir: Dir,
     access: Access,
 }
@@ -55,6 +53,38 @@ struct OpenGrant {
 /// runtime (directory handles are safe to share).
 pub(crate) struct Fs {
     grants: Vec<OpenGrant>,
+    /// What relative paths are resolved against.
+    working_dir: PathBuf,
+}
+
+/// `path` without `.` components and with `..` applied to the components
+/// before it (only for the embedder's grant paths, which are trusted; the
+/// directory handle is what confines scripts).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push(c);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The working directory of a factory's `fs` module: `dir` made absolute
+/// against the process's current directory, or that directory itself.
+pub(crate) fn working_dir(dir: Option<&Path>) -> Result<PathBuf, Error> {
+    let cwd = std::env::current_dir()
+        .map_err(|source| Error::Io { context: "the current directory (the fs working directory)".into(), source })?;
+    Ok(normalize(&match dir {
+        Some(d) => cwd.join(d),
+        None => cwd,
+    }))
 }
 
 fn denied(message: String) -> Error {
@@ -71,22 +101,24 @@ fn io_error(function: &str, path: &str, e: std::io::Error) -> Error {
 }
 
 impl Fs {
-    pub(crate) fn open(grants: &[FsGrant]) -> Result<Self, Error> {
+    /// Opens `grants`, resolving relative ones against `working_dir` (an
+    /// absolute path).
+    pub(crate) fn open(grants: &[FsGrant], working_dir: PathBuf) -> Result<Self, Error> {
         let grants = grants
             .iter()
             .map(|g| {
-                let root = std::fs::canonicalize(&g.path).map_err(|source| Error::Io {
-                    context: format!("fs grant {}", g.path.display()),
-                    source,
-                })?;
-                let dir = Dir::open_ambient_dir(&root, ambient_authority()).map_err(|source| Error::Io {
-                    context: format!("fs grant {}", g.path.display()),
-                    source,
-                })?;
-                Ok(OpenGrant { root, dir, access: g.access })
+                let io = |source| Error::Io { context: format!("fs grant {}", g.path.display()), source };
+                let given = normalize(&working_dir.join(&g.path));
+                let canonical = std::fs::canonicalize(&given).map_err(io)?;
+                let dir = Dir::open_ambient_dir(&canonical, ambient_authority()).map_err(io)?;
+                let mut roots = vec![given];
+                if roots[0] != canonical {
+                    roots.push(canonical);
+                }
+                Ok(OpenGrant { roots, dir, access: g.access })
             })
             .collect::<Result<_, Error>>()?;
-        Ok(Fs { grants })
+        Ok(Fs { grants, working_dir })
     }
 
     /// Finds the grant a JS path falls under and the path relative to it.
@@ -95,18 +127,26 @@ impl Fs {
         if p.components().any(|c| c == Component::ParentDir) {
             return Err(denied(format!("{path}: `..` is not allowed in paths")));
         }
-        let found = if p.is_absolute() {
-            self.grants
-                .iter()
-                .filter_map(|g| p.strip_prefix(&g.root).ok().map(|rel| (g, rel.to_path_buf())))
-                // The most specific grant wins.
-                .max_by_key(|(g, _)| g.root.as_os_str().len())
-        } else {
-            self.grants.first().map(|g| (g, p.to_path_buf()))
-        };
-        let (grant, rel) = found.ok_or_else(|| denied(format!("{path}: not inside a granted directory")))?;
+        // `join` keeps an absolute `p` as it is; `components` drops the
+        // `.`s, so `./a`, `a/./b` and `a/` compare as expected.
+        let absolute: PathBuf = self.working_dir.join(p).components().collect();
+        let (grant, root, rel) = self
+            .grants
+            .iter()
+            .flat_map(|g| g.roots.iter().map(move |root| (g, root)))
+            .filter_map(|(g, root)| absolute.strip_prefix(root).ok().map(|rel| (g, root, rel.to_path_buf())))
+            // The most specific grant wins.
+            .max_by_key(|(_, root, _)| root.as_os_str().len())
+            .ok_or_else(|| {
+                let resolved = if p.is_absolute() {
+                    String::new()
+                } else {
+                    format!(" (relative paths are resolved against {})", self.working_dir.display())
+                };
+                denied(format!("{path}: not inside a granted directory{resolved}"))
+            })?;
         if write && grant.access != Access::ReadWrite {
-            return Err(denied(format!("{path}: the grant {} is read-only", grant.root.display())));
+            return Err(denied(format!("{path}: the grant {} is read-only", root.display())));
         }
         let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
         Ok((grant, rel))
@@ -158,9 +198,10 @@ struct MkdirOptions {
     recursive: bool,
 }
 
-/// Builds the `fs` native module over `grants`.
-pub(crate) fn module(grants: &[FsGrant]) -> Result<NativeModule, Error> {
-    let fs = Arc::new(Fs::open(grants)?);
+/// Builds the `fs` native module over `grants`, with relative paths
+/// resolved against `working_dir` (see [`working_dir`]).
+pub(crate) fn module(grants: &[FsGrant], working_dir: Option<&Path>) -> Result<NativeModule, Error> {
+    let fs = Arc::new(Fs::open(grants, self::working_dir(working_dir)?)?);
     let (a, b, c, d, e) = (fs.clone(), fs.clone(), fs.clone(), fs.clone(), fs);
     Ok(NativeModule::new(MODULE)
         .raw("readFileSync", move |args| {

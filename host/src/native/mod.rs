@@ -1,32 +1,14 @@
 //! Native modules: functions implemented by the host in Rust, reachable from
-//! JS as `require("name").fn(...)`.
-//!
-//! A module is registered once, on the factory options. Its JS side (a
-//! frozen object of stubs) is built by the guest's prelude inside the
-//! snapshot; a call crosses into the host through the `host.call` import,
-//! with the arguments as a JSON array, and is dispatched here.
-//!
-//! # Values across the boundary
-//!
-//! Arguments are `JSON.stringify`'d in the guest: `undefined` and functions
-//! become `null` inside the argument array, cyclic values and `BigInt`
-//! throw a `TypeError` in JS before the host is reached. Results are JSON
-//! too. A function's arguments deserialize from that array, so a Rust
-//! function of two numbers takes `(f64, f64)` and one of one string takes
-//! `(String,)`.
-//!
-//! # Errors
-//!
-//! A native function's error becomes a JS `Error` carrying the host's
-//! message (JS can catch it). If JS does not catch it, the typed error the
-//! host returned comes back to Rust (for example [`Error::Denied`] from the
-//! `fs` module).
+//! JS as `require("name").fn(...)`, and the built-ins `fs` and `exec`. The
+//! user-facing rules are on [`NativeModule`].
 
-pub mod exec;
-pub mod fs;
+pub(crate) mod exec;
+pub(crate) mod fs;
 pub mod net;
 
-use std::collections::HashMap;
+// Ordered maps: a lookup per native call is a few string compares, cheaper
+// than hashing both names with SipHash.
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
@@ -46,7 +28,29 @@ pub(crate) type NativeFuture = Pin<Box<dyn Future<Output = Result<String, Error>
 /// The type-erased form of an async native function.
 pub(crate) type AsyncNativeFn = Arc<dyn Fn(String) -> NativeFuture + Send + Sync>;
 
-/// A native module: a name and its functions.
+/// A native module: a name and its functions, implemented in Rust and
+/// reachable from JS as `require("name").fn(...)`.
+///
+/// A module is registered once, on the factory options. Its JS side (a
+/// frozen object of stubs) is built inside the snapshot; a call crosses into
+/// the host through one import, with the arguments as a JSON array, and is
+/// dispatched to the Rust function.
+///
+/// # Values across the boundary
+///
+/// Arguments are `JSON.stringify`'d in the guest: `undefined` and functions
+/// become `null` inside the argument array, cyclic values and `BigInt`
+/// throw a `TypeError` in JS before the host is reached. Results are JSON
+/// too. A function's arguments deserialize from that array, so a Rust
+/// function of two numbers takes `(f64, f64)` and one of one string takes
+/// `(String,)`.
+///
+/// # Errors in native functions
+///
+/// A native function's error becomes a JS `Error` carrying the host's
+/// message (JS can catch it). If JS does not catch it, the typed error the
+/// host returned comes back to Rust (for example [`Error::Denied`] from the
+/// `fs` module).
 ///
 /// # Examples
 ///
@@ -64,8 +68,8 @@ pub(crate) type AsyncNativeFn = Arc<dyn Fn(String) -> NativeFuture + Send + Sync
 #[derive(Clone)]
 pub struct NativeModule {
     pub(crate) name: String,
-    pub(crate) functions: HashMap<String, NativeFn>,
-    pub(crate) async_functions: HashMap<String, AsyncNativeFn>,
+    pub(crate) functions: BTreeMap<String, NativeFn>,
+    pub(crate) async_functions: BTreeMap<String, AsyncNativeFn>,
 }
 
 impl std::fmt::Debug for NativeModule {
@@ -83,7 +87,7 @@ impl std::fmt::Debug for NativeModule {
 impl NativeModule {
     /// A module named `name` with no functions yet.
     pub fn new(name: impl Into<String>) -> Self {
-        NativeModule { name: name.into(), functions: HashMap::new(), async_functions: HashMap::new() }
+        NativeModule { name: name.into(), functions: BTreeMap::new(), async_functions: BTreeMap::new() }
     }
 
     /// The module's name (what JS passes to `require`).
@@ -217,7 +221,7 @@ impl NativeModule {
 /// Every native module of a factory, for dispatch.
 #[derive(Default, Clone)]
 pub(crate) struct NativeRegistry {
-    modules: HashMap<String, NativeModule>,
+    modules: BTreeMap<String, NativeModule>,
 }
 
 impl NativeRegistry {

@@ -1,5 +1,5 @@
 //! Writes `target/bench-report.md` and `target/bench-report.json` from the
-//! criterion results of `cargo bench -p jsbox --bench jsbox`, plus two
+//! criterion results of `cargo bench -p jsbox-bench --bench jsbox`, plus two
 //! measurements criterion cannot make: resident memory per live runtime and
 //! whole-process start of `jsbox run` against `node`, `jsbox batch`
 //! throughput on the transform example, and the peer sandboxes timed by
@@ -200,7 +200,7 @@ fn main() {
     let target = target_dir();
     let m = medians(&target.join("criterion"));
     if m.is_empty() {
-        eprintln!("no criterion results under {}; run `cargo bench -p jsbox --bench jsbox` first", target.display());
+        eprintln!("no criterion results under {}; run `cargo bench -p jsbox-bench --bench jsbox` first", target.display());
         std::process::exit(1);
     }
     let get = |k: &str| m.get(k).copied();

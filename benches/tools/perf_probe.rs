@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='perf_probe::measure' \
-//!     target/release/examples/perf_probe reuse 2000
+//!     target/release/perf_probe reuse 2000
 //! ```
 //!
 //! Only `measure` (the timed loop) is counted, so the factory build and

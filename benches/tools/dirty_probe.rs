@@ -1,7 +1,14 @@
 //! Which guest pages one small eval dirties (a diagnostic: dirty pages are
 //! what a runtime costs in resident memory and in slot reset time).
 fn main() {
-    let f = jsbox::EngineFactory::new(jsbox::EngineOptions::new()).unwrap();
+    // The benchmarks' registry (benches/jsbox.rs): two modules, an init
+    // script and a native module.
+    let options = jsbox::EngineOptions::new()
+        .module("math", "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;")
+        .module("util", "const m = require('math'); exports.sumsq = (a, b) => m.add(m.mul(a, a), m.mul(b, b));")
+        .init_script("function answer(x) { return x + 1; }")
+        .native_module(jsbox::NativeModule::new("host").function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b)));
+    let f = jsbox::EngineFactory::new(options).unwrap();
     let fresh = f.new_runtime().unwrap();
     let before = fresh.guest_memory().to_vec();
     let mut rt = f.new_runtime().unwrap();
