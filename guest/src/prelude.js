@@ -3,9 +3,9 @@
 // the Wizer snapshot). It is an expression: a function the Rust side calls
 // with the parsed registry, the host functions (`hostBind(module, fn)`
 // makes a native function's stub: guest/src/native_call.rs) and `callAsync`
-// (from event_loop.js); it returns the small
-// API the Rust side uses. Nothing here is reachable from user code except
-// through `require`, `module` objects and `console`.
+// (from event_loop.js); it returns the small API the Rust side uses. Nothing
+// here is reachable from user code except through `require`, `module`
+// objects and `console`.
 (function (registry, compiled, hostCall, hostConsole, hostBind, callAsync) {
   'use strict';
 

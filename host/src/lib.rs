@@ -23,7 +23,7 @@
 //!   boundary with the host is `wit/jsbox.wit`.
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
-//!   capability grants (`fs`, `exec`, net for `fetch`: see [`native::net`]), the [`ModulePolicy`], the console and
+//!   capability grants (`fs`, `exec`, net for `fetch`: see [`net`]), the [`ModulePolicy`], the console and
 //!   call-log policies, [`Limits`] and the disk cache.
 //! - **[`EngineFactory`]**: does the expensive work once. It runs the guest's
 //!   `init` with the registry and snapshots the result with Wizer (the
@@ -204,6 +204,7 @@ pub use state::Clock;
 pub use limits::{Limits, Stats};
 pub use modules::DEFAULT_CONDITIONS;
 pub use native::NativeModule;
+pub use native::net;
 pub use cache::CacheDir;
 pub use options::{EngineOptions, ModulePolicy};
 pub use registry::ModuleLoader;

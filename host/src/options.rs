@@ -296,7 +296,7 @@ impl EngineOptions {
     /// port), `localhost`. A hostname grant reaches only public addresses;
     /// grant an IP literal or `localhost` to reach private or loopback ones.
     /// Redirects are followed only to granted hosts. The full rules, and
-    /// what is checked, are in [`crate::native::net`].
+    /// what is checked, are in [`crate::net`].
     ///
     /// A grant that does not parse fails [`crate::EngineFactory::new`] with
     /// [`crate::Error::InvalidOptions`].
@@ -306,7 +306,7 @@ impl EngineOptions {
     }
 
     /// Caps the body of one `fetch` response (default
-    /// [`crate::native::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
+    /// [`crate::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
     /// body fails the fetch with [`crate::Error::TooLarge`].
     pub fn net_max_response_bytes(mut self, bytes: usize) -> Self {
         self.net.max_response_bytes = bytes;
@@ -314,7 +314,7 @@ impl EngineOptions {
     }
 
     /// How many redirects one `fetch` follows (default
-    /// [`crate::native::net::DEFAULT_MAX_REDIRECTS`], 20).
+    /// [`crate::net::DEFAULT_MAX_REDIRECTS`], 20).
     pub fn net_max_redirects(mut self, hops: usize) -> Self {
         self.net.max_redirects = hops;
         self

@@ -4,7 +4,7 @@
 
 pub(crate) mod exec;
 pub(crate) mod fs;
-pub(crate) mod net;
+pub mod net;
 
 // Ordered maps: a lookup per native call is a few string compares, cheaper
 // than hashing both names with SipHash.
