@@ -30,8 +30,34 @@ fn calllog_path(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A future that is pending once (waking itself), then ready: an async
+/// native call that makes the runtime go round its event loop.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
 fn add_module() -> NativeModule {
-    NativeModule::new("host").function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b))
+    NativeModule::new("host")
+        .function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b))
+        .async_function("add_async", |(a, b): (f64, f64)| async move { Ok::<_, String>(a + b) })
+        .async_function("add_later", |(a, b): (f64, f64)| async move {
+            YieldOnce(false).await;
+            Ok::<_, String>(a + b)
+        })
+        .async_function("sleep", |(ms,): (u64,)| async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok::<_, String>(ms)
+        })
 }
 
 /// The registry every group uses: two JS modules, a global function and a
@@ -211,6 +237,66 @@ fn js_calling_host(c: &mut Criterion) {
         let mut rt = factory.new_runtime().unwrap();
         g.bench_function(name, |b| b.iter(|| rt.eval_json(&loop_src, "loop.js").unwrap()));
     }
+    // Async native functions, awaited one after the other. `async_native`:
+    // the future is done when first polled, so the promise settles without
+    // a loop turn (the common case for cached or CPU-only work).
+    // `async_native_pending`: the future is pending once, so every call
+    // goes through the host's wait and a `run-loop` turn.
+    let mut rt = plain.new_runtime().unwrap();
+    for (name, function) in [("async_native", "add_async"), ("async_native_pending", "add_later")] {
+        let src = format!(
+            "(async () => {{ var h = require('host'); var s = 0; for (var i = 0; i < {CALLS}; i++) s = await h.{function}(s, 1); return s; }})()"
+        );
+        assert_eq!(rt.eval_json(&src, "loop.js").unwrap(), CALLS.to_string());
+        g.bench_function(name, |b| b.iter(|| rt.eval_json(&src, "loop.js").unwrap()));
+    }
+    g.finish();
+}
+
+fn event_loop(c: &mut Criterion) {
+    let factory = EngineFactory::new(registry()).unwrap();
+    let mut rt = factory.new_runtime().unwrap();
+    let mut g = c.benchmark_group("event_loop");
+    // A zero timer round trip from a call's start to its promise settling.
+    // node clamps the delay to 1 ms, and so does jsbox: the host sleeps
+    // until the timer is due.
+    g.bench_function("set_timeout_0", |b| {
+        b.iter(|| rt.eval_json("new Promise((resolve) => setTimeout(resolve, 0))", "t.js").unwrap())
+    });
+    g.finish();
+}
+
+/// 1,000 runtimes from one factory, each awaiting a 50 ms async native
+/// sleep, on a 2-thread tokio runtime: the wall time of all of them
+/// (not serialised: about 50 ms plus the work, not 50 s; no thread each).
+fn concurrent_waits(c: &mut Criterion) {
+    const RUNTIMES: usize = 1000;
+    let factory = Arc::new(EngineFactory::new(registry().max_runtimes(RUNTIMES as u32)).unwrap());
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut g = c.benchmark_group("async");
+    g.sample_size(10);
+    g.bench_function("concurrent_waits", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                tokio.block_on(async {
+                    let tasks: Vec<_> = (0..RUNTIMES)
+                        .map(|_| {
+                            let factory = factory.clone();
+                            tokio::spawn(async move {
+                                let mut rt = factory.new_runtime().unwrap();
+                                rt.eval_json_async("require('host').sleep(50)", "wait.js").await.unwrap()
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        assert_eq!(t.await.unwrap(), "50");
+                    }
+                });
+            }
+            start.elapsed()
+        })
+    });
     g.finish();
 }
 
@@ -284,6 +370,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = runtime_spawn, spawn_and_execute, runtime_reuse, js_loading, js_calling_host,
-              host_calling_js, require_loading, parallel_spawn
+              host_calling_js, require_loading, parallel_spawn, event_loop, concurrent_waits
 }
 criterion_main!(benches);

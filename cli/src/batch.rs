@@ -22,6 +22,8 @@ use self::output::{Done, Job, Output};
 use crate::failure::{self, usage};
 use crate::sandbox::{self, SandboxArgs};
 
+mod concurrent;
+
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
     /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
@@ -45,6 +47,10 @@ pub struct BatchArgs {
     /// Call this named export instead of the module's function export.
     #[arg(long, value_name = "NAME")]
     export: Option<String>,
+    /// Records each worker keeps in flight: while one waits on timers or
+    /// async host calls, the worker runs another (see `concurrent.rs`).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: u32,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -69,18 +75,30 @@ fn error_line(kind: &str, message: String) -> Outcome {
 /// One record: parse, fresh runtime, call. Never fails: every outcome is a
 /// line.
 fn process(factory: &EngineFactory, target: &(String, String), line: &[u8]) -> Outcome {
+    let args = match call_args(line) {
+        Ok(args) => args,
+        Err(outcome) => return outcome,
+    };
+    let outcome = factory.new_runtime().and_then(|mut rt| rt.call_json(Some(&target.0), &target.1, &args));
+    output_line(outcome)
+}
+
+/// The plugin's arguments for a record (`[input]`), or the record's error
+/// line when it is not JSON.
+fn call_args(line: &[u8]) -> Result<String, Outcome> {
     let text = match std::str::from_utf8(line) {
         Ok(t) => t,
-        Err(e) => return error_line("invalid_input", format!("the line is not UTF-8: {e}")),
+        Err(e) => return Err(error_line("invalid_input", format!("the line is not UTF-8: {e}"))),
     };
     let input: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return error_line("invalid_input", format!("the line is not valid JSON: {e}")),
+        Err(e) => return Err(error_line("invalid_input", format!("the line is not valid JSON: {e}"))),
     };
-    let outcome = factory.new_runtime().and_then(|mut rt| {
-        let args = serde_json::to_string(&[input]).expect("a JSON value serializes");
-        rt.call_json(Some(&target.0), &target.1, &args)
-    });
+    Ok(serde_json::to_string(&[input]).expect("a JSON value serializes"))
+}
+
+/// The output line for a record's result.
+fn output_line(outcome: jsbox::Result<String>) -> Outcome {
     match outcome {
         // The JSON text as the plugin produced it (key order kept), checked.
         Ok(json) => match serde_json::from_str::<serde::de::IgnoredAny>(&json) {
@@ -142,7 +160,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, records.len().max(1));
-    let factory = EngineFactory::new(options.max_runtimes(jobs as u32))?;
+    let factory = EngineFactory::new(options.max_runtimes(jobs as u32 * args.concurrency))?;
 
     let bar = ProgressBar::with_draw_target(Some(all_records.len() as u64), ProgressDrawTarget::stderr());
     bar.set_position(done.lines as u64);
@@ -166,6 +184,10 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         for _ in 0..jobs {
             let tx = tx.clone();
             let (factory, next, records, target) = (&factory, &next, &records, &plugin.target);
+            if args.concurrency > 1 {
+                scope.spawn(move || concurrent::worker(factory, target, records, next, tx, args.concurrency));
+                continue;
+            }
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= records.len() {

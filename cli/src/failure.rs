@@ -3,11 +3,11 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | JS error: uncaught exception, syntax error, module not found, a native call that failed, a result that is not JSON |
+//! | 1 | JS error: uncaught exception, syntax error, module not found, a native call that failed, a result that is not JSON, a promise that can never settle |
 //! | 2 | bad usage: unknown flag, bad value, unreadable plugin or input, input that is not JSON |
 //! | 3 | timeout (`--timeout`) |
 //! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
-//! | 5 | denied: a capability that was not granted (fs path, exec program, `fs`/`exec` without a grant), a module the policy denies |
+//! | 5 | denied: a capability that was not granted (fs path, exec program, a `fetch` to a host `--allow-net` does not grant, `fs`/`exec` without a grant), a module the policy denies |
 //! | 6 | anything else (engine, cache, call log, I/O) |
 //! | 7 | `batch --resume`: the existing output does not belong to this job |
 
@@ -67,8 +67,10 @@ pub fn code(e: &Error) -> u8 {
         return DENIED;
     }
     match e {
+        // A malformed --allow-net value.
+        Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
-        Error::InvalidValue(_) => JS_ERROR,
+        Error::InvalidValue(_) | Error::NeverSettles => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
         Error::Denied(_) | Error::ModuleDenied(_) => DENIED,
@@ -94,6 +96,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::FuelExhausted(_) => "fuel_exhausted",
         Error::TooLarge { .. } => "too_large",
         Error::InvalidValue(_) => "invalid_value",
+        Error::NeverSettles => "never_settles",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
         Error::Capacity(_) | Error::CapacityTimeout { .. } => "capacity",

@@ -26,13 +26,15 @@ Exit codes:
   2  bad usage (unknown flag, bad value, unreadable plugin, input not JSON)
   3  timeout (--timeout)
   4  resource limit (--max-memory, stack overflow, --fuel, value too large)
-  5  denied capability (fs path or exec program not granted, module denied)
+  5  denied capability (fs path, exec program or --allow-net host not granted,
+     module denied)
   6  other (engine, cache, call log, I/O)
   7  batch --resume: the existing output belongs to another plugin, options or input
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
+  jsbox run examples/fetch/plugin.js --allow-net 127.0.0.1:8080 --input '{\"url\": \"http://127.0.0.1:8080/\"}'
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl
@@ -79,10 +81,16 @@ plugin, options and input (FILE.jsbox-resume records them; exit code 7 if not),
 cuts a torn last line, and appends the remaining records, so FILE ends up
 byte-identical to an uninterrupted run's.
 
+Async plugins (a promise result, timers, async host calls) are awaited. With
+--concurrency N each worker keeps up to N records in flight: while one waits,
+the worker runs another (output order and completeness are unchanged; up to
+jobs x N sandboxes are alive at once).
+
 Examples:
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl
   jsbox batch plugin.js --input in.jsonl --jobs 4 --timeout 1s > out.jsonl
-  jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume";
+  jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume
+  jsbox batch async-plugin.js --input in.jsonl --jobs 2 --concurrency 64";
 
 const EVAL_HELP: &str = "\
 Evaluates a script and prints its completion value as JSON (a promise is

@@ -26,6 +26,13 @@ pub struct SandboxArgs {
     /// Allow `require('exec').run(PROG, args)` for PROG (repeatable).
     #[arg(long, value_name = "PROG", help_heading = "Capabilities")]
     pub allow_exec: Vec<String>,
+    /// Allow `fetch` to reach HOST (any port) or HOST:PORT (repeatable), as
+    /// deno's `--allow-net`: `example.com`, `api.example.com:443`,
+    /// `127.0.0.1:8080`, `[::1]:8080`, `localhost:3000`. Redirects are
+    /// followed only to granted hosts; a hostname reaches public addresses
+    /// only (grant the IP or `localhost` for loopback and private ones).
+    #[arg(long, value_name = "HOST[:PORT]", help_heading = "Capabilities")]
+    pub allow_net: Vec<String>,
     /// Only these modules may be required (repeatable). The plugin's own
     /// files, and `fs`/`exec` when granted, are always allowed. Without this
     /// flag every module is allowed.
@@ -123,6 +130,9 @@ impl SandboxArgs {
         for prog in &self.allow_exec {
             o = o.allow_exec(prog);
         }
+        for host in &self.allow_net {
+            o = o.allow_net(host);
+        }
         if !self.allow_module.is_empty() {
             let mut names: BTreeSet<String> = self.allow_module.iter().cloned().collect();
             names.extend(extra_modules.iter().cloned());
@@ -131,6 +141,10 @@ impl SandboxArgs {
             }
             if !self.allow_exec.is_empty() {
                 names.insert("exec".into());
+            }
+            if !self.allow_net.is_empty() {
+                // The module behind `fetch`.
+                names.insert("jsbox:net".into());
             }
             o = o.module_policy(ModulePolicy::Allow(names));
         }

@@ -26,6 +26,12 @@ module.exports.record = (x) => {
   if (x.fail) throw new RangeError('record ' + x.i + ' failed');
   return { i: x.i, sq: x.i * x.i };
 };
+module.exports.later = async (x) => {
+  await new Promise((resolve) => setTimeout(resolve, x.ms));
+  if (x.fail) throw new RangeError('record ' + x.i + ' failed late');
+  return { i: x.i, waited: x.ms };
+};
+module.exports.never = () => new Promise(() => {});
 "#;
 
 const UTIL: &str = "exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n";
@@ -268,6 +274,68 @@ fn batch_keeps_order_and_reports_errors_per_line() {
             assert_eq!(v["error"]["message"], format!("RangeError: record {i} failed"));
         } else {
             assert_eq!(v["ok"], serde_json::json!({ "i": i, "sq": i * i }), "line {i}");
+        }
+    }
+}
+
+#[test]
+fn run_awaits_async_plugins() {
+    let dir = fixture();
+    jsbox()
+        .arg("run")
+        .arg(plugin(&dir))
+        .args(["--export", "later", "--input", r#"{"i": 3, "ms": 20}"#])
+        .assert()
+        .success()
+        .stdout("{\"i\":3,\"waited\":20}\n");
+    jsbox()
+        .arg("run")
+        .arg(plugin(&dir))
+        .args(["--export", "never", "--input", "null"])
+        .assert()
+        .code(1)
+        .stderr(contains("can never settle"));
+    jsbox()
+        .arg("run")
+        .arg(plugin(&dir))
+        .args(["--export", "later", "--timeout", "100ms", "--input", r#"{"i": 1, "ms": 60000}"#])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn batch_overlaps_waiting_records_and_keeps_order() {
+    let dir = fixture();
+    let input = dir.path().join("in.jsonl");
+    // Early records wait longest, so they finish last.
+    let mut lines = Vec::new();
+    for i in 0..30 {
+        lines.push(match i {
+            7 => "not json".to_string(),
+            i if i % 5 == 4 => format!(r#"{{"i": {i}, "ms": 5, "fail": true}}"#),
+            i => format!(r#"{{"i": {i}, "ms": {}}}"#, 2 * (30 - i)),
+        });
+    }
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    for concurrency in ["1", "8"] {
+        let assert = jsbox()
+            .arg("batch")
+            .arg(plugin(&dir))
+            .args(["--export", "later", "--jobs", "2", "--concurrency", concurrency, "--input"])
+            .arg(&input)
+            .assert()
+            .code(1);
+        let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+        let out: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(out.len(), 30, "{stdout}");
+        for (i, v) in out.iter().enumerate() {
+            if i == 7 {
+                assert_eq!(v["error"]["kind"], "invalid_input", "line {i}: {v}");
+            } else if i % 5 == 4 {
+                assert_eq!(v["error"]["message"], format!("RangeError: record {i} failed late"), "line {i}");
+            } else {
+                assert_eq!(v["ok"], serde_json::json!({ "i": i, "waited": 2 * (30 - i) }), "line {i}");
+            }
         }
     }
 }

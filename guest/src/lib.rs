@@ -7,7 +7,8 @@
 //!    module stubs) and the init scripts. In a factory the host runs this once
 //!    and Wizer snapshots the result, so instances start with it done.
 //! 2. `eval` / `call` / `require` run user code and return JSON text or a
-//!    structured `js-error`.
+//!    structured `js-error`. A result still pending on timers or host calls
+//!    is driven by the host through `run-loop` (see `event_loop.rs`).
 //!
 //! The guest holds no authority of its own: native modules and console
 //! output go through the `host` imports, and everything else it could reach
@@ -19,16 +20,18 @@ use javy::quickjs::{
     context::EvalOptions, function::This, Array, CatchResultExt, CaughtError, Ctx, Function,
     Object, Persistent, Value,
 };
-use javy::quickjs::promise::PromiseState;
 use javy::{Config, Runtime};
+
+mod event_loop;
 
 wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
 
 mod modules;
 
-use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError};
+use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError, LoopState};
 use jsbox::sandbox::host::{self, LogLevel};
 
+mod fetch;
 mod web;
 
 struct Sandbox;
@@ -165,6 +168,7 @@ fn with_state<R>(
     f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> Result<R, JsError>,
 ) -> Result<R, JsError> {
     seed_random();
+    event_loop::enter();
     STATE.with_borrow(|state| {
         let state = state
             .as_ref()
@@ -178,26 +182,6 @@ fn with_state<R>(
             f(ctx, api)
         })
     })
-}
-
-/// Runs queued jobs and, when `value` is a promise, waits for it.
-fn settle<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>, JsError> {
-    // Jobs run through the context: the runtime is locked while in `with`.
-    while ctx.execute_pending_job() {}
-    let Some(promise) = value.as_promise() else {
-        return Ok(value);
-    };
-    match promise.state() {
-        PromiseState::Resolved | PromiseState::Rejected => {
-            promise.result::<Value>().unwrap_or_else(|| Ok(Value::new_undefined(ctx.clone())))
-                .catch(ctx)
-                .map_err(|c| caught_to_error(ctx, c))
-        }
-        PromiseState::Pending => Err(error(
-            ErrorKind::Invalid,
-            "the promise is still pending after all jobs ran (it waits on nothing the sandbox can deliver)",
-        )),
-    }
 }
 
 fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<String, JsError> {
@@ -304,13 +288,14 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         })
         .map_err(registry_error)?;
 
+        let call_async = event_loop::install(&ctx)?;
         let host_bind = native_call::binder(&ctx).map_err(registry_error)?;
 
         let bootstrap: Function = eval_script(&ctx, PRELUDE, PRELUDE_NAME)?
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, host_bind))
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone()))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 
@@ -320,6 +305,9 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         for (name, source) in &esm_sources {
             modules::add_registry_module(&ctx, name, source).catch(&ctx).map_err(caught)?;
         }
+
+        // fetch, Headers, Request, Response (guest/src/fetch.js).
+        fetch::install(&ctx, call_async)?;
 
         if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
             for script in scripts.iter::<Object>() {
@@ -361,7 +349,7 @@ impl Guest for Sandbox {
     fn eval(source: String, filename: String) -> Result<String, JsError> {
         with_state(|ctx, _| {
             let value = eval_script(&ctx, &source, &filename)?;
-            let value = settle(&ctx, value)?;
+            let value = event_loop::settle(&ctx, value)?;
             to_json(&ctx, value)
         })
     }
@@ -386,7 +374,7 @@ impl Guest for Sandbox {
                     .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
             }
             let value: Value = f.call_arg(rest).catch(&ctx).map_err(catch)?;
-            let value = settle(&ctx, value)?;
+            let value = event_loop::settle(&ctx, value)?;
             to_json(&ctx, value)
         })
     }
@@ -395,8 +383,15 @@ impl Guest for Sandbox {
         with_state(|ctx, api| {
             let require: Function = api.get("require").catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
             let exports: Value = require.call((name,)).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
-            let exports = settle(&ctx, exports)?;
+            let exports = event_loop::settle(&ctx, exports)?;
             to_json(&ctx, exports)
+        })
+    }
+
+    fn run_loop() -> Result<LoopState, JsError> {
+        with_state(|ctx, _| match event_loop::run_loop(&ctx)? {
+            Ok(value) => Ok(LoopState::Done(to_json(&ctx, value)?)),
+            Err(waiting) => Ok(LoopState::Waiting(waiting)),
         })
     }
 }

@@ -1,14 +1,18 @@
 // The jsbox guest's JS side: CommonJS `require`, native-module stubs,
 // `console` and `path`. Evaluated once by `init` (so, in a factory, inside
 // the Wizer snapshot). It is an expression: a function the Rust side calls
-// with the parsed registry and the host functions (`hostBind(module, fn)`
-// makes a native function's stub: guest/src/native_call.rs); it returns the small
+// with the parsed registry, the host functions (`hostBind(module, fn)`
+// makes a native function's stub: guest/src/native_call.rs) and `callAsync`
+// (from event_loop.js); it returns the small
 // API the Rust side uses. Nothing here is reachable from user code except
 // through `require`, `module` objects and `console`.
-(function (registry, compiled, hostCall, hostConsole, hostBind) {
+(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync) {
   'use strict';
 
   const natives = registry.natives || {};
+  // Async native functions by module: their stubs return promises
+  // (callAsync comes from event_loop.js).
+  const asyncNatives = registry.async_natives || {};
   const policy = registry.policy || { mode: 'all' };
   const cache = Object.create(null);
   // Built-in native modules that exist only when the embedder grants them.
@@ -93,6 +97,7 @@
       // null in the argument array. Both are documented behaviour.
       m[fn] = hostBind(name, fn);
     }
+    for (const fn of asyncNatives[name] || []) m[fn] = (...args) => callAsync(name, fn, args);
     return Object.freeze(m);
   }
 

@@ -20,6 +20,7 @@ pub(crate) mod names {
     pub const EVAL: &str = "jsbox:sandbox/guest@0.1.0#eval";
     pub const CALL: &str = "jsbox:sandbox/guest@0.1.0#call";
     pub const REQUIRE: &str = "jsbox:sandbox/guest@0.1.0#require";
+    pub const RUN_LOOP: &str = "jsbox:sandbox/guest@0.1.0#run-loop";
     pub const POST_PREFIX: &str = "cabi_post_";
 }
 
@@ -34,6 +35,7 @@ pub(crate) struct ExportIndex {
     eval: (ModuleExport, ModuleExport),
     call: (ModuleExport, ModuleExport),
     require: (ModuleExport, ModuleExport),
+    run_loop: (ModuleExport, ModuleExport),
 }
 
 fn export(module: &Module, name: &str, params: usize, results: usize) -> Result<ModuleExport> {
@@ -67,6 +69,7 @@ impl ExportIndex {
             eval: with_post(module, names::EVAL, 4)?,
             call: with_post(module, names::CALL, 7)?,
             require: with_post(module, names::REQUIRE, 2)?,
+            run_loop: with_post(module, names::RUN_LOOP, 0)?,
         })
     }
 }
@@ -89,6 +92,7 @@ pub(crate) struct GuestExports {
     eval: Option<Export<(i32, i32, i32, i32)>>,
     call: Option<CallExport>,
     require: Option<Export<(i32, i32)>>,
+    run_loop: Option<Export<()>>,
 }
 
 /// A typed view of an export whose signature [`ExportIndex::new`] checked.
@@ -144,6 +148,7 @@ impl GuestExports {
             eval: None,
             call: None,
             require: None,
+            run_loop: None,
         })
     }
 
@@ -204,6 +209,10 @@ fn load_str(mem: &[u8], at: usize) -> Result<String, String> {
     lift_str(mem, load_u32(mem, at)?, load_u32(mem, at + 4)?)
 }
 
+/// The `error-kind` that is no error: the result is a pending promise the
+/// guest keeps for `run-loop`.
+pub(crate) const PENDING: u8 = 5;
+
 /// A `js-error` record as the guest sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GuestError {
@@ -234,12 +243,29 @@ impl From<GuestError> for Error {
     }
 }
 
+/// Decodes a `js-error` record at `at`:
+/// `{kind: u8 @0, name @4, message @12, stack @20, file @28, line @36, column @40}`.
+fn decode_error(mem: &[u8], at: usize) -> Result<GuestError, String> {
+    let kind = load_u8(mem, at)?;
+    if kind > PENDING {
+        return Err(format!("unknown error kind {kind}"));
+    }
+    Ok(GuestError {
+        kind,
+        name: load_str(mem, at + 4)?,
+        message: load_str(mem, at + 12)?,
+        stack: load_str(mem, at + 20)?,
+        file: load_str(mem, at + 28)?,
+        line: load_u32(mem, at + 36)?,
+        column: load_u32(mem, at + 40)?,
+    })
+}
+
 /// Decodes a `result<string, js-error>` (or `result<_, js-error>` when
 /// `ok_has_string` is false) at `retptr`.
 ///
 /// Layout (canonical ABI, 4-byte aligned): a `u8` discriminant at 0, then
-/// the payload at 4: `ok` is `(ptr, len)`; `err` is the record
-/// `{kind: u8 @4, name @8, message @16, stack @24, file @32, line @40, column @44}`.
+/// the payload at 4: `ok` is `(ptr, len)`; `err` is the `js-error` record.
 pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Result<Result<String, GuestError>, String> {
     let base = retptr as usize;
     if !base.is_multiple_of(4) {
@@ -248,21 +274,58 @@ pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Res
     match load_u8(mem, base)? {
         0 if ok_has_string => Ok(Ok(load_str(mem, base + 4)?)),
         0 => Ok(Ok(String::new())),
-        1 => {
-            let kind = load_u8(mem, base + 4)?;
-            if kind > 4 {
-                return Err(format!("unknown error kind {kind}"));
+        1 => Ok(Err(decode_error(mem, base + 4)?)),
+        d => Err(format!("invalid result discriminant {d}")),
+    }
+}
+
+/// The guest's `loop-state`: where the awaited promise stands.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LoopState {
+    /// It resolved: the JSON text of its value.
+    Done(String),
+    /// Still pending: the next timer's due time (ms on the loop clock) and
+    /// whether a timer keeps the loop alive.
+    Waiting { next_timer: Option<f64>, keep_alive: bool },
+}
+
+fn load_bool(mem: &[u8], at: usize) -> Result<bool, String> {
+    match load_u8(mem, at)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        b => Err(format!("invalid bool {b}")),
+    }
+}
+
+/// Decodes a `result<loop-state, js-error>` at `retptr`.
+///
+/// Layout (8-byte aligned, because of the `f64`): the result's tag at 0 and
+/// its payload at 8. `ok`: the `loop-state` tag at 8, its payload at 16:
+/// `done` is `(ptr, len)`; `waiting` is `{next-timer: option<f64> (tag @16,
+/// value @24), keep-alive: bool @32}`. `err`: the `js-error` record at 8.
+pub(crate) fn decode_loop_state(mem: &[u8], retptr: u32) -> Result<Result<LoopState, GuestError>, String> {
+    let base = retptr as usize;
+    if base % 8 != 0 {
+        return Err(format!("misaligned return area {retptr}"));
+    }
+    match load_u8(mem, base)? {
+        0 => match load_u8(mem, base + 8)? {
+            0 => Ok(Ok(LoopState::Done(load_str(mem, base + 16)?))),
+            1 => {
+                let next_timer = match load_u8(mem, base + 16)? {
+                    0 => None,
+                    1 => {
+                        let lo = u64::from(load_u32(mem, base + 24)?);
+                        let hi = u64::from(load_u32(mem, base + 28)?);
+                        Some(f64::from_bits(hi << 32 | lo))
+                    }
+                    d => return Err(format!("invalid option discriminant {d}")),
+                };
+                Ok(Ok(LoopState::Waiting { next_timer, keep_alive: load_bool(mem, base + 32)? }))
             }
-            Ok(Err(GuestError {
-                kind,
-                name: load_str(mem, base + 8)?,
-                message: load_str(mem, base + 16)?,
-                stack: load_str(mem, base + 24)?,
-                file: load_str(mem, base + 32)?,
-                line: load_u32(mem, base + 40)?,
-                column: load_u32(mem, base + 44)?,
-            }))
-        }
+            d => Err(format!("invalid loop-state discriminant {d}")),
+        },
+        1 => Ok(Err(decode_error(mem, base + 8)?)),
         d => Err(format!("invalid result discriminant {d}")),
     }
 }
@@ -331,6 +394,16 @@ impl GuestExports {
         finish(store, &self.memory, &post, retptr, true)
     }
 
+    /// `run-loop()`: one turn of the guest's event loop.
+    pub(crate) fn run_loop<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<Result<LoopState, GuestError>> {
+        let (run_loop, post) = lazy!(self, store, run_loop);
+        let retptr = run_loop.call(&mut *store, ())?;
+        let decoded = decode_loop_state(self.memory.data(&*store), retptr as u32)
+            .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
+        post.call(&mut *store, retptr)?;
+        Ok(decoded)
+    }
+
     pub(crate) fn require<T>(&mut self, store: &mut Store<T>, name: &str) -> CallOutcome {
         let (require, post) = lazy!(self, store, require);
         let realloc = self.realloc(store)?;
@@ -381,5 +454,39 @@ mod tests {
         assert!(decode_result(&mem, 2, true).is_err());
         assert!(decode_result(&mem, 4096, true).is_err());
         assert!(lift_str(&[0xff, 0xfe], 0, 2).is_err());
+    }
+
+    #[test]
+    fn decodes_loop_states() {
+        let mut mem = vec![0u8; 64];
+        mem[8] = 1;
+        mem[16] = 1;
+        mem[24..32].copy_from_slice(&12.5f64.to_bits().to_le_bytes());
+        mem[32] = 1;
+        let want = LoopState::Waiting { next_timer: Some(12.5), keep_alive: true };
+        assert_eq!(decode_loop_state(&mem, 0).unwrap(), Ok(want));
+        mem[16] = 0;
+        mem[32] = 0;
+        let want = LoopState::Waiting { next_timer: None, keep_alive: false };
+        assert_eq!(decode_loop_state(&mem, 0).unwrap(), Ok(want));
+
+        let mut mem = vec![0u8; 64];
+        put_str(&mut mem, 16, "[1]");
+        assert_eq!(decode_loop_state(&mem, 0).unwrap(), Ok(LoopState::Done("[1]".into())));
+
+        let mut mem = vec![0u8; 64];
+        mem[0] = 1;
+        for at in [12, 20, 28, 36] {
+            put_str(&mut mem, at, "");
+        }
+        mem[44] = 9;
+        assert_eq!(decode_loop_state(&mem, 0).unwrap().unwrap_err().line, 9);
+
+        let mut mem = vec![0u8; 64];
+        mem[8] = 1;
+        mem[32] = 2;
+        assert!(decode_loop_state(&mem, 0).is_err());
+        assert!(decode_loop_state(&mem, 4).is_err());
+        assert!(decode_loop_state(&[0u8; 8], 0).is_err());
     }
 }

@@ -89,6 +89,11 @@ pub enum Error {
         /// The host's message.
         message: String,
     },
+    /// The value awaited by a call is a promise that can never settle: it
+    /// is pending, and no timer and no async host call is left that could
+    /// settle it (node would exit with it pending). The runtime stays usable.
+    #[error("the awaited promise can never settle: no timer and no host call is pending")]
+    NeverSettles,
     /// The call ran past its deadline, or was cancelled.
     #[error("timed out after {0:?}")]
     Timeout(std::time::Duration),

@@ -112,6 +112,7 @@ struct InitScript<'a> {
 struct RegistryDoc<'a> {
     modules: &'a BTreeMap<String, String>,
     natives: BTreeMap<&'a str, Vec<String>>,
+    async_natives: BTreeMap<&'a str, Vec<String>>,
     policy: Policy<'a>,
     preload: &'a [String],
     init_scripts: Vec<InitScript<'a>>,
@@ -160,6 +161,9 @@ fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
     if !options.exec_allow.is_empty() {
         all.push(native::exec::module(&options.exec_allow));
     }
+    if !options.net_grants.is_empty() {
+        all.push(native::net::module(&options.net_grants, &options.net)?);
+    }
     for module in all {
         if allowed_native(&options.policy, module.name()) {
             registry.insert(module)?;
@@ -201,12 +205,20 @@ impl EngineFactory {
         let esm_names = session.esm_registry_names(&modules);
 
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for m in natives.iter() {
+        let mut async_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        // The net module is reached only through `fetch`: it stays out of
+        // the registry (not `require`-able, and the snapshot is the same
+        // with or without net grants).
+        for m in natives.iter().filter(|m| m.name() != native::net::MODULE) {
             native_names.insert(m.name(), m.function_names());
+            if !m.async_functions.is_empty() {
+                async_names.insert(m.name(), m.async_function_names());
+            }
         }
         let registry_json = serde_json::to_string(&RegistryDoc {
             modules: &modules,
             natives: native_names,
+            async_natives: async_names,
             policy: policy_doc(&options.policy),
             preload: &options.preload,
             init_scripts: options

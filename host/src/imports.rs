@@ -20,6 +20,8 @@ use crate::console::LogLevel;
 use crate::error::Error;
 use crate::state::{Clock, HostState};
 
+mod async_calls;
+
 // WASI preview 1 errno values.
 const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_BADF: i32 = 8;
@@ -53,8 +55,8 @@ fn read_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime:
     Ok(lift_str(mem.data(&*caller), ptr as u32, len as u32))
 }
 
-/// Writes `result<string, string>` into the import's return area.
-fn write_result(caller: &mut Caller<'_, HostState>, retptr: i32, result: Result<&str, &str>) -> wasmtime::Result<()> {
+/// Copies `text` into a fresh guest allocation (the guest takes it over).
+fn lower_text(caller: &mut Caller<'_, HostState>, text: &str) -> wasmtime::Result<(i32, i32)> {
     let mem = memory(caller)?;
     let realloc = match caller.data().realloc.clone() {
         Some(r) => r,
@@ -69,11 +71,17 @@ fn write_result(caller: &mut Caller<'_, HostState>, retptr: i32, result: Result<
             r
         }
     };
+    lower_str(&mut *caller, &realloc, &mem, text)
+}
+
+/// Writes `result<string, string>` into the import's return area.
+fn write_result(caller: &mut Caller<'_, HostState>, retptr: i32, result: Result<&str, &str>) -> wasmtime::Result<()> {
     let (tag, text) = match result {
         Ok(s) => (0u8, s),
         Err(s) => (1u8, s),
     };
-    let (ptr, len) = lower_str(&mut *caller, &realloc, &mem, text)?;
+    let (ptr, len) = lower_text(caller, text)?;
+    let mem = memory(caller)?;
     let mut area = [0u8; 12];
     area[0] = tag;
     area[4..8].copy_from_slice(&ptr.to_le_bytes());
@@ -242,6 +250,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.func_wrap(names::HOST_INTERFACE, "call", host_call)?;
     linker.func_wrap(names::HOST_INTERFACE, "console", host_console)?;
     linker.func_wrap(names::HOST_INTERFACE, "resolve-module", host_resolve_module)?;
+    async_calls::add_to_linker(linker)?;
 
     linker.func_wrap(WASI, "random_get", |mut caller: Caller<'_, HostState>, buf: i32, len: i32| {
         let mut bytes = vec![0u8; len as u32 as usize];

@@ -23,7 +23,7 @@
 //!   boundary with the host is `wit/jsbox.wit`.
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
-//!   capability grants (`fs`, `exec`), the [`ModulePolicy`], the console and
+//!   capability grants (`fs`, `exec`, net for `fetch`: see [`native::net`]), the [`ModulePolicy`], the console and
 //!   call-log policies, [`Limits`] and the disk cache.
 //! - **[`EngineFactory`]**: does the expensive work once. It runs the guest's
 //!   `init` with the registry and snapshots the result with Wizer (the
@@ -126,6 +126,51 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Event loop
+//!
+//! Each runtime has its own event loop, as a node process has: microtasks
+//! and `queueMicrotask`, `setTimeout` / `setInterval` / `clearTimeout` /
+//! `clearInterval`, and the promises of async native functions
+//! ([`NativeModule::async_function`], [`NativeModule::raw_async`]). The
+//! order is node's: a call's synchronous code, then its microtasks; then
+//! timers by due time and creation (a delay under 1 ms is 1 ms), each
+//! followed by its microtasks; then finished host calls, each followed by
+//! its microtasks.
+//!
+//! The host drives the loop. When the value of `eval`, `call` or `require`
+//! is a promise still pending, the guest returns to the host and says so;
+//! the host waits, without the guest, until the next timer is due or an
+//! async native call finishes, then re-enters the guest for one turn of the
+//! loop, and so on until the promise settles. The guest never blocks or
+//! spins; every entry is a short synchronous wasm call.
+//!
+//! - The sync calls ([`Runtime::eval`] ...) wait by blocking the calling
+//!   thread; native futures and timers then run on a small process-wide
+//!   tokio runtime (one thread, started on first use).
+//! - The async calls ([`Runtime::eval_async`], [`Runtime::call_async`],
+//!   [`Runtime::call_module_async`], [`Runtime::call_json_async`],
+//!   [`Runtime::require_async`]) wait with `.await`, and native futures run
+//!   on the caller's tokio runtime: a waiting runtime holds no thread, so a
+//!   few threads keep thousands of runtimes waiting on host I/O.
+//! - The call's deadline ([`Limits::timeout`]) covers the whole wait, and
+//!   [`InterruptHandle::interrupt`] ends it: both are [`Error::Timeout`].
+//!   A promise that nothing can settle any more (no timer keeping the loop
+//!   alive, no host call in flight) is [`Error::NeverSettles`], never a hang.
+//! - Timers and host calls belong to the runtime, in its own memory: a timer
+//!   set by one call can fire while a later call of the same runtime waits,
+//!   and all of them die with the runtime. Unlike a node process, which runs
+//!   until its loop is empty, a call whose value is not a promise returns at
+//!   once, leaving its timers pending.
+//!
+//! Why the host drives the loop, rather than running the guest on
+//! wasmtime's async support (fibers): JS never blocks inside a call anyway,
+//! it only waits between jobs, so the loop can live in the host without
+//! suspending wasm. Guest calls stay plain synchronous calls, so the sync
+//! API keeps its speed (no fiber switch per call, no async host imports);
+//! a waiting runtime costs its pending futures, not a suspended native
+//! stack per runtime; and waiting, deadlines and interrupts are ordinary
+//! tokio futures the embedder can select on or drop.
 #![deny(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -136,6 +181,7 @@ pub mod calllog;
 mod console;
 mod engine;
 mod error;
+mod event_loop;
 mod factory;
 mod imports;
 mod limits;

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::state::Clock;
 use crate::limits::Limits;
 use crate::native::fs::{Access, FsGrant};
+use crate::native::net::NetOptions;
 use crate::native::NativeModule;
 use crate::registry::{self, ModuleLoader};
 
@@ -58,6 +59,8 @@ pub struct EngineOptions {
     pub(crate) fs_grants: Vec<FsGrant>,
     pub(crate) working_dir: Option<PathBuf>,
     pub(crate) exec_allow: BTreeSet<String>,
+    pub(crate) net_grants: Vec<String>,
+    pub(crate) net: NetOptions,
     pub(crate) policy: ModulePolicy,
     pub(crate) console: ConsoleOutput,
     pub(crate) calllog: CallLogPolicy,
@@ -85,6 +88,8 @@ impl std::fmt::Debug for EngineOptions {
             .field("fs_grants", &self.fs_grants)
             .field("working_dir", &self.working_dir)
             .field("exec_allow", &self.exec_allow)
+            .field("net_grants", &self.net_grants)
+            .field("net", &self.net)
             .field("policy", &self.policy)
             .field("console", &self.console)
             .field("calllog", &self.calllog)
@@ -285,6 +290,36 @@ impl EngineOptions {
         self
     }
 
+    /// Grants `fetch` access to `host` or `host:port` (repeatable), as deno's
+    /// `--allow-net`: `example.com` (any port), `example.com:443`,
+    /// `127.0.0.1:8080`, `[::1]:8080` (brackets for an IPv6 address with a
+    /// port), `localhost`. A hostname grant reaches only public addresses;
+    /// grant an IP literal or `localhost` to reach private or loopback ones.
+    /// Redirects are followed only to granted hosts. The full rules, and
+    /// what is checked, are in [`crate::native::net`].
+    ///
+    /// A grant that does not parse fails [`crate::EngineFactory::new`] with
+    /// [`crate::Error::InvalidOptions`].
+    pub fn allow_net(mut self, grant: impl Into<String>) -> Self {
+        self.net_grants.push(grant.into());
+        self
+    }
+
+    /// Caps the body of one `fetch` response (default
+    /// [`crate::native::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
+    /// body fails the fetch with [`crate::Error::TooLarge`].
+    pub fn net_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.net.max_response_bytes = bytes;
+        self
+    }
+
+    /// How many redirects one `fetch` follows (default
+    /// [`crate::native::net::DEFAULT_MAX_REDIRECTS`], 20).
+    pub fn net_max_redirects(mut self, hops: usize) -> Self {
+        self.net.max_redirects = hops;
+        self
+    }
+
     /// Sets which modules `require` may load.
     pub fn module_policy(mut self, policy: ModulePolicy) -> Self {
         self.policy = policy;
@@ -363,7 +398,7 @@ impl EngineOptions {
         }
         modules.extend(self.modules.clone());
         let mut provided: BTreeSet<String> = self.natives.iter().map(|m| m.name().to_string()).collect();
-        provided.extend(["path", "console", "fs", "exec"].map(String::from));
+        provided.extend(["path", "console", "fs", "exec", crate::native::net::MODULE].map(String::from));
         let extra: Vec<String> = self.init_scripts.iter().map(|(_, s)| s.clone()).collect();
         registry::resolve_with_loaders(&mut modules, &extra, &self.loaders, &provided)?;
         Ok(modules)

@@ -1,7 +1,7 @@
 //! A runtime: one wasmtime instance of the factory's snapshot, with its own
 //! store, memory, console, call-log binding and limits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -9,13 +9,31 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasmtime::{Engine, Store, Trap};
 
-use crate::abi::{CallOutcome, GuestExports};
+use crate::abi::{CallOutcome, GuestExports, PENDING};
 use crate::calllog::Direction;
 use crate::console::ConsoleLine;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Stats};
 use crate::pool::Slot;
-use crate::state::HostState;
+use crate::state::{HostState, Interrupt};
+
+mod async_api;
+mod settle;
+
+/// What [`Runtime::begin`] armed for one call.
+struct Frame {
+    limits: Limits,
+    fuel_budget: Option<u64>,
+    wall: SystemTime,
+    started: Instant,
+}
+
+/// What the guest's first answer to a call means.
+enum Step {
+    Done(Result<String>),
+    /// The result is a pending promise: drive the event loop.
+    Pending,
+}
 
 /// Cancels a running call from another thread.
 ///
@@ -34,16 +52,18 @@ use crate::state::HostState;
 /// ```
 #[derive(Clone)]
 pub struct InterruptHandle {
-    cancelled: Arc<AtomicBool>,
+    cancelled: Arc<Interrupt>,
     engine: Engine,
 }
 
 impl InterruptHandle {
     /// Stops the runtime's current (or next) call with [`Error::Timeout`].
     pub fn interrupt(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
+        self.cancelled.flag.store(true, Ordering::SeqCst);
         // Make every store check its deadline now rather than at the next tick.
         self.engine.increment_epoch();
+        // And end the wait of a runtime whose event loop is idle.
+        self.cancelled.waker.wake();
     }
 }
 
@@ -90,13 +110,16 @@ impl Runtime {
     }
 
     /// Evaluates a script and returns its completion value as JSON
-    /// (`undefined` is `null`). A returned promise is awaited (its jobs run
-    /// to completion).
+    /// (`undefined` is `null`). A returned promise is awaited: the
+    /// runtime's event loop runs (timers, async native calls) until it
+    /// settles, blocking this thread (see the crate docs, "Event loop", and
+    /// [`Runtime::eval_async`]).
     ///
     /// # Errors
     ///
     /// [`Error::Syntax`] with line and column, [`Error::Exception`] with
-    /// message and stack, [`Error::Timeout`] and the other limits.
+    /// message and stack, [`Error::Timeout`] and the other limits,
+    /// [`Error::NeverSettles`] for a promise nothing can settle.
     ///
     /// # Examples
     ///
@@ -129,18 +152,23 @@ impl Runtime {
     /// As [`Runtime::eval`]; [`Error::TooLarge`] for a source over
     /// [`Limits::max_source_bytes`].
     pub fn eval_json(&mut self, source: &str, filename: &str) -> Result<String> {
+        let logged = self.eval_logged(source, filename)?;
+        self.run("", "eval", logged, |guest, store| guest.eval(store, source, filename))
+    }
+
+    /// Checks an `eval` source's size; its call-log arguments.
+    fn eval_logged(&self, source: &str, filename: &str) -> Result<Option<String>> {
         let max = self.store.data().limits.max_source_bytes;
         if source.len() > max {
             return Err(Error::TooLarge { what: "source", size: source.len(), limit: max });
         }
-        let logged = self.store.data().calllog.is_some().then(|| {
+        Ok(self.store.data().calllog.is_some().then(|| {
             let mut s: String = source.chars().take(LOGGED_SOURCE).collect();
             if s.len() < source.len() {
                 s.push('…');
             }
             serde_json::json!([filename, s]).to_string()
-        });
-        self.run("", "eval", logged, |guest, store| guest.eval(store, source, filename))
+        }))
     }
 
     /// Evaluates raw bytes as a script (for sources read from files).
@@ -203,12 +231,21 @@ impl Runtime {
     ///
     /// As [`Runtime::call_module`].
     pub fn call_json(&mut self, module: Option<&str>, function: &str, args_json: &str) -> Result<String> {
+        let logged = self.call_logged(args_json)?;
+        self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
+    }
+
+    /// Checks a call's arguments' size; their call-log form.
+    fn call_logged(&self, args_json: &str) -> Result<Option<String>> {
         let max = self.max_value();
         if args_json.len() > max {
             return Err(Error::TooLarge { what: "arguments", size: args_json.len(), limit: max });
         }
-        let logged = self.store.data().calllog.is_some().then(|| args_json.to_string());
-        self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
+        Ok(self.store.data().calllog.is_some().then(|| args_json.to_string()))
+    }
+
+    fn require_logged(&self, name: &str) -> Option<String> {
+        self.store.data().calllog.is_some().then(|| serde_json::json!([name]).to_string())
     }
 
     /// `require(name)` and returns the module's exports as JSON (functions
@@ -219,7 +256,7 @@ impl Runtime {
     /// [`Error::ModuleNotFound`], [`Error::ModuleDenied`], or what the
     /// module's top level throws or hits, as for [`Runtime::eval`].
     pub fn require(&mut self, name: &str) -> Result<serde_json::Value> {
-        let logged = self.store.data().calllog.is_some().then(|| serde_json::json!([name]).to_string());
+        let logged = self.require_logged(name);
         parse_json(&self.run(name, "require", logged, |guest, store| guest.require(store, name))?)
     }
 
@@ -268,7 +305,11 @@ impl Runtime {
 
     /// A handle that cancels this runtime's running call from any thread.
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle { cancelled: self.store.data().cancelled.clone(), engine: self.store.engine().clone() }
+        let data = self.store.data();
+        InterruptHandle {
+            cancelled: data.cancelled.clone(),
+            engine: self.store.engine().clone(),
+        }
     }
 
     /// The guest's linear memory, read-only (for inspection and tests).
@@ -280,8 +321,9 @@ impl Runtime {
         self.store.data().limits.max_value_bytes
     }
 
-    /// Runs one call into the guest under the limits, logs it, and maps
-    /// every failure to a typed error.
+    /// Runs one call into the guest under the limits (a pending promise is
+    /// awaited by driving the event loop, blocking this thread), logs it,
+    /// and maps every failure to a typed error.
     fn run(
         &mut self,
         module: &str,
@@ -289,12 +331,24 @@ impl Runtime {
         logged_args: Option<String>,
         call: impl FnOnce(&mut GuestExports, &mut Store<HostState>) -> CallOutcome,
     ) -> Result<String> {
+        let frame = self.begin(None)?;
+        let outcome = call(&mut self.guest, &mut self.store);
+        let result = match self.step(outcome, &frame.limits) {
+            Step::Done(result) => result,
+            Step::Pending => self.settle_blocking(&frame.limits),
+        };
+        self.finish(frame, module, function, logged_args, result)
+    }
+
+    /// Checks the runtime can run a call and arms its limits. `handle` is
+    /// the tokio runtime async native calls use (`None`: the shared one).
+    fn begin(&mut self, handle: Option<tokio::runtime::Handle>) -> Result<Frame> {
         if let Some(reason) = &self.poisoned {
             return Err(Error::Poisoned(reason.clone()));
         }
         let limits = self.store.data().limits.clone();
         // Interrupted while idle: this is the "next call" the handle stops.
-        if self.store.data().cancelled.load(Ordering::SeqCst) {
+        if self.store.data().cancelled.flag.load(Ordering::SeqCst) {
             let e = Error::Timeout(Duration::ZERO);
             self.poisoned = Some(e.to_string());
             return Err(e);
@@ -304,6 +358,7 @@ impl Runtime {
             data.deadline = limits.timeout.map(|t| Instant::now() + t);
             data.last_host_error = None;
             data.limiter.refused = false;
+            data.event_loop.handle = handle;
         }
         if let Some(ticker) = &self.store.data().shared.ticker {
             ticker.ensure_running();
@@ -316,19 +371,34 @@ impl Runtime {
         } else {
             None
         };
+        Ok(Frame { limits, fuel_budget, wall: SystemTime::now(), started: Instant::now() })
+    }
 
-        let wall = SystemTime::now();
-        let started = Instant::now();
-        let outcome = call(&mut self.guest, &mut self.store);
-        let elapsed = started.elapsed();
+    /// A guest answer: a result, or the news that it is a pending promise.
+    fn step(&mut self, outcome: CallOutcome, limits: &Limits) -> Step {
+        match outcome {
+            Ok(Err(e)) if e.kind == PENDING => Step::Pending,
+            outcome => Step::Done(self.map_outcome(outcome, limits)),
+        }
+    }
+
+    /// Accounts for a finished call (time, fuel, size cap, call log,
+    /// poisoning).
+    fn finish(
+        &mut self,
+        frame: Frame,
+        module: &str,
+        function: &str,
+        logged_args: Option<String>,
+        result: Result<String>,
+    ) -> Result<String> {
+        let elapsed = frame.started.elapsed();
         self.wall_time += elapsed;
-        if let Some(budget) = fuel_budget {
+        if let Some(budget) = frame.fuel_budget {
             let left = self.store.get_fuel().unwrap_or(0);
             *self.fuel_consumed.get_or_insert(0) += budget - left;
         }
-
-        let result = self.map_outcome(outcome, &limits);
-        let max = limits.max_value_bytes;
+        let max = frame.limits.max_value_bytes;
         let result = result.and_then(|json| {
             if json.len() > max {
                 Err(Error::TooLarge { what: "result", size: json.len(), limit: max })
@@ -338,7 +408,7 @@ impl Runtime {
         });
         if let (Some(log), Some(args)) = (self.store.data_mut().calllog.as_mut(), logged_args) {
             let logged = result.as_deref().map_err(|e| e.to_string());
-            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged)?;
+            log.record(Direction::HostToJs, module, function, &args, frame.wall, elapsed, logged)?;
         }
         if let Err(e) = &result {
             if e.is_fatal() {

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::task::AtomicWaker;
 use wasmtime::{Memory, Store, Trap, TypedFunc, UpdateDeadline};
 
 use crate::calllog::{CallLogSink, RuntimeLog};
 use crate::console::{Console, ConsoleOutput};
 use crate::error::Error;
+use crate::event_loop::HostLoop;
 use crate::limits::{Limits, MemoryLimiter};
 use crate::native::NativeRegistry;
 use crate::ticker::Ticker;
@@ -46,6 +48,15 @@ pub(crate) struct HostEnv {
     pub(crate) modules: Option<Arc<crate::modules::Session>>,
 }
 
+/// What an [`crate::InterruptHandle`] shares with its runtime: the flag
+/// the deadline check reads, and the waker of the runtime's event-loop wait
+/// (see [`crate::event_loop`]).
+#[derive(Default)]
+pub(crate) struct Interrupt {
+    pub(crate) flag: AtomicBool,
+    pub(crate) waker: AtomicWaker,
+}
+
 /// The data of a runtime's store.
 pub(crate) struct HostState {
     pub(crate) shared: Arc<HostEnv>,
@@ -59,7 +70,9 @@ pub(crate) struct HostState {
     pub(crate) memory: Option<Memory>,
     pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
     pub(crate) deadline: Option<Instant>,
-    pub(crate) cancelled: Arc<AtomicBool>,
+    pub(crate) cancelled: Arc<Interrupt>,
+    /// Async native calls in flight and finished (see [`crate::event_loop`]).
+    pub(crate) event_loop: HostLoop,
 }
 
 impl HostState {
@@ -76,7 +89,8 @@ impl HostState {
             memory: None,
             realloc: None,
             deadline: None,
-            cancelled: Arc::new(AtomicBool::new(false)),
+            cancelled: Arc::new(Interrupt::default()),
+            event_loop: HostLoop::default(),
         }
     }
 }
@@ -88,7 +102,7 @@ pub(crate) fn prepare_store(store: &mut Store<HostState>) {
     store.epoch_deadline_callback(|ctx| {
         let state = ctx.data();
         let expired = state.deadline.is_some_and(|d| Instant::now() >= d);
-        if expired || state.cancelled.load(Ordering::Relaxed) {
+        if expired || state.cancelled.flag.load(Ordering::Relaxed) {
             return Err(Trap::Interrupt.into());
         }
         Ok(UpdateDeadline::Continue(1))

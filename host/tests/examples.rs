@@ -6,6 +6,9 @@ use std::path::Path;
 #[path = "../examples/wordcount.rs"]
 mod wordcount;
 
+#[path = "../examples/async_plugin.rs"]
+mod async_plugin;
+
 /// The examples read the repository's `examples/` by relative paths (their
 /// `main` is `pub` for this file) and use the default disk cache. Every
 /// test in this binary sets the same directory and cache, so their order
@@ -20,6 +23,12 @@ fn at_repository_root() {
 fn wordcount_example_runs() {
     at_repository_root();
     wordcount::main().unwrap();
+}
+
+#[test]
+fn async_plugin_example_runs() {
+    at_repository_root();
+    async_plugin::main().unwrap();
 }
 
 #[test]

@@ -4,11 +4,14 @@
 
 pub(crate) mod exec;
 pub(crate) mod fs;
+pub(crate) mod net;
 
 // Ordered maps: a lookup per native call is a few string compares, cheaper
 // than hashing both names with SipHash.
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -18,6 +21,12 @@ use crate::error::Error;
 
 /// The type-erased form of a native function: JSON arguments in, JSON out.
 pub(crate) type NativeFn = Arc<dyn Fn(&str) -> Result<String, Error> + Send + Sync>;
+
+/// The future of one async native call: the JSON text of its result.
+pub(crate) type NativeFuture = Pin<Box<dyn Future<Output = Result<String, Error>> + Send>>;
+
+/// The type-erased form of an async native function.
+pub(crate) type AsyncNativeFn = Arc<dyn Fn(String) -> NativeFuture + Send + Sync>;
 
 /// A native module: a name and its functions, implemented in Rust and
 /// reachable from JS as `require("name").fn(...)`.
@@ -43,6 +52,12 @@ pub(crate) type NativeFn = Arc<dyn Fn(&str) -> Result<String, Error> + Send + Sy
 /// host returned comes back to Rust (for example [`Error::Denied`] from the
 /// `fs` module).
 ///
+/// # Async functions
+///
+/// [`NativeModule::async_function`] and [`NativeModule::raw_async`] add
+/// functions whose JS stubs return promises; see the crate docs, "Event
+/// loop".
+///
 /// # Examples
 ///
 /// ```
@@ -60,20 +75,25 @@ pub(crate) type NativeFn = Arc<dyn Fn(&str) -> Result<String, Error> + Send + Sy
 pub struct NativeModule {
     pub(crate) name: String,
     pub(crate) functions: BTreeMap<String, NativeFn>,
+    pub(crate) async_functions: BTreeMap<String, AsyncNativeFn>,
 }
 
 impl std::fmt::Debug for NativeModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<_> = self.functions.keys().collect();
         names.sort();
-        f.debug_struct("NativeModule").field("name", &self.name).field("functions", &names).finish()
+        f.debug_struct("NativeModule")
+            .field("name", &self.name)
+            .field("functions", &names)
+            .field("async_functions", &self.async_function_names())
+            .finish()
     }
 }
 
 impl NativeModule {
     /// A module named `name` with no functions yet.
     pub fn new(name: impl Into<String>) -> Self {
-        NativeModule { name: name.into(), functions: BTreeMap::new() }
+        NativeModule { name: name.into(), functions: BTreeMap::new(), async_functions: BTreeMap::new() }
     }
 
     /// The module's name (what JS passes to `require`).
@@ -113,7 +133,78 @@ impl NativeModule {
     where
         F: Fn(&str) -> Result<String, Error> + Send + Sync + 'static,
     {
-        self.functions.insert(name.into(), Arc::new(f));
+        let name = name.into();
+        self.async_functions.remove(&name);
+        self.functions.insert(name, Arc::new(f));
+        self
+    }
+
+    /// Adds a typed async function: JS gets a promise, and the future runs
+    /// on the host while the runtime's event loop waits (no thread per
+    /// waiting runtime under the async API). `A` deserializes from the JSON
+    /// array of the JS arguments (use a tuple); `R` serializes to the value
+    /// the promise resolves with; an `Err` rejects it with an `Error`
+    /// carrying its `Display` text (and comes back to Rust as
+    /// [`Error::Host`] if JS does not catch it).
+    ///
+    /// `f` is called, and its future first polled, inside a tokio context:
+    /// the caller's under [`crate::Runtime::eval_async`] and the other async
+    /// calls, else jsbox's own small runtime. So the future may use tokio's
+    /// timers and I/O. The call log records the call when it settles, with
+    /// its duration from start to settlement.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jsbox::{EngineOptions, NativeModule};
+    ///
+    /// let timer = NativeModule::new("timer").async_function("sleep", |(ms,): (u64,)| async move {
+    ///     tokio::time::sleep(Duration::from_millis(ms)).await;
+    ///     Ok::<_, String>(ms)
+    /// });
+    /// let mut rt = jsbox::open(EngineOptions::new().native_module(timer))?;
+    /// let slept: u64 = rt.eval_as("require('timer').sleep(5).then((ms) => ms * 2)")?;
+    /// assert_eq!(slept, 10);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn async_function<A, R, E, F, Fut>(self, name: impl Into<String>, f: F) -> Self
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        E: Display,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, E>> + Send + 'static,
+    {
+        let module = self.name.clone();
+        let function: String = name.into();
+        let fname = function.clone();
+        self.raw_async(function, move |args: String| {
+            let (module, function) = (module.clone(), fname.clone());
+            let host_error = move |message: String| Error::Host { module: module.clone(), function: function.clone(), message };
+            // Arguments are checked and the future created now, in the
+            // call, so bad arguments fail without a loop turn.
+            let started = serde_json::from_str::<A>(&args).map(&f);
+            async move {
+                let future = started.map_err(|e| host_error(format!("bad arguments: {e}")))?;
+                let result = future.await.map_err(|e| e.to_string());
+                let result = result.map_err(&host_error)?;
+                serde_json::to_string(&result).map_err(|e| host_error(format!("bad result: {e}")))
+            }
+        })
+    }
+
+    /// Adds an async function that works on raw JSON text and returns a
+    /// jsbox [`Error`] (so it can report [`Error::Denied`] and keep its
+    /// type; JS sees its message). See [`NativeModule::async_function`].
+    pub fn raw_async<F, Fut>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, Error>> + Send + 'static,
+    {
+        let name = name.into();
+        self.functions.remove(&name);
+        self.async_functions.insert(name, Arc::new(move |args| Box::pin(f(args)) as NativeFuture));
         self
     }
 
@@ -121,6 +212,13 @@ impl NativeModule {
     /// object gets).
     pub(crate) fn function_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.functions.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The names of the module's async functions, sorted.
+    pub(crate) fn async_function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.async_functions.keys().cloned().collect();
         names.sort();
         names
     }
@@ -143,6 +241,10 @@ impl NativeRegistry {
 
     pub(crate) fn get(&self, module: &str, function: &str) -> Option<&NativeFn> {
         self.modules.get(module)?.functions.get(function)
+    }
+
+    pub(crate) fn get_async(&self, module: &str, function: &str) -> Option<&AsyncNativeFn> {
+        self.modules.get(module)?.async_functions.get(function)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &NativeModule> {

@@ -1,0 +1,479 @@
+// The jsbox guest's `fetch`: `fetch`, `Headers`, `Request` and `Response`
+// as the fetch standard (and node 20) define them, over one async host
+// function. Evaluated once by `init` (inside the snapshot). It is an
+// expression: a function the Rust side calls with the event loop's
+// `callAsync(module, fn, args)`, which returns a promise of the host's
+// answer (see `host/src/native/net/client.rs` for both wire forms). The host does the
+// request, checks the net grant and caps the body; this file only shapes
+// values. Without a net grant the host refuses every request.
+(function (callAsync) {
+  'use strict';
+
+  const g = globalThis;
+  const JSONstringify = JSON.stringify;
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+
+  // ---- bytes and base64 ------------------------------------------------------
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const B64_INDEX = new Uint8Array(128).fill(255);
+  for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+  function toBase64(bytes) {
+    const parts = [];
+    let chunk = [];
+    const n = bytes.length;
+    let i = 0;
+    for (; i + 2 < n; i += 3) {
+      const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      chunk.push(B64[v >> 18], B64[(v >> 12) & 63], B64[(v >> 6) & 63], B64[v & 63]);
+      if (chunk.length >= 8192) { parts.push(chunk.join('')); chunk = []; }
+    }
+    if (i < n) {
+      const v = (bytes[i] << 16) | ((i + 1 < n ? bytes[i + 1] : 0) << 8);
+      chunk.push(B64[v >> 18], B64[(v >> 12) & 63], i + 1 < n ? B64[(v >> 6) & 63] : '=', '=');
+    }
+    parts.push(chunk.join(''));
+    return parts.join('');
+  }
+
+  function fromBase64(s) {
+    let len = s.length;
+    while (len > 0 && s[len - 1] === '=') len--;
+    const out = new Uint8Array((len * 3) >> 2);
+    let acc = 0, bits = 0, o = 0;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      const v = c < 128 ? B64_INDEX[c] : 255;
+      if (v === 255) throw new TypeError('invalid base64 from the host');
+      acc = (acc << 6) | v;
+      bits += 6;
+      if (bits >= 8) { bits -= 8; out[o++] = (acc >> bits) & 255; }
+    }
+    return out;
+  }
+
+  function copyBytes(view) {
+    return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+  }
+
+  // ---- Headers ------------------------------------------------------------------
+  const kList = Symbol('headers.list');
+  const kGuard = Symbol('headers.guard');
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const EDGE_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+  function headerName(name, method) {
+    name = String(name);
+    if (!TOKEN.test(name)) throw new TypeError(`Headers.${method}: "${name}" is an invalid header name.`);
+    return name.toLowerCase();
+  }
+  function headerValue(value, method) {
+    value = String(value).replace(EDGE_WS, '');
+    if (/[\0\r\n]/.test(value) || /[^\0-\xff]/.test(value)) {
+      throw new TypeError(`Headers.${method}: "${value}" is an invalid header value.`);
+    }
+    return value;
+  }
+  function checkMutable(h) {
+    if (h[kGuard] === 'immutable') throw new TypeError('immutable');
+  }
+
+  class Headers {
+    constructor(init) {
+      Object.defineProperty(this, kList, { value: [] });
+      Object.defineProperty(this, kGuard, { value: 'none', writable: true });
+      if (init === undefined || init === null) return;
+      if (init instanceof Headers) {
+        for (const [n, v] of init[kList]) this[kList].push([n, v]);
+      } else if (typeof init === 'object' || typeof init === 'function') {
+        if (typeof init[Symbol.iterator] === 'function') {
+          for (const pair of init) {
+            if (pair === null || typeof pair !== 'object' || typeof pair[Symbol.iterator] !== 'function') {
+              throw new TypeError('Headers constructor: expected name/value pair to be length 2, found 1.');
+            }
+            const p = Array.from(pair);
+            if (p.length !== 2) {
+              throw new TypeError(`Headers constructor: expected name/value pair to be length 2, found ${p.length}.`);
+            }
+            this.append(p[0], p[1]);
+          }
+        } else {
+          for (const key of Object.keys(init)) this.append(key, init[key]);
+        }
+      } else {
+        throw new TypeError("Headers constructor: argument must be a sequence or record");
+      }
+    }
+    append(name, value) {
+      const n = headerName(name, 'append');
+      const v = headerValue(value, 'append');
+      checkMutable(this);
+      this[kList].push([n, v]);
+    }
+    delete(name) {
+      const n = headerName(name, 'delete');
+      checkMutable(this);
+      const list = this[kList];
+      for (let i = list.length - 1; i >= 0; i--) if (list[i][0] === n) list.splice(i, 1);
+    }
+    get(name) {
+      const n = headerName(name, 'get');
+      const values = this[kList].filter((e) => e[0] === n).map((e) => e[1]);
+      return values.length ? values.join(', ') : null;
+    }
+    getSetCookie() {
+      return this[kList].filter((e) => e[0] === 'set-cookie').map((e) => e[1]);
+    }
+    has(name) {
+      const n = headerName(name, 'has');
+      return this[kList].some((e) => e[0] === n);
+    }
+    set(name, value) {
+      const n = headerName(name, 'set');
+      const v = headerValue(value, 'set');
+      checkMutable(this);
+      const list = this[kList];
+      const first = list.findIndex((e) => e[0] === n);
+      if (first < 0) { list.push([n, v]); return; }
+      list[first][1] = v;
+      for (let i = list.length - 1; i > first; i--) if (list[i][0] === n) list.splice(i, 1);
+    }
+    forEach(callback, thisArg) {
+      if (typeof callback !== 'function') throw new TypeError('Headers.forEach: callback is not a function');
+      for (const [n, v] of this) callback.call(thisArg, v, n, this);
+    }
+    // The standard's "sort and combine": by name, values joined with ", ",
+    // except that every set-cookie is its own entry.
+    *entries() {
+      const names = [...new Set(this[kList].map((e) => e[0]))].sort();
+      for (const n of names) {
+        if (n === 'set-cookie') {
+          for (const v of this.getSetCookie()) yield [n, v];
+        } else {
+          yield [n, this.get(n)];
+        }
+      }
+    }
+    *keys() { for (const [n] of this.entries()) yield n; }
+    *values() { for (const [, v] of this.entries()) yield v; }
+    [Symbol.iterator]() { return this.entries(); }
+    get [Symbol.toStringTag]() { return 'Headers'; }
+  }
+
+  // ---- bodies ------------------------------------------------------------------
+  const kBody = Symbol('body');
+  const kUsed = Symbol('bodyUsed');
+
+  // BodyInit -> { text } | { bytes } and the content type it implies.
+  function extractBody(body) {
+    if (body === null || body === undefined) return [null, null];
+    if (typeof body === 'string') return [{ text: body }, 'text/plain;charset=UTF-8'];
+    if (typeof g.URLSearchParams === 'function' && body instanceof g.URLSearchParams) {
+      return [{ text: body.toString() }, 'application/x-www-form-urlencoded;charset=UTF-8'];
+    }
+    if (body instanceof ArrayBuffer) return [{ bytes: new Uint8Array(body.slice(0)) }, null];
+    if (ArrayBuffer.isView(body)) return [{ bytes: copyBytes(body) }, null];
+    if (typeof g.Blob === 'function' && body instanceof g.Blob) {
+      throw new TypeError('fetch: Blob bodies are not supported in jsbox; pass await blob.arrayBuffer()');
+    }
+    return [{ text: String(body) }, 'text/plain;charset=UTF-8'];
+  }
+
+  function bodyBytes(body) {
+    return body.bytes !== undefined ? body.bytes : encoder.encode(body.text);
+  }
+  function bodyText(body) {
+    if (body.text !== undefined) return body.text.charCodeAt(0) === 0xfeff ? body.text.slice(1) : body.text;
+    return decoder.decode(body.bytes);
+  }
+
+  function consume(self, name) {
+    if (self[kUsed]) {
+      return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    }
+    const body = self[kBody];
+    if (body !== null) self[kUsed] = true;
+    return Promise.resolve(body === null ? { text: '' } : body);
+  }
+
+  // The Body mixin shared by Request and Response.
+  const BodyMixin = {
+    get bodyUsed() { return this[kUsed]; },
+    get body() {
+      const body = this[kBody];
+      if (body === null || typeof g.ReadableStream !== 'function') return null;
+      const self = this;
+      return new g.ReadableStream({
+        start(controller) {
+          self[kUsed] = true;
+          controller.enqueue(bodyBytes(body));
+          controller.close();
+        },
+      });
+    },
+    text() { return consume(this).then(bodyText); },
+    json() { return consume(this).then((b) => JSON.parse(bodyText(b))); },
+    arrayBuffer() {
+      return consume(this).then((b) => {
+        const bytes = bodyBytes(b);
+        return bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : copyBytes(bytes).buffer;
+      });
+    },
+    bytes() { return consume(this).then((b) => new Uint8Array(bodyBytes(b))); },
+    blob() {
+      if (typeof g.Blob !== 'function') return Promise.reject(new TypeError('Blob is not available in jsbox'));
+      const type = this.headers.get('content-type') || '';
+      return consume(this).then((b) => new g.Blob([bodyBytes(b)], { type }));
+    },
+    formData() {
+      return Promise.reject(new TypeError('formData() is not supported in jsbox'));
+    },
+  };
+  function mixBody(cls) {
+    for (const key of Object.getOwnPropertyNames(BodyMixin)) {
+      Object.defineProperty(cls.prototype, key, Object.getOwnPropertyDescriptor(BodyMixin, key));
+    }
+  }
+
+  // ---- Request -------------------------------------------------------------------
+  const kRequest = Symbol('request');
+  const NORMALIZED_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'];
+  const FORBIDDEN_METHODS = ['CONNECT', 'TRACE', 'TRACK'];
+  const REDIRECT_MODES = ['follow', 'error', 'manual'];
+
+  function parseUrl(input) {
+    const text = String(input);
+    if (typeof g.URL === 'function') {
+      try {
+        return new g.URL(text).href;
+      } catch (e) {
+        throw new TypeError(`Failed to parse URL from ${text}`);
+      }
+    }
+    // Without a URL class the host parses it; catch the obvious here.
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text)) throw new TypeError(`Failed to parse URL from ${text}`);
+    return text;
+  }
+
+  function defaultSignal() {
+    return typeof g.AbortController === 'function' ? new g.AbortController().signal : null;
+  }
+
+  class Request {
+    constructor(input, init) {
+      if (init === null || init === undefined) init = {};
+      else if (typeof init !== 'object') throw new TypeError("Request constructor: 'init' must be an object");
+      const source = input instanceof Request ? input : null;
+      const s = source ? source[kRequest] : null;
+      let method = init.method !== undefined ? String(init.method) : s ? s.method : 'GET';
+      if (!TOKEN.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method.`);
+      const upper = method.toUpperCase();
+      if (FORBIDDEN_METHODS.includes(upper)) throw new TypeError(`'${method}' HTTP method is unsupported.`);
+      if (NORMALIZED_METHODS.includes(upper)) method = upper;
+      const redirect = init.redirect !== undefined ? String(init.redirect) : s ? s.redirect : 'follow';
+      if (!REDIRECT_MODES.includes(redirect)) {
+        throw new TypeError(`Request constructor: '${redirect}' is not a valid RequestRedirect value.`);
+      }
+      const headers = new Headers(init.headers !== undefined ? init.headers : source ? source.headers : undefined);
+      let body = null;
+      if (init.body !== undefined && init.body !== null) {
+        const [extracted, type] = extractBody(init.body);
+        body = extracted;
+        if (type !== null && !headers.has('content-type')) headers.append('content-type', type);
+      } else if (source && init.body === undefined && source[kBody] !== null) {
+        if (source[kUsed]) throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
+        body = source[kBody];
+      }
+      if (body !== null && (method === 'GET' || method === 'HEAD')) {
+        throw new TypeError('Request with GET/HEAD method cannot have body.');
+      }
+      const signal = init.signal !== undefined ? init.signal : s ? s.signal : defaultSignal();
+      Object.defineProperty(this, kRequest, {
+        value: { url: source ? source.url : parseUrl(input), method, redirect, headers, signal },
+      });
+      Object.defineProperty(this, kBody, { value: body });
+      Object.defineProperty(this, kUsed, { value: false, writable: true });
+    }
+    get url() { return this[kRequest].url; }
+    get method() { return this[kRequest].method; }
+    get headers() { return this[kRequest].headers; }
+    get redirect() { return this[kRequest].redirect; }
+    get signal() { return this[kRequest].signal; }
+    get cache() { return 'default'; }
+    get credentials() { return 'same-origin'; }
+    get destination() { return ''; }
+    get integrity() { return ''; }
+    get keepalive() { return false; }
+    get mode() { return 'cors'; }
+    get referrer() { return 'about:client'; }
+    get referrerPolicy() { return ''; }
+    get duplex() { return 'half'; }
+    clone() {
+      if (this[kUsed]) throw new TypeError('Request.clone: Body has already been consumed.');
+      return new Request(this);
+    }
+    get [Symbol.toStringTag]() { return 'Request'; }
+  }
+  mixBody(Request);
+
+  // ---- Response ------------------------------------------------------------------
+  const kResponse = Symbol('response');
+  const NULL_BODY_STATUS = [101, 103, 204, 205, 304];
+  const REDIRECT_STATUS = [301, 302, 303, 307, 308];
+
+  function makeResponse(state, body) {
+    const r = Object.create(Response.prototype);
+    Object.defineProperty(r, kResponse, { value: state });
+    Object.defineProperty(r, kBody, { value: body });
+    Object.defineProperty(r, kUsed, { value: false, writable: true });
+    return r;
+  }
+
+  class Response {
+    constructor(body, init) {
+      if (body === undefined) body = null;
+      if (init === null || init === undefined) init = {};
+      else if (typeof init !== 'object') throw new TypeError("Response constructor: 'init' must be an object");
+      const status = init.status !== undefined ? Number(init.status) : 200;
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`);
+      }
+      const statusText = init.statusText !== undefined ? String(init.statusText) : '';
+      if (/[^\t\x20-\x7e\x80-\xff]/.test(statusText)) throw new TypeError('Invalid statusText');
+      const headers = new Headers(init.headers);
+      let extracted = null;
+      if (body !== null) {
+        if (NULL_BODY_STATUS.includes(status)) throw new TypeError('Response constructor: Invalid response status code ' + status);
+        const [b, type] = extractBody(body);
+        extracted = b;
+        if (type !== null && !headers.has('content-type')) headers.append('content-type', type);
+      }
+      Object.defineProperty(this, kResponse, {
+        value: { type: 'default', url: '', redirected: false, status, statusText, headers },
+      });
+      Object.defineProperty(this, kBody, { value: extracted });
+      Object.defineProperty(this, kUsed, { value: false, writable: true });
+    }
+    static error() {
+      const headers = new Headers();
+      headers[kGuard] = 'immutable';
+      return makeResponse({ type: 'error', url: '', redirected: false, status: 0, statusText: '', headers }, null);
+    }
+    static redirect(url, status) {
+      if (status === undefined) status = 302;
+      if (!REDIRECT_STATUS.includes(status)) throw new RangeError(`Invalid status code ${status}`);
+      const headers = new Headers({ location: parseUrl(url) });
+      headers[kGuard] = 'immutable';
+      return makeResponse({ type: 'default', url: '', redirected: false, status, statusText: '', headers }, null);
+    }
+    static json(data, init) {
+      const text = JSONstringify(data);
+      if (text === undefined) throw new TypeError('Value is not JSON serializable');
+      const response = new Response(text, init);
+      response.headers.set('content-type', 'application/json');
+      return response;
+    }
+    get type() { return this[kResponse].type; }
+    get url() { return this[kResponse].url; }
+    get redirected() { return this[kResponse].redirected; }
+    get status() { return this[kResponse].status; }
+    get ok() { const s = this[kResponse].status; return s >= 200 && s <= 299; }
+    get statusText() { return this[kResponse].statusText; }
+    get headers() { return this[kResponse].headers; }
+    clone() {
+      if (this[kUsed]) throw new TypeError('Response.clone: Body has already been consumed.');
+      const st = this[kResponse];
+      const headers = new Headers(st.headers);
+      headers[kGuard] = st.headers[kGuard];
+      return makeResponse({ ...st, headers }, this[kBody]);
+    }
+    get [Symbol.toStringTag]() { return 'Response'; }
+  }
+  mixBody(Response);
+
+  // ---- fetch ---------------------------------------------------------------------
+  function abortReason(signal) {
+    if (signal.reason !== undefined) return signal.reason;
+    if (typeof g.DOMException === 'function') return new g.DOMException('This operation was aborted', 'AbortError');
+    const e = new Error('This operation was aborted');
+    e.name = 'AbortError';
+    return e;
+  }
+
+  function fromHost(answer, method) {
+    const headers = new Headers();
+    for (const [n, v] of answer.headers) headers[kList].push([n, v]);
+    headers[kGuard] = 'immutable';
+    let body = answer.body.text !== undefined ? { text: answer.body.text } : { bytes: fromBase64(answer.body.base64) };
+    if (method === 'HEAD' || NULL_BODY_STATUS.includes(answer.status)) body = null;
+    return makeResponse(
+      {
+        type: 'basic',
+        url: answer.url,
+        redirected: answer.redirected,
+        status: answer.status,
+        statusText: answer.statusText,
+        headers,
+      },
+      body,
+    );
+  }
+
+  function fetch(input, init) {
+    return new Promise((resolve, reject) => {
+      const request = new Request(input, init);
+      const st = request[kRequest];
+      const signal = st.signal;
+      if (signal && signal.aborted) throw abortReason(signal);
+      const body = request[kBody];
+      if (body !== null) request[kUsed] = true;
+      const wire = {
+        url: st.url,
+        method: st.method,
+        // Sorted and combined (one line per name, set-cookie apart), as
+        // node sends them.
+        headers: [...st.headers],
+        body: body === null ? null : body.bytes !== undefined ? { base64: toBase64(body.bytes) } : { text: body.text },
+        redirect: st.redirect,
+      };
+      let settled = false;
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        reject(abortReason(signal));
+      };
+      const listening = signal && typeof signal.addEventListener === 'function';
+      if (listening) signal.addEventListener('abort', onAbort, { once: true });
+      const done = () => {
+        settled = true;
+        if (listening && typeof signal.removeEventListener === 'function') signal.removeEventListener('abort', onAbort);
+      };
+      callAsync('jsbox:net', 'fetch', [wire]).then(
+        (answer) => {
+          if (settled) return;
+          done();
+          try {
+            resolve(fromHost(answer, st.method));
+          } catch (e) {
+            reject(e);
+          }
+        },
+        (error) => {
+          if (settled) return;
+          done();
+          // node rejects every network failure with a TypeError. The
+          // message is the host's, unchanged: the host matches it to hand
+          // Rust the typed error when the script does not catch it.
+          const e = new TypeError(error && error.message !== undefined ? error.message : String(error));
+          e.cause = error;
+          reject(e);
+        },
+      );
+    });
+  }
+
+  for (const [name, value] of [['fetch', fetch], ['Headers', Headers], ['Request', Request], ['Response', Response]]) {
+    Object.defineProperty(g, name, { value, writable: true, enumerable: false, configurable: true });
+  }
+})
