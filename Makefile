@@ -13,9 +13,7 @@ build: ## build the host library and CLI (stable Rust only)
 
 test: guest-check ## rebuild the guest byte-for-byte, then run every test and doctest
 	cargo test --workspace --all-targets
-	# Doctests run from the workspace root: the README's blocks (doctests of
-	# the jsbox crate) read examples/ as a newcomer's copy of them would.
-	RUSTDOCFLAGS="--test-run-directory $(CURDIR)" cargo test --workspace --doc
+	cargo test --workspace --doc
 
 lint: ## clippy and rustdoc with warnings denied, jsbox without default features, the MSRV
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -58,7 +58,10 @@ jsbox = { path = "../jsbox-$version" }
 TOML
 {
   echo "fn main() -> Result<(), jsbox::Error> {"
+  # Hidden lines are kept (a program needs them) except the doctest's own
+  # move to the repository root: this program runs where it is told.
   awk '/^## The API/ { api = 1 } api && /^```rust/ { inside = 1; next } inside && /^```/ { exit } inside' README.md \
+    | grep -v '^# .*set_current_dir\|^# // `cargo test`' \
     | sed -E 's/^# //; s/^#$//'
   echo "}"
 } > "$work/readme-example/src/main.rs"

@@ -215,8 +215,8 @@ pub fn guest_wasm() -> &'static [u8] {
     factory::GUEST
 }
 
-// The README's Rust blocks are doctests: `make test` runs them from the
-// workspace root (`--test-run-directory`), where the files they read are.
+// The README's Rust blocks are doctests (a hidden first line moves them to
+// the workspace root, where the files they read are).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
