@@ -265,7 +265,7 @@ fn decode_error(mem: &[u8], at: usize) -> Result<GuestError, String> {
 /// the payload at 4: `ok` is `(ptr, len)`; `err` is the `js-error` record.
 pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Result<Result<String, GuestError>, String> {
     let base = retptr as usize;
-    if base % 4 != 0 {
+    if !base.is_multiple_of(4) {
         return Err(format!("misaligned return area {retptr}"));
     }
     match load_u8(mem, base)? {
@@ -302,7 +302,7 @@ fn load_bool(mem: &[u8], at: usize) -> Result<bool, String> {
 /// value @24), keep-alive: bool @32}`. `err`: the `js-error` record at 8.
 pub(crate) fn decode_loop_state(mem: &[u8], retptr: u32) -> Result<Result<LoopState, GuestError>, String> {
     let base = retptr as usize;
-    if base % 8 != 0 {
+    if !base.is_multiple_of(8) {
         return Err(format!("misaligned return area {retptr}"));
     }
     match load_u8(mem, base)? {

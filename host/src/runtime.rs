@@ -134,6 +134,10 @@ impl Runtime {
     }
 
     /// Like [`Runtime::eval`], deserialized into `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`], and [`Error::InvalidValue`] when the value does not deserialize into `T`.
     pub fn eval_as<T: DeserializeOwned>(&mut self, source: &str) -> Result<T> {
         let json = self.eval_json(source, "<eval>")?;
         parse_json(&json)
@@ -141,6 +145,10 @@ impl Runtime {
 
     /// Evaluates `source` as the script `filename` (the name that appears in
     /// stack traces and error locations) and returns the JSON text.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`].
     pub fn eval_json(&mut self, source: &str, filename: &str) -> Result<String> {
         let logged = self.eval_logged(source, filename)?;
         self.run("", "eval", logged, |guest, store| guest.eval(store, source, filename))
@@ -183,22 +191,38 @@ impl Runtime {
     /// assert_eq!(rt.call_as::<i64>("add", (40, 2))?, 42);
     /// # Ok::<(), jsbox::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`]; [`Error::InvalidValue`] when `args` is not a JSON array or `function` is not a function.
     pub fn call(&mut self, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
         parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
     }
 
     /// Like [`Runtime::call`], deserialized into `T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`], and [`Error::InvalidValue`] when the value does not deserialize into `T`.
     pub fn call_as<T: DeserializeOwned>(&mut self, function: &str, args: impl Serialize) -> Result<T> {
         parse_json(&self.call_json(None, function, &args_json(args, self.max_value())?)?)
     }
 
     /// Calls export `function` of registry module `module`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`]; [`Error::ModuleNotFound`] when there is no such module.
     pub fn call_module(&mut self, module: &str, function: &str, args: impl Serialize) -> Result<serde_json::Value> {
         parse_json(&self.call_json(Some(module), function, &args_json(args, self.max_value())?)?)
     }
 
     /// Calls a function with a JSON array text of arguments and returns the
     /// JSON text of the result; `module: None` means a global function.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::call`] and [`Runtime::call_module`].
     pub fn call_json(&mut self, module: Option<&str>, function: &str, args_json: &str) -> Result<String> {
         let logged = self.call_logged(args_json)?;
         self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
@@ -219,6 +243,10 @@ impl Runtime {
 
     /// `require(name)` and returns the module's exports as JSON (functions
     /// are left out, as `JSON.stringify` does).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::eval`]; [`Error::ModuleNotFound`] and [`Error::ModuleDenied`].
     pub fn require(&mut self, name: &str) -> Result<serde_json::Value> {
         let logged = self.require_logged(name);
         parse_json(&self.run(name, "require", logged, |guest, store| guest.require(store, name))?)
