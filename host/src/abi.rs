@@ -305,7 +305,7 @@ fn load_bool(mem: &[u8], at: usize) -> Result<bool, String> {
 /// value @24), keep-alive: bool @32}`. `err`: the `js-error` record at 8.
 pub(crate) fn decode_loop_state(mem: &[u8], retptr: u32) -> Result<Result<LoopState, GuestError>, String> {
     let base = retptr as usize;
-    if base % 8 != 0 {
+    if !base.is_multiple_of(8) {
         return Err(format!("misaligned return area {retptr}"));
     }
     match load_u8(mem, base)? {

@@ -69,6 +69,10 @@ impl Future for InFlight {
     }
 }
 
+/// A finished call as the guest takes it: its id, and its result or the
+/// message JS sees next to the typed error.
+pub(crate) type Delivery = (u32, Result<String, (String, Error)>);
+
 /// One runtime's host-side loop state. It lives in the store: when the
 /// runtime is dropped, its calls in flight are dropped (cancelled) with it.
 #[derive(Default)]
@@ -77,7 +81,7 @@ pub(crate) struct HostLoop {
     in_flight: Option<FuturesUnordered<InFlight>>,
     /// Finished calls the guest has not taken yet, with the host's error
     /// kept typed next to the message JS sees.
-    finished: VecDeque<(u32, Result<String, (String, Error)>)>,
+    finished: VecDeque<Delivery>,
     next_id: u32,
     /// The tokio runtime async native calls run on during the current call
     /// (the async API's caller); `None` means the shared one.
@@ -112,7 +116,7 @@ impl HostLoop {
     }
 
     /// The next finished call for the guest.
-    pub(crate) fn take(&mut self) -> Option<(u32, Result<String, (String, Error)>)> {
+    pub(crate) fn take(&mut self) -> Option<Delivery> {
         self.finished.pop_front()
     }
 
