@@ -48,7 +48,7 @@ pub struct BatchArgs {
     #[arg(long, value_name = "NAME")]
     export: Option<String>,
     /// Records each worker keeps in flight: while one waits on timers or
-    /// async host calls, the worker runs another (see `concurrent.rs`).
+    /// async host calls, the worker runs another (order and output unchanged).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     concurrency: u32,
     #[command(flatten)]
