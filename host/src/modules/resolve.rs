@@ -412,7 +412,10 @@ mod tests {
         ];
         resolver_over(&files, |r| {
             let got = r.resolve("lib/a.mjs", "p", Mode::Import).unwrap();
-            assert_eq!((got.path.as_str(), got.format), ("node_modules/p/browser.js", Format::Esm));
+            // These files are registry entries (not on disk), and registry
+            // modules are CommonJS unless declared ES modules or `.mjs`;
+            // "type": "module" on disk is covered by tests/esm.rs.
+            assert_eq!((got.path.as_str(), got.format), ("node_modules/p/browser.js", Format::CommonJs));
             assert_eq!(r.resolve("lib/a.mjs", "p/feat/x", Mode::Import).unwrap().path, "node_modules/p/src/feat/x.js");
             assert!(r.resolve("lib/a.mjs", "p/feat/internal/y", Mode::Import).is_err());
             assert_eq!(r.resolve("lib/a.mjs", "p/data", Mode::Require).unwrap().format, Format::CommonJs);
