@@ -43,6 +43,27 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(message.into()))
 }
 
+/// An error with its exit code and a one-line message (`jsbox sql`).
+#[derive(Debug)]
+pub struct Failed {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failed {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failed { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}
+
 /// The directory of the plugin being run, so error locations inside
 /// registry modules (`/plugin.js`) print as real paths.
 static PLUGIN_DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -167,6 +188,10 @@ pub fn exit(err: anyhow::Error) -> ExitCode {
     if let Some(r) = err.downcast_ref::<crate::batch::ResumeError>() {
         eprintln!("error[resume]: {r}");
         return ExitCode::from(RESUME);
+    }
+    if let Some(f) = err.downcast_ref::<Failed>() {
+        eprintln!("error: {}", f.message);
+        return ExitCode::from(f.code);
     }
     if let Some(u) = err.downcast_ref::<Usage>() {
         eprintln!("error[usage]: {u}");

@@ -7,6 +7,7 @@ mod failure;
 mod names;
 mod repl;
 mod sandbox;
+mod sql;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ Examples:
   jsbox run examples/wordcount/plugin.js --allow-read examples/wordcount/texts
   jsbox run examples/fetch/plugin.js --allow-net 127.0.0.1:8080 --input '{\"url\": \"http://127.0.0.1:8080/\"}'
   jsbox batch examples/transform/plugin.js --input examples/transform/records.jsonl --output out.jsonl --jobs 2
+  jsbox sql \"SELECT id, clean(name) FROM 'records.parquet'\" --udf clean=plugin.js
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl
   jsbox calllog show calls.sqlite --limit 20
@@ -92,6 +94,39 @@ Examples:
   jsbox batch plugin.js --input in.jsonl --output out.jsonl --resume
   jsbox batch async-plugin.js --input in.jsonl --jobs 2 --concurrency 64";
 
+const SQL_HELP: &str = "\
+Runs a SQL query (Apache DataFusion) over Parquet, CSV and JSON Lines files,
+with JS plugins as SQL functions. A table is a file path in single quotes:
+FROM 'data/records.parquet' (.parquet; .csv with a header line; .json, .jsonl
+or .ndjson for JSON Lines).
+
+--udf NAME=PLUGIN.js[:EXPORT][(TYPE, ...)][->TYPE] makes the plugin's function
+(its module.exports, default export, or EXPORT) the SQL function NAME. It gets
+the row's SQL values as arguments, as JSON values: numbers, strings, booleans,
+null, arrays for lists, objects for structs. Argument types are the query's
+own (unless declared in parentheses: the query's values are then cast to
+them); dates, timestamps, decimals and binary are refused when the query is
+planned (cast them in SQL). The result is checked against the return type,
+utf8 by default (a string, or any other value as its JSON text). Types:
+boolean, int8..int64, uint8..uint64, float32, float64, utf8, list<T>,
+struct<name: T, ...> (SQL names such as bigint, double, varchar work too).
+
+Each row runs in a fresh sandbox (--per-batch: one per Arrow batch), with the
+capabilities, limits and --calllog given, as `jsbox run`. A failing row stops
+the query with an error naming the row and the plugin's error (exit 1), or
+is NULL with --on-error null.
+
+The result is printed as a table, or written to --output FILE (.parquet,
+.csv, .json/.jsonl). --ballista df://HOST:PORT runs the query on a Ballista
+cluster started with jsbox-scheduler and jsbox-executor (crate
+jsbox-ballista): the plugin travels with the plan.
+
+Examples:
+  jsbox sql \"SELECT id, clean(name) FROM 'data/records.parquet'\" --udf clean=plugin.js
+  jsbox sql \"SELECT score(text) AS s FROM 'in.jsonl'\" --udf 'score=plugin.js:score->float64' --output out.parquet
+  jsbox sql \"SELECT f(a, b) FROM 'in.csv'\" --udf 'f=f.js(bigint, varchar)->bigint' --per-batch --on-error null
+  jsbox sql \"SELECT tag(name) FROM '/data/big.parquet'\" --udf tag=tag.js --ballista df://127.0.0.1:50050";
+
 const EVAL_HELP: &str = "\
 Evaluates a script and prints its completion value as JSON (a promise is
 awaited; undefined prints as null).
@@ -142,6 +177,9 @@ enum Command {
     /// Run a plugin over every line of a JSON Lines file, in parallel.
     #[command(after_help = BATCH_HELP)]
     Batch(batch::BatchArgs),
+    /// Run a SQL query over Parquet, CSV or JSON Lines files with JS plugins as SQL functions.
+    #[command(after_help = SQL_HELP)]
+    Sql(sql::SqlArgs),
     /// Evaluate an expression and print the value as JSON.
     #[command(after_help = EVAL_HELP)]
     Eval(EvalArgs),
@@ -254,6 +292,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Run(a) => run(a),
         Command::Batch(a) => batch::run(a),
+        Command::Sql(a) => sql::run(a),
         Command::Eval(a) => eval(a),
         Command::Repl(a) => repl::run(a),
         Command::Calllog(c) => calllog_cmd::run(c),

@@ -1,0 +1,86 @@
+//! # jsbox-datafusion
+//!
+//! JavaScript plugins as [Apache DataFusion](https://datafusion.apache.org)
+//! scalar functions, each row evaluated in a fresh
+//! [jsbox](https://docs.rs/jsbox) sandbox (QuickJS in wasm), with the
+//! sandbox's grants, limits and call log; and a plan codec that carries the
+//! plugin with the plan, so the same query runs distributed on Ballista.
+//!
+//! ```
+//! use datafusion::arrow::util::pretty::pretty_format_batches;
+//! use datafusion::prelude::*;
+//! use jsbox_datafusion::{JsType, JsUdf, Plugin, UdfDefinition};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let plugin = Plugin::from_source("clean.js", "module.exports = (name) => name.trim().toLowerCase();");
+//! let clean = JsUdf::new(UdfDefinition::new("clean", plugin))?;
+//! let words = Plugin::from_source("words.js", "module.exports = (s) => s.split(' ').length;");
+//! let words = JsUdf::new(UdfDefinition::new("words", words).returns(JsType::Int64))?;
+//!
+//! let ctx = SessionContext::new();
+//! ctx.register_udf(clean.into_scalar_udf());
+//! ctx.register_udf(words.into_scalar_udf());
+//! let df = ctx.sql("SELECT clean(name) AS name, words(name) AS n FROM (VALUES ('  Ada Lovelace '), ('GRACE')) AS t(name)").await?;
+//! let table = pretty_format_batches(&df.collect().await?)?.to_string();
+//! assert!(table.contains("| ada lovelace | 3 |"), "{table}");
+//! assert!(table.contains("| grace        | 1 |"), "{table}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Core concepts
+//!
+//! In the order data flows:
+//!
+//! - **[`Plugin`]**: the JS sources (a file and the files it requires, or
+//!   source text) and the export to call. Plain data.
+//! - **[`Sandbox`]**: capability grants (`fs`, `exec`, `fetch`, modules),
+//!   limits (timeout, memory, fuel), call log and disk cache; turned into
+//!   [`jsbox::EngineOptions`] where the plugin runs. Plain data.
+//! - **[`UdfDefinition`]**: SQL name, plugin, argument and return
+//!   [`JsType`]s, [`Mode`] and [`OnError`] policy, sandbox. Its content hash
+//!   names its factory.
+//! - **[`JsUdf`]**: the definition as a DataFusion
+//!   [`ScalarUDFImpl`](datafusion::logical_expr::ScalarUDFImpl). When the
+//!   query is planned it checks the argument types (an Arrow type with no
+//!   JSON form is a planning error, never a row-time panic). When it runs,
+//!   it builds the plugin's [`jsbox::EngineFactory`] once (per process and
+//!   definition, shared through an `Arc`) and evaluates each row in a fresh
+//!   runtime ([`Mode::PerRow`], the isolation guarantee), or each Arrow
+//!   batch in one ([`Mode::PerBatch`]).
+//! - **Values** cross as JSON: each row's arguments become the plugin's
+//!   positional arguments (numbers, strings, booleans, `null`, arrays for
+//!   lists, objects for structs), and its result is checked against the
+//!   return type and converted back (see [`JsType`]). SQL NULLs are passed
+//!   as `null`; a `null` or `undefined` result is NULL.
+//! - **Errors**: a row whose call fails (the plugin throws, a limit is hit,
+//!   the result does not fit the return type) fails the query with
+//!   [`UdfError::Row`], which names the UDF, the row, its arguments and the
+//!   plugin's error, or becomes NULL with [`OnError::Null`].
+//! - **[`JsUdfCodec`]**: a DataFusion logical and physical extension codec
+//!   that writes a `JsUdf`'s definition into serialized plans and rebuilds
+//!   it on decode, wrapping any other codec (Ballista's). With it a
+//!   Ballista scheduler and its executors run a query's JS functions with
+//!   no registration: the plugin travels with the plan, and each executor
+//!   builds its factory once and reuses it for every task.
+//!
+//! The `jsbox sql` command of `jsbox-cli` and the `jsbox-ballista`
+//! scheduler and executor of the jsbox repository are built on this crate.
+#![deny(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
+
+mod codec;
+mod convert;
+mod error;
+mod plugin;
+mod types;
+mod udf;
+
+pub use codec::JsUdfCodec;
+pub use error::UdfError;
+pub use plugin::{Cache, Plugin, Sandbox};
+pub use types::JsType;
+pub use udf::{JsUdf, Mode, OnError, UdfDefinition};
+
+pub use datafusion;
+pub use datafusion_proto;

@@ -1,0 +1,374 @@
+//! What a UDF runs: the plugin's sources ([`Plugin`]) and the sandbox they
+//! run in ([`Sandbox`]), both plain data so they travel with a plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use jsbox::{CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy};
+use serde::{Deserialize, Serialize};
+
+use crate::error::UdfError;
+
+/// The registry name of the generated module that calls the plugin.
+pub(crate) const WRAPPER_MODULE: &str = "__jsbox_udf.cjs";
+/// Its export.
+pub(crate) const WRAPPER_EXPORT: &str = "call";
+
+/// A plugin's sources: its modules by registry name, which one is the
+/// entry, and which export to call.
+///
+/// The function called is the entry's export named by
+/// [`Plugin::export`], or else the module itself when it is a function
+/// (`module.exports = (x) => ...`), its `default` export, or its `main`
+/// export. It gets the SQL arguments as positional arguments; a returned
+/// promise is awaited.
+///
+/// # Examples
+///
+/// ```
+/// use jsbox_datafusion::Plugin;
+///
+/// let plugin = Plugin::from_source("upper.js", "module.exports = (s) => s.toUpperCase();");
+/// let with_helpers = Plugin::from_source("main.js", "const h = require('./h.js'); exports.run = (s) => h.f(s);")
+///     .module("h.js", "exports.f = (s) => s + '!';")
+///     .export("run");
+/// # let _ = (plugin, with_helpers);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Plugin {
+    modules: BTreeMap<String, String>,
+    es_modules: BTreeSet<String>,
+    entry: String,
+    export: Option<String>,
+}
+
+impl Plugin {
+    /// A plugin from one module's source. `name` is its registry name (a
+    /// file name such as `plugin.js`); a name ending in `.mjs` is an ES
+    /// module, any other CommonJS.
+    pub fn from_source(name: impl Into<String>, source: impl Into<String>) -> Self {
+        let name = name.into();
+        let mut es_modules = BTreeSet::new();
+        if name.ends_with(".mjs") {
+            es_modules.insert(name.clone());
+        }
+        Plugin { modules: [(name.clone(), source.into())].into(), es_modules, entry: name, export: None }
+    }
+
+    /// A plugin whose entry is an ES module (`export default ...`), whatever
+    /// its name.
+    pub fn es_module(name: impl Into<String>, source: impl Into<String>) -> Self {
+        let mut plugin = Plugin::from_source(name, source);
+        plugin.es_modules.insert(plugin.entry.clone());
+        plugin
+    }
+
+    /// A plugin file, with every file it requires relatively (read now, from
+    /// its directory, the way `jsbox run` bakes them), so the plugin is
+    /// self-contained. It is an ES module when node would say so (`.mjs`,
+    /// or `.js` under a package.json with `"type": "module"`); imports of
+    /// packages from `node_modules` are not collected.
+    ///
+    /// # Errors
+    ///
+    /// [`UdfError::ReadPlugin`] when the file cannot be read;
+    /// [`UdfError::Build`] when a required file cannot.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, UdfError> {
+        let path = path.as_ref();
+        let read_error = |source| UdfError::ReadPlugin { path: path.to_path_buf(), source };
+        let source = std::fs::read_to_string(path).map_err(read_error)?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| safe_name(n) && *n != WRAPPER_MODULE)
+            .ok_or_else(|| {
+                read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plugin file name"))
+            })?
+            .to_string();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let es = is_es_module(path);
+        let mut plugin = if es { Plugin::es_module(&name, source) } else { Plugin::from_source(&name, source) };
+        // The files its requires reach, as the loader bakes them.
+        let loader_dir = dir.clone();
+        let loader = move |n: &str| -> Option<String> {
+            let p = loader_dir.join(n);
+            (safe_name(n) && p.is_file()).then(|| std::fs::read_to_string(p).ok()).flatten()
+        };
+        let probe = plugin.add_modules(EngineOptions::new()).loader(loader);
+        let names = probe.module_names().map_err(|source| UdfError::Build { udf: name.clone(), source: source.into() })?;
+        for other in names {
+            if plugin.modules.contains_key(&other) || !safe_name(&other) {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(dir.join(&other)) {
+                if es && (other.ends_with(".js") || other.ends_with(".mjs")) {
+                    plugin.es_modules.insert(other.clone());
+                }
+                plugin.modules.insert(other, text);
+            }
+        }
+        Ok(plugin)
+    }
+
+    /// Adds a module the plugin requires (`require('./name')`).
+    pub fn module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.modules.insert(name.into(), source.into());
+        self
+    }
+
+    /// Calls this named export of the entry module.
+    pub fn export(mut self, name: impl Into<String>) -> Self {
+        self.export = Some(name.into());
+        self
+    }
+
+    /// The entry module's registry name.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
+    /// The registry names of its modules.
+    pub fn module_names(&self) -> impl Iterator<Item = &str> {
+        self.modules.keys().map(String::as_str)
+    }
+
+    fn add_modules(&self, mut options: EngineOptions) -> EngineOptions {
+        for (name, source) in &self.modules {
+            options = if self.es_modules.contains(name) {
+                options.es_module(name, source)
+            } else {
+                options.module(name, source)
+            };
+        }
+        options
+    }
+
+    /// The wrapper module: finds the function and calls it with the
+    /// arguments.
+    fn wrapper(&self) -> String {
+        let spec = serde_json::to_string(&format!("./{}", self.entry)).expect("a string serializes");
+        let export = serde_json::to_string(&self.export).expect("a string serializes");
+        format!(
+            "const m = require({spec});\n\
+             const name = {export};\n\
+             function pick() {{\n\
+             \x20 if (name !== null) return m == null ? undefined : m[name];\n\
+             \x20 if (typeof m === 'function') return m;\n\
+             \x20 if (m && typeof m.default === 'function') return m.default;\n\
+             \x20 if (m && typeof m.main === 'function') return m.main;\n\
+             }}\n\
+             exports.{WRAPPER_EXPORT} = function (...args) {{\n\
+             \x20 const f = pick();\n\
+             \x20 if (typeof f !== 'function') throw new TypeError({spec} + (name === null ? ' exports no function' : ' has no function export ' + name));\n\
+             \x20 return f(...args);\n\
+             }};\n"
+        )
+    }
+}
+
+/// Whether a registry name may be read from the plugin's directory.
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && Path::new(name).components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// `.mjs`, or `.js` under a package.json (the nearest) saying
+/// `"type": "module"`.
+fn is_es_module(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("mjs") => return true,
+        Some("js") => {}
+        _ => return false,
+    }
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for dir in absolute.ancestors().skip(1) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
+            return serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t == "module"))
+                .unwrap_or(false);
+        }
+    }
+    false
+}
+
+/// Where a factory's compiled snapshot is cached on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Cache {
+    /// The user's cache directory (or `JSBOX_CACHE_DIR`) of the process
+    /// that builds the factory.
+    #[default]
+    Default,
+    /// No disk cache.
+    Off,
+    /// This directory.
+    Dir(PathBuf),
+}
+
+/// The sandbox a UDF's plugin runs in: capability grants, limits, call log
+/// and cache. Plain data (it travels with the plan), turned into
+/// [`jsbox::EngineOptions`] where the plugin runs.
+///
+/// Relative paths (grants, call log) are resolved against the current
+/// directory of the process that builds the sandbox: an executor's, on
+/// Ballista. Give absolute paths for a distributed query.
+///
+/// # Examples
+///
+/// ```
+/// use jsbox_datafusion::Sandbox;
+/// use std::time::Duration;
+///
+/// let sandbox = Sandbox::default().timeout(Some(Duration::from_millis(500))).max_memory(32 << 20).allow_read("/srv/data");
+/// assert_eq!(sandbox.allow_read, ["/srv/data"].map(std::path::PathBuf::from));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Sandbox {
+    /// Directories `require('fs')` may read.
+    pub allow_read: Vec<PathBuf>,
+    /// Directories `require('fs')` may read and write.
+    pub allow_write: Vec<PathBuf>,
+    /// Programs `require('exec').run` may start.
+    pub allow_exec: Vec<String>,
+    /// Hosts (`HOST` or `HOST:PORT`) `fetch` may reach.
+    pub allow_net: Vec<String>,
+    /// When not empty, the only modules that may be required (the plugin's
+    /// own and the granted capabilities' are added).
+    pub allow_module: Vec<String>,
+    /// Wall-time limit of one call, in milliseconds (`None`: no limit).
+    pub timeout_ms: Option<u64>,
+    /// Cap on the sandbox's memory, in bytes.
+    pub max_memory: usize,
+    /// Instruction budget of one call (turns fuel metering on).
+    pub fuel: Option<u64>,
+    /// Record every host call into this SQLite database.
+    pub calllog: Option<PathBuf>,
+    /// Commit each call-log row before the call returns.
+    pub calllog_durable: bool,
+    /// The compiled-snapshot cache.
+    pub cache: Cache,
+    /// Send the plugin's `console.*` to stderr (default: discarded).
+    pub console_stderr: bool,
+}
+
+impl Default for Sandbox {
+    /// No capabilities, jsbox's default [`Limits`] (10 s, 128 MiB, no
+    /// fuel), no call log, the default cache.
+    fn default() -> Self {
+        let limits = Limits::default();
+        Sandbox {
+            allow_read: Vec::new(),
+            allow_write: Vec::new(),
+            allow_exec: Vec::new(),
+            allow_net: Vec::new(),
+            allow_module: Vec::new(),
+            timeout_ms: limits.timeout.map(|t| t.as_millis() as u64),
+            max_memory: limits.max_memory,
+            fuel: None,
+            calllog: None,
+            calllog_durable: false,
+            cache: Cache::Default,
+            console_stderr: false,
+        }
+    }
+}
+
+impl Sandbox {
+    /// Grants read access to `dir`.
+    pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.allow_read.push(dir.into());
+        self
+    }
+
+    /// Grants read and write access to `dir`.
+    pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.allow_write.push(dir.into());
+        self
+    }
+
+    /// Sets the wall-time limit of one call (`None`: no limit).
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout_ms = timeout.map(|t| t.as_millis() as u64);
+        self
+    }
+
+    /// Sets the memory cap, in bytes.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Sets the instruction budget of one call.
+    pub fn fuel(mut self, fuel: Option<u64>) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// Sets the disk cache.
+    pub fn cache(mut self, cache: Cache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The engine options for `plugin` in this sandbox, with the wrapper
+    /// module the UDF calls.
+    pub(crate) fn engine_options(&self, plugin: &Plugin) -> EngineOptions {
+        let limits = Limits {
+            timeout: self.timeout_ms.map(Duration::from_millis),
+            max_memory: self.max_memory,
+            fuel: self.fuel,
+            ..Limits::default()
+        };
+        let mut o = EngineOptions::new()
+            .console(if self.console_stderr { ConsoleOutput::Stderr } else { ConsoleOutput::Discard })
+            .limits(limits)
+            .fuel_metering(self.fuel.is_some());
+        o = plugin.add_modules(o).module(WRAPPER_MODULE, plugin.wrapper());
+        for dir in &self.allow_read {
+            o = o.allow_read(dir);
+        }
+        for dir in &self.allow_write {
+            o = o.allow_write(dir);
+        }
+        for program in &self.allow_exec {
+            o = o.allow_exec(program);
+        }
+        for host in &self.allow_net {
+            o = o.allow_net(host);
+        }
+        if !self.allow_module.is_empty() {
+            let mut names: BTreeSet<String> = self.allow_module.iter().cloned().collect();
+            names.extend(plugin.modules.keys().cloned());
+            names.insert(WRAPPER_MODULE.to_string());
+            if !self.allow_read.is_empty() || !self.allow_write.is_empty() {
+                names.insert("fs".into());
+            }
+            if !self.allow_exec.is_empty() {
+                names.insert("exec".into());
+            }
+            if !self.allow_net.is_empty() {
+                names.insert("jsbox:net".into());
+            }
+            o = o.module_policy(ModulePolicy::Allow(names));
+        }
+        if let Some(path) = &self.calllog {
+            o = o.calllog(if self.calllog_durable {
+                CallLogPolicy::SqliteDurable(path.clone())
+            } else {
+                CallLogPolicy::Sqlite(path.clone())
+            });
+        }
+        o.cache(match &self.cache {
+            Cache::Default => CacheDir::Default,
+            Cache::Off => CacheDir::Off,
+            Cache::Dir(dir) => CacheDir::Path(dir.clone()),
+        })
+    }
+}

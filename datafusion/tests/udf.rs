@@ -1,0 +1,271 @@
+//! JS UDFs in DataFusion queries: type mapping, NULLs, errors, isolation,
+//! planning-time type checks and the plan codec.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float32Array, Float64Array, Int16Array, Int32Array,
+    Int64Array, Int8Array, LargeStringArray, ListArray, RecordBatch, StringArray, StructArray, UInt16Array,
+    UInt32Array, UInt64Array, UInt8Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::*;
+use datafusion_proto::bytes::{
+    logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+};
+use jsbox_datafusion::{JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
+
+fn udf(name: &str, source: &str) -> UdfDefinition {
+    UdfDefinition::new(name, Plugin::from_source(format!("{name}.js"), source))
+}
+
+fn context(udfs: Vec<UdfDefinition>, batch: RecordBatch) -> SessionContext {
+    let ctx = SessionContext::new();
+    for def in udfs {
+        ctx.register_udf(JsUdf::new(def).unwrap().into_scalar_udf());
+    }
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap();
+    ctx.register_table("t", Arc::new(table)).unwrap();
+    ctx
+}
+
+async fn column(ctx: &SessionContext, sql: &str) -> datafusion::error::Result<ArrayRef> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let arrays: Vec<ArrayRef> = batches.iter().map(|b| b.column(0).clone()).collect();
+    let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    Ok(datafusion::arrow::compute::concat(&refs)?)
+}
+
+fn one_column(name: &str, array: ArrayRef) -> RecordBatch {
+    RecordBatch::try_from_iter([(name, array)]).unwrap()
+}
+
+#[tokio::test]
+async fn every_supported_type_round_trips() {
+    let list = ListArray::from_iter_primitive::<Int64Type, _, _>([Some(vec![Some(1), None, Some(3)]), None, Some(vec![])]);
+    let inner = StructArray::from(vec![
+        (Arc::new(Field::new("a", DataType::Int64, true)), Arc::new(Int64Array::from(vec![Some(1), None, Some(-7)])) as ArrayRef),
+        (
+            Arc::new(Field::new("b", DataType::Utf8, true)),
+            Arc::new(StringArray::from(vec![Some("x"), Some("y"), None])) as ArrayRef,
+        ),
+    ]);
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("bool", Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)]))),
+        ("i8", Arc::new(Int8Array::from(vec![Some(-128), None, Some(127)]))),
+        ("i16", Arc::new(Int16Array::from(vec![Some(-32768), None, Some(5)]))),
+        ("i32", Arc::new(Int32Array::from(vec![Some(i32::MIN), None, Some(i32::MAX)]))),
+        ("i64", Arc::new(Int64Array::from(vec![Some(-(1 << 53)), None, Some(1 << 53)]))),
+        ("u8", Arc::new(UInt8Array::from(vec![Some(0), None, Some(255)]))),
+        ("u16", Arc::new(UInt16Array::from(vec![Some(0), None, Some(65535)]))),
+        ("u32", Arc::new(UInt32Array::from(vec![Some(0), None, Some(u32::MAX)]))),
+        ("u64", Arc::new(UInt64Array::from(vec![Some(0), None, Some(1 << 53)]))),
+        ("f32", Arc::new(Float32Array::from(vec![Some(1.5), None, Some(-0.25)]))),
+        ("f64", Arc::new(Float64Array::from(vec![Some(1e300), None, Some(-2.5)]))),
+        ("utf8", Arc::new(StringArray::from(vec![Some("héllo"), None, Some("")]))),
+        ("large", Arc::new(LargeStringArray::from(vec![Some("big"), None, Some("x")]))),
+        ("list", Arc::new(list)),
+        ("struct", Arc::new(inner)),
+    ];
+    let batch = RecordBatch::try_from_iter(columns.clone()).unwrap();
+    let defs = columns
+        .iter()
+        .map(|(name, array)| {
+            let ty = JsType::from_arrow(array.data_type()).unwrap();
+            udf(&format!("id_{name}"), "module.exports = (x) => x;").returns(ty)
+        })
+        .collect();
+    let ctx = context(defs, batch);
+    for (name, array) in &columns {
+        let out = column(&ctx, &format!("SELECT id_{name}(\"{name}\") FROM t")).await.unwrap();
+        assert_eq!(out.as_ref(), array.as_ref(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn nested_values_are_built_from_js() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2])));
+    let ty: JsType = "list<struct<k: utf8, v: list<float64>>>".parse().unwrap();
+    let def = udf("nest", "module.exports = (n) => [{k: 'n' + n, v: [n, n / 2]}, {k: null}];").returns(ty.clone());
+    let ctx = context(vec![def], batch);
+    let out = column(&ctx, "SELECT nest(n) FROM t").await.unwrap();
+    assert_eq!(out.data_type(), &ty.to_arrow());
+    let first = out.as_list::<i32>().value(1);
+    let structs = first.as_struct();
+    assert_eq!(structs.column(0).as_string::<i32>().value(0), "n2");
+    assert_eq!(structs.column(1).as_list::<i32>().value(0).as_primitive::<datafusion::arrow::datatypes::Float64Type>().values(), &[2.0, 1.0]);
+    assert!(structs.column(0).is_null(1));
+    assert!(structs.column(1).is_null(1));
+}
+
+#[tokio::test]
+async fn nulls_reach_js_as_null_and_null_results_are_null() {
+    let batch = one_column("s", Arc::new(StringArray::from(vec![Some("a"), None, Some("skip")])));
+    let def = udf("describe", "module.exports = (s) => s === 'skip' ? undefined : s === null ? 'was null' : typeof s;");
+    let ctx = context(vec![def], batch);
+    let out = column(&ctx, "SELECT describe(s) FROM t").await.unwrap();
+    let out = out.as_string::<i32>();
+    assert_eq!(out.value(0), "string");
+    assert_eq!(out.value(1), "was null");
+    assert!(out.is_null(2));
+}
+
+#[tokio::test]
+async fn utf8_results_take_any_value_as_json_text() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1])));
+    let ctx = context(vec![udf("obj", "module.exports = (n) => ({n, list: [n]});")], batch);
+    let out = column(&ctx, "SELECT obj(n) FROM t").await.unwrap();
+    let text: serde_json::Value = serde_json::from_str(out.as_string::<i32>().value(0)).unwrap();
+    assert_eq!(text, serde_json::json!({"n": 1, "list": [1]}));
+}
+
+#[tokio::test]
+async fn a_failing_row_fails_the_query_and_names_the_row() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3, 4])));
+    let source = "module.exports = (n) => { if (n === 3) throw new RangeError('three is not allowed'); return n * 10; };";
+    let ctx = context(vec![udf("tens", source).returns(JsType::Int64)], batch);
+    let err = column(&ctx, "SELECT tens(n) FROM t").await.unwrap_err().to_string();
+    assert!(err.contains("tens: row 2 of a batch of 4"), "{err}");
+    assert!(err.contains("RangeError: three is not allowed"), "{err}");
+    assert!(err.contains("[3]"), "the arguments: {err}");
+}
+
+#[tokio::test]
+async fn a_failing_row_is_null_when_asked() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3, 4])));
+    let source = "module.exports = (n) => { if (n === 3) throw new Error('no'); return n === 4 ? 'not a number' : n * 10; };";
+    let ctx = context(vec![udf("tens", source).returns(JsType::Int64).on_error(OnError::Null)], batch);
+    let out = column(&ctx, "SELECT tens(n) FROM t").await.unwrap();
+    assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(10), Some(20), None, None]);
+}
+
+#[tokio::test]
+async fn a_result_of_the_wrong_type_is_a_row_error() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2])));
+    let ctx = context(vec![udf("bad", "module.exports = (n) => n === 2 ? 'two' : n;").returns(JsType::Int64)], batch);
+    let err = column(&ctx, "SELECT bad(n) FROM t").await.unwrap_err().to_string();
+    assert!(err.contains("row 1"), "{err}");
+    assert!(err.contains(r#"returned "two" where the return type is int64"#), "{err}");
+}
+
+#[tokio::test]
+async fn limits_apply_to_each_row() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2])));
+    let sandbox = jsbox_datafusion::Sandbox::default().timeout(Some(std::time::Duration::from_millis(200)));
+    let def = udf("spin", "module.exports = (n) => { if (n === 2) for (;;) {} return n; };")
+        .returns(JsType::Int64)
+        .sandbox(sandbox)
+        .on_error(OnError::Null);
+    let ctx = context(vec![def], batch);
+    let out = column(&ctx, "SELECT spin(n) FROM t").await.unwrap();
+    assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(1), None]);
+}
+
+#[tokio::test]
+async fn unsupported_types_fail_at_planning_time() {
+    let batch = one_column("d", Arc::new(Date32Array::from(vec![1, 2])));
+    let ctx = context(vec![udf("f", "module.exports = (x) => { throw new Error('must not run'); };")], batch);
+    // Planning alone fails: no row is evaluated.
+    let planned = async { ctx.sql("SELECT f(d) FROM t").await?.create_physical_plan().await };
+    let err = planned.await.unwrap_err().to_string();
+    assert!(err.contains("Date32 cannot cross into JS"), "{err}");
+    assert!(!err.contains("must not run"), "{err}");
+    // Declared argument types are checked the same way.
+    let declared = udf("g", "module.exports = (x) => x;").args([JsType::Int64]);
+    let ctx = context(vec![declared], one_column("n", Arc::new(Int64Array::from(vec![1]))));
+    let err = ctx.sql("SELECT g(n, n) FROM t").await.unwrap_err().to_string();
+    assert!(err.contains("g"), "{err}");
+}
+
+#[tokio::test]
+async fn each_row_gets_fresh_globals_unless_per_batch() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![10, 20, 30])));
+    let source = "let calls = 0; globalThis.seen = globalThis.seen || []; module.exports = (n) => { seen.push(n); return ++calls * 1000 + seen.length; };";
+    let per_row = udf("count_row", source).returns(JsType::Int64);
+    let per_batch = udf("count_batch", source).returns(JsType::Int64).mode(Mode::PerBatch);
+    let ctx = context(vec![per_row, per_batch], batch);
+    let out = column(&ctx, "SELECT count_row(n) FROM t").await.unwrap();
+    assert_eq!(out.as_primitive::<Int64Type>().values(), &[1001, 1001, 1001]);
+    let out = column(&ctx, "SELECT count_batch(n) FROM t").await.unwrap();
+    assert_eq!(out.as_primitive::<Int64Type>().values(), &[1001, 2002, 3003]);
+}
+
+#[tokio::test]
+async fn a_plugin_that_does_not_build_is_a_typed_error() {
+    let udf = JsUdf::new(udf("broken", "module.exports = (x) => {")).unwrap();
+    let err = udf.factory().unwrap_err();
+    assert!(matches!(err, UdfError::Build { .. }), "{err}");
+    assert!(JsUdf::new(UdfDefinition::new("", Plugin::from_source("a.js", ""))).is_err());
+}
+
+#[tokio::test]
+async fn named_exports_and_multi_file_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/fmt.js"), "exports.tag = (s) => '<' + s + '>';").unwrap();
+    std::fs::write(dir.path().join("plugin.js"), "const fmt = require('./lib/fmt.js'); exports.wrap = (s) => fmt.tag(s);").unwrap();
+    let plugin = Plugin::from_file(dir.path().join("plugin.js")).unwrap().export("wrap");
+    assert!(plugin.module_names().any(|n| n == "lib/fmt.js"), "{:?}", plugin.module_names().collect::<Vec<_>>());
+    let batch = one_column("s", Arc::new(StringArray::from(vec!["a"])));
+    let ctx = context(vec![UdfDefinition::new("wrap", plugin)], batch);
+    // The files were read once: the plugin no longer needs them.
+    drop(dir);
+    let out = column(&ctx, "SELECT wrap(s) FROM t").await.unwrap();
+    assert_eq!(out.as_string::<i32>().value(0), "<a>");
+}
+
+/// The plan codec: a plan serialized with a JS UDF in it decodes, in a
+/// context that never registered the UDF, to a plan giving the same rows.
+#[tokio::test]
+async fn plans_round_trip_through_the_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "id,name\n1,  Ada \n2,GRACE\n3,\n").unwrap();
+    let def = udf("clean", "module.exports = (s) => s === null ? null : s.trim().toLowerCase();");
+    let ctx = SessionContext::new();
+    ctx.register_udf(JsUdf::new(def).unwrap().into_scalar_udf());
+    ctx.register_csv("people", csv.to_str().unwrap(), CsvReadOptions::new()).await.unwrap();
+    let sql = "SELECT id, clean(name) AS name FROM people ORDER BY id";
+    let expected = datafusion::arrow::util::pretty::pretty_format_batches(&ctx.sql(sql).await.unwrap().collect().await.unwrap())
+        .unwrap()
+        .to_string();
+    assert!(expected.contains("| 1  | ada   |"), "{expected}");
+    let codec = JsUdfCodec::new();
+
+    // Logical.
+    let plan = ctx.sql(sql).await.unwrap().into_optimized_plan().unwrap();
+    let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap();
+    let other = SessionContext::new();
+    let decoded = logical_plan_from_bytes_with_extension_codec(&bytes, &other.task_ctx(), &codec).unwrap();
+    let batches = other.execute_logical_plan(decoded).await.unwrap().collect().await.unwrap();
+    assert_eq!(datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string(), expected);
+
+    // Physical.
+    let physical = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+    let bytes = physical_plan_to_bytes_with_extension_codec(physical, &codec).unwrap();
+    let other = SessionContext::new();
+    let decoded = physical_plan_from_bytes_with_extension_codec(&bytes, &other.task_ctx(), &codec).unwrap();
+    let batches = datafusion::physical_plan::collect(decoded, other.task_ctx()).await.unwrap();
+    assert_eq!(datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string(), expected);
+
+    // Without the codec the UDF is unknown on the other side.
+    let plain = datafusion_proto::logical_plan::DefaultLogicalExtensionCodec {};
+    let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &plain).unwrap();
+    assert!(logical_plan_from_bytes_with_extension_codec(&bytes, &SessionContext::new().task_ctx(), &plain).is_err());
+}
+
+#[test]
+fn definitions_decode_to_the_same_definition() {
+    let def = udf("f", "module.exports = (x) => x;")
+        .args([JsType::Int64, "list<utf8>".parse().unwrap()])
+        .returns("struct<a: int64>".parse().unwrap())
+        .mode(Mode::PerBatch)
+        .on_error(OnError::Null);
+    let bytes = JsUdfCodec::encode_definition(&def);
+    let back = JsUdfCodec::decode_definition(&bytes).unwrap().unwrap();
+    assert_eq!(back.definition(), &def);
+    assert!(JsUdfCodec::decode_definition(b"something else").unwrap().is_none());
+    assert!(matches!(JsUdfCodec::decode_definition(b"jsbox-udf/1\n{"), Err(UdfError::Definition(_))));
+}
