@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GUEST_WASM := host/src/jsbox_guest.wasm
 GUEST_CHECK_OUT := target/guest-check/jsbox_guest.wasm
 
-.PHONY: help build test lint package-check guest guest-check toolchain bench bench-quick bench-peers soak fuzz run-example doc clean
+.PHONY: help build test lint package-check guest guest-check toolchain bench bench-quick bench-peers soak fuzz distributed run-example doc clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -56,6 +56,9 @@ bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' 
 
 soak: ## one million spawn/eval/drop cycles over two threads, RSS reported
 	cargo run --release -p jsbox-bench --bin soak
+
+distributed: ## a JS UDF on Ballista (scheduler + 2 executors on 127.0.0.1) vs one process vs batch (JSBOX_DISTRIBUTED_ROWS, default 1000000)
+	scripts/distributed.sh
 
 fuzz: ## run the cargo-fuzz targets for a bounded time each
 	scripts/fuzz.sh

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Proves the publishable crates work for someone who only has the `.crate`
 # files, as crates.io would serve them:
-#  1. `cargo package` every publishable crate (jsbox-cli's dependency on
-#     jsbox resolves to the jsbox packaged in the same run), and report the
+#  1. `cargo package` every publishable crate (jsbox-cli's dependencies on
+#     jsbox and jsbox-datafusion resolve to the ones packaged in the same
+#     run), and report the
 #     sizes (crates.io refuses more than 10 MiB);
 #  2. unpack them into a throwaway workspace under target/ and build them
-#     from their own files alone (jsbox-cli against the unpacked jsbox);
+#     from their own files alone (jsbox-cli against the unpacked jsbox and
+#     jsbox-datafusion);
 #  3. build a new binary crate that depends on the unpacked jsbox by path,
 #     holding the README's API example (the ```rust block under
 #     "## The API"), and run it, and run the packaged CLI on the README's
@@ -75,10 +77,11 @@ cat > "$work/Cargo.toml" <<TOML
 resolver = "2"
 members = [$(IFS=,; echo "${members[*]}"), "readme-example"]
 
-# The packaged jsbox-cli asks crates.io for jsbox $version; it gets the
-# unpacked one.
+# The packaged jsbox-cli and jsbox-datafusion ask crates.io for jsbox (and
+# jsbox-datafusion) $version; they get the unpacked ones.
 [patch.crates-io]
 jsbox = { path = "jsbox-$version" }
+jsbox-datafusion = { path = "jsbox-datafusion-$version" }
 
 [profile.dev.package."*"]
 opt-level = 2

@@ -1,0 +1,132 @@
+//! A scheduler and two executors as real processes on loopback run a query
+//! with a JS UDF that none of them registered; the result equals the
+//! single-process one. Every process is killed when the test ends, however
+//! it ends.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ballista::prelude::SessionContextExt;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::*;
+use jsbox_datafusion::{JsType, JsUdf, Plugin, UdfDefinition};
+
+/// Kills and reaps its children when dropped.
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for(port: u16, processes: &mut Processes) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        for child in &mut processes.0 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("a cluster process exited early: {status}");
+            }
+        }
+        assert!(Instant::now() < deadline, "nothing listens on port {port} after 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn tag_udf() -> JsUdf {
+    let source = "let calls = 0; module.exports = (id, name) => `${name.trim().toUpperCase()}#${id * 2}/${++calls}`;";
+    JsUdf::new(UdfDefinition::new("tag", Plugin::from_source("tag.js", source))).unwrap()
+}
+
+fn write_dataset(dir: &Path) {
+    // Four files: at least four partitions, so both executors get tasks.
+    for file in 0..4 {
+        let mut text = String::from("id,name\n");
+        for i in 0..500 {
+            let id = file * 500 + i;
+            text.push_str(&format!("{id}, name {id} \n"));
+        }
+        std::fs::write(dir.join(format!("part-{file}.csv")), text).unwrap();
+    }
+}
+
+const QUERY: &str = "SELECT id, tag(id, name) AS t, length(tag(id, name)) AS n FROM people ORDER BY id";
+
+async fn run(ctx: &SessionContext, data: &Path) -> String {
+    ctx.register_udf(tag_udf().into_scalar_udf());
+    ctx.register_csv("people", data.to_str().unwrap(), CsvReadOptions::new()).await.unwrap();
+    let batches = ctx.sql(QUERY).await.unwrap().collect().await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2000);
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+#[test]
+fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("people");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data);
+
+    let mut processes = Processes(Vec::new());
+    let scheduler_port = free_port();
+    processes.0.push(
+        Command::new(env!("CARGO_BIN_EXE_jsbox-scheduler"))
+            .args(["--bind", &format!("127.0.0.1:{scheduler_port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(scheduler_port, &mut processes);
+    let mut work_dirs = Vec::new();
+    for n in 0..2 {
+        let (port, grpc_port) = (free_port(), free_port());
+        let work_dir = dir.path().join(format!("executor-{n}"));
+        std::fs::create_dir(&work_dir).unwrap();
+        processes.0.push(
+            Command::new(env!("CARGO_BIN_EXE_jsbox-executor"))
+                .args(["--port", &port.to_string(), "--grpc-port", &grpc_port.to_string()])
+                .args(["--scheduler", &format!("127.0.0.1:{scheduler_port}"), "--concurrent-tasks", "1"])
+                .arg("--work-dir")
+                .arg(&work_dir)
+                .env("JSBOX_CACHE_DIR", dir.path().join("cache"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for(port, &mut processes);
+        wait_for(grpc_port, &mut processes);
+        work_dirs.push(work_dir);
+    }
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (local, distributed) = runtime.block_on(async {
+        let local = run(&SessionContext::new(), &data).await;
+        let config = jsbox_ballista::client_config().with_target_partitions(4);
+        let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+        let url = format!("df://127.0.0.1:{scheduler_port}");
+        let remote = SessionContext::remote_with_state(&url, state).await.unwrap();
+        let distributed = tokio::time::timeout(Duration::from_secs(180), run(&remote, &data))
+            .await
+            .expect("the distributed query finished within 180 s");
+        (local, distributed)
+    });
+    assert!(local.contains("| 3    | NAME 3#6/1"), "{}", &local[..local.len().min(600)]);
+    assert_eq!(local, distributed, "Ballista's rows equal single-process DataFusion's");
+    // The executors ran the tasks (their shuffle files are in their work
+    // directories), not the client.
+    let used = work_dirs.iter().filter(|d| std::fs::read_dir(d).unwrap().next().is_some()).count();
+    assert!(used >= 1, "no executor wrote anything");
+    drop(processes);
+}
