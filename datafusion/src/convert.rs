@@ -140,7 +140,9 @@ fn int_in(value: &Value, min: i64, max: i64) -> bool {
 /// The Arrow array of `values`, each already [`check`]ed against `ty`
 /// (`None` and JSON `null` are nulls).
 pub(crate) fn from_json(values: &[Option<&Value>], ty: &JsType) -> ArrayRef {
-    let present = |v: &Option<&Value>| v.filter(|v| !v.is_null());
+    fn present<'a>(v: &Option<&'a Value>) -> Option<&'a Value> {
+        v.filter(|v| !v.is_null())
+    }
     macro_rules! ints {
         ($array:ty, $native:ty, $get:ident) => {
             Arc::new(values.iter().map(|v| present(v).and_then($get).map(|x| x as $native)).collect::<$array>())

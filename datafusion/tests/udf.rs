@@ -8,7 +8,7 @@ use datafusion::arrow::array::{
     Int64Array, Int8Array, LargeStringArray, ListArray, RecordBatch, StringArray, StructArray, UInt16Array,
     UInt32Array, UInt64Array, UInt8Array,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::*;
 use datafusion_proto::bytes::{
@@ -74,7 +74,9 @@ async fn every_supported_type_round_trips() {
         .iter()
         .map(|(name, array)| {
             let ty = JsType::from_arrow(array.data_type()).unwrap();
-            udf(&format!("id_{name}"), "module.exports = (x) => x;").returns(ty)
+            // One module name and source for all: one compiled snapshot,
+            // from the disk cache after the first.
+            UdfDefinition::new(format!("id_{name}"), Plugin::from_source("id.js", "module.exports = (x) => x;")).returns(ty)
         })
         .collect();
     let ctx = context(defs, batch);
