@@ -132,14 +132,17 @@ fn no_ambient_authority() {
     let mut rt = rt();
     let probe = rt
         .eval(
-            "[typeof process, typeof fetch, typeof XMLHttpRequest, typeof WebSocket, typeof std, typeof os, \
+            "[typeof process, typeof XMLHttpRequest, typeof WebSocket, typeof std, typeof os, \
               typeof Deno, typeof Bun, typeof setTimeout === 'undefined' || typeof setTimeout === 'function']",
         )
         .unwrap();
-    assert_eq!(
-        probe,
-        json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", true])
-    );
+    assert_eq!(probe, json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", true]));
+    // `fetch` is a web global, but without a net grant the host refuses
+    // every request before any connection is made.
+    let denied = rt
+        .eval("fetch('http://127.0.0.1:9/').then(() => 'fetched', (e) => [e instanceof TypeError, e.message.includes('no host is granted')])")
+        .unwrap();
+    assert_eq!(denied, json!([true, true]));
     // fs and exec exist only with a grant: asking for them fails with a
     // typed module error.
     for name in ["fs", "exec"] {
