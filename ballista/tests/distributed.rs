@@ -6,14 +6,13 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ballista::prelude::SessionContextExt;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::*;
-use jsbox_datafusion::{JsType, JsUdf, Plugin, UdfDefinition};
+use jsbox_datafusion::{JsUdf, Plugin, UdfDefinition};
 
 /// Kills and reaps its children when dropped.
 struct Processes(Vec<Child>);

@@ -231,7 +231,7 @@ async fn register_files(ctx: &SessionContext, sql: &str) -> Result<()> {
             }
             "csv" => ctx.register_csv(table.clone(), &location, CsvReadOptions::new().file_extension(&dotted)).await,
             "json" | "jsonl" | "ndjson" => {
-                ctx.register_json(table.clone(), &location, NdJsonReadOptions::default().file_extension(&dotted)).await
+                ctx.register_json(table.clone(), &location, JsonReadOptions::default().file_extension(&dotted)).await
             }
             other => return Err(usage(format!("{name}: unknown file type .{other} (use .parquet, .csv, .json or .jsonl)"))),
         };
