@@ -39,23 +39,29 @@ guest-check: ## rebuild the guest from scratch and fail unless it matches the co
 		sha256sum $(GUEST_CHECK_OUT) $(GUEST_WASM); exit 1; \
 	fi
 
+# The CLI and the bench crate are always built together: built apart, cargo
+# unifies their dependencies' features differently and compiles wasmtime twice.
+BENCH_PKGS := -p jsbox-cli -p jsbox-bench
+BENCH_BIN := $${CARGO_TARGET_DIR:-target}/release
+
 bench: ## run every criterion benchmark and the peers, write target/bench-report.{md,json}
-	cargo build --release -p jsbox-cli
-	cargo bench -p jsbox-bench --bench jsbox
+	cargo build --release $(BENCH_PKGS) --bins
+	cargo bench $(BENCH_PKGS) --bench jsbox
 	scripts/bench-peers.sh
-	cargo run --release -p jsbox-bench --bin bench_report
+	$(BENCH_BIN)/bench_report
 
 bench-quick: ## a short benchmark run (fewer samples)
-	cargo build --release -p jsbox-cli
-	JSBOX_BENCH_QUICK=1 cargo bench -p jsbox-bench --bench jsbox
+	cargo build --release $(BENCH_PKGS) --bins
+	JSBOX_BENCH_QUICK=1 cargo bench $(BENCH_PKGS) --bench jsbox
 	JSBOX_BENCH_QUICK=1 scripts/bench-peers.sh
-	cargo run --release -p jsbox-bench --bin bench_report
+	$(BENCH_BIN)/bench_report
 
 bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' lockfile) into target/bench-peers.json
 	scripts/bench-peers.sh
 
 soak: ## one million spawn/eval/drop cycles over two threads, RSS reported
-	cargo run --release -p jsbox-bench --bin soak
+	cargo build --release $(BENCH_PKGS) --bins
+	$(BENCH_BIN)/soak
 
 distributed: ## a JS UDF on Ballista (scheduler + 2 executors on 127.0.0.1) vs one process vs batch (JSBOX_DISTRIBUTED_ROWS, default 1000000)
 	scripts/distributed.sh
