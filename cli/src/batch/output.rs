@@ -30,6 +30,10 @@
 //! A fresh run removes the old record, truncates `FILE`, syncs it and only
 //! then writes the new record (atomically, by rename), so no crash leaves a
 //! record that vouches for another job's lines.
+//!
+//! An `--output` that exists and is not a regular file (`/dev/null`, a
+//! FIFO, a terminal) is written as a stream, like stdout: no record, no
+//! sync, and `--resume` refuses it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -90,6 +94,8 @@ pub enum ResumeError {
     Mismatch(PathBuf, Vec<&'static str>),
     /// The output has more result lines than the input has records.
     TooLong { path: PathBuf, lines: usize, records: usize },
+    /// The output is a device or a FIFO: a stream cannot be resumed.
+    NotAFile(PathBuf),
 }
 
 impl std::fmt::Display for ResumeError {
@@ -115,6 +121,9 @@ impl std::fmt::Display for ResumeError {
                 "cannot resume {}: it holds {lines} result lines but the input has {records} records",
                 path.display()
             ),
+            ResumeError::NotAFile(p) => {
+                write!(f, "cannot resume {}: it is not a regular file (run without --resume)", p.display())
+            }
         }
     }
 }
@@ -145,6 +154,13 @@ pub enum Output {
     Stdout(BufWriter<std::io::Stdout>),
     /// A file written line group by line group, synced periodically.
     File { file: File, path: PathBuf, last_sync: Instant },
+    /// A device or FIFO named by `--output`, written like stdout.
+    Stream(BufWriter<File>),
+}
+
+/// Whether `path` exists and is something other than a regular file.
+fn is_stream(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 fn sync_dir(path: &Path) {
@@ -197,6 +213,13 @@ pub fn scan(bytes: &[u8]) -> (usize, Done) {
     (end, done)
 }
 
+fn write_stream(out: &mut impl Write, lines: &[String]) -> Result<()> {
+    for line in lines {
+        writeln!(out, "{line}").context("writing the output")?;
+    }
+    Ok(())
+}
+
 impl Output {
     /// Results to stdout.
     pub fn stdout() -> Self {
@@ -205,6 +228,10 @@ impl Output {
 
     /// Starts `path` afresh for `job`.
     pub fn create(path: &Path, job: &Job) -> Result<Self> {
+        if is_stream(path) {
+            let file = OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            return Ok(Output::Stream(BufWriter::new(file)));
+        }
         match std::fs::remove_file(record_path(path)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(e).with_context(|| format!("removing {}", record_path(path).display()))
@@ -222,6 +249,9 @@ impl Output {
     pub fn resume(path: &Path, job: &Job) -> Result<(Self, Done)> {
         if !path.exists() {
             return Ok((Output::create(path, job)?, Done::default()));
+        }
+        if is_stream(path) {
+            return Err(ResumeError::NotAFile(path.to_owned()).into());
         }
         let record = match std::fs::read(record_path(path)) {
             Ok(r) => r,
@@ -274,11 +304,8 @@ impl Output {
             return Ok(());
         }
         match self {
-            Output::Stdout(out) => {
-                for line in lines {
-                    writeln!(out, "{line}").context("writing the output")?;
-                }
-            }
+            Output::Stdout(out) => write_stream(out, lines)?,
+            Output::Stream(out) => write_stream(out, lines)?,
             Output::File { file, path, last_sync } => {
                 let mut buf = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
                 for line in lines {
@@ -299,6 +326,7 @@ impl Output {
     pub fn finish(self) -> Result<()> {
         match self {
             Output::Stdout(mut out) => out.flush().context("writing the output"),
+            Output::Stream(mut out) => out.flush().context("writing the output"),
             Output::File { file, path, .. } => file.sync_all().with_context(|| format!("syncing {}", path.display())),
         }
     }
@@ -324,6 +352,18 @@ mod tests {
         assert_eq!(scan(b"{\"ok\":1}\n\0\0\0\0").1.lines, 1);
         assert_eq!(scan(b"{\"ok\":1}\n{\"x\":1}\n{\"ok\":2}\n").1.lines, 1);
         assert_eq!(scan(b"").0, 0);
+    }
+
+    #[test]
+    fn devices_are_streams_and_cannot_be_resumed() {
+        let null = Path::new("/dev/null");
+        let mut out = Output::create(null, &job(b"a")).unwrap();
+        assert!(matches!(out, Output::Stream(_)));
+        out.write_lines(&["{\"ok\":1}".into()]).unwrap();
+        out.finish().unwrap();
+        assert!(!record_path(null).exists(), "no resume record next to a device");
+        let err = Output::resume(null, &job(b"a")).err().unwrap();
+        assert!(matches!(err.downcast_ref::<ResumeError>(), Some(ResumeError::NotAFile(_))));
     }
 
     #[test]
