@@ -273,7 +273,7 @@ async fn context(args: &SqlArgs) -> Result<SessionContext> {
 enum Sink {
     Table(Vec<RecordBatch>),
     Parquet(Box<datafusion::parquet::arrow::ArrowWriter<File>>),
-    Csv(datafusion::arrow::csv::Writer<BufWriter<File>>),
+    Csv(Box<datafusion::arrow::csv::Writer<BufWriter<File>>>),
     Json(datafusion::arrow::json::LineDelimitedWriter<BufWriter<File>>),
 }
 
@@ -290,7 +290,7 @@ impl Sink {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(match ext {
             "parquet" => Sink::Parquet(Box::new(datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)?)),
-            "csv" => Sink::Csv(datafusion::arrow::csv::Writer::new(BufWriter::new(file))),
+            "csv" => Sink::Csv(Box::new(datafusion::arrow::csv::Writer::new(BufWriter::new(file)))),
             _ => Sink::Json(datafusion::arrow::json::LineDelimitedWriter::new(BufWriter::new(file))),
         })
     }
