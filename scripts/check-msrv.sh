@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t crates < <(scripts/publishable-crates.sh)
-cargo metadata --format-version 1 --offline | python3 -c '
+# The host platform's graph only: a full `cargo metadata` would fetch every
+# other platform's crates (android, windows), which no build here downloads.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+cargo metadata --format-version 1 --filter-platform "$host" | python3 -c '
 import json, sys
 crates = set(sys.argv[1:])
 meta = json.load(sys.stdin)
