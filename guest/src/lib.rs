@@ -42,6 +42,8 @@ mod native_call;
 /// The prelude: an expression evaluating to the bootstrap function.
 const PRELUDE: &str = include_str!("prelude.js");
 const PRELUDE_NAME: &str = "jsbox:prelude";
+const BUILTINS: &str = include_str!("builtins.js");
+const BUILTINS_NAME: &str = "jsbox:builtins";
 
 struct State {
     runtime: Runtime,
@@ -308,6 +310,10 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
 
         // fetch, Headers, Request, Response (guest/src/fetch.js).
         fetch::install(&ctx, call_async)?;
+        // Every built-in method created now, into the snapshot, rather than
+        // on first use in each runtime. Before any user code exists, so the
+        // walk meets only built-ins (no user getters or proxies).
+        eval_script(&ctx, BUILTINS, BUILTINS_NAME)?;
 
         if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
             for script in scripts.iter::<Object>() {
