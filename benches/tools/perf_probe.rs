@@ -11,8 +11,10 @@
 //! `benches/jsbox.rs`: `spawn` (fresh runtime + eval), `reuse` (eval in a
 //! reused runtime), `native` (the same eval in native rquickjs), `call`
 //! (a global function with a JSON argument), `hostcall` / `hostcall_sqlite`
-//! (100 JS -> native calls in one eval). Without valgrind it prints the
-//! wall time per iteration too.
+//! (100 JS -> native calls in one eval), `transform` / `transform_warm`
+//! (the transform example's plugin on one record, in a fresh runtime as
+//! `jsbox batch` does, or in one reused runtime). Without valgrind it prints
+//! the wall time per iteration too.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -51,6 +53,24 @@ fn main() {
         .then(|| EngineFactory::new(registry().calllog(CallLogPolicy::Sqlite(log_path.clone()))).unwrap());
     let loop_src = "var h = require('host'); var s = 0; for (var i = 0; i < 100; i++) s = h.add(s, 1); s";
 
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/transform");
+    let record = std::fs::read_to_string(root.join("records.jsonl")).expect("records.jsonl");
+    let args = format!("[{}]", record.lines().next().expect("a record"));
+    // As `jsbox batch` builds it: the plugin by file name, a loader for what
+    // it requires, a wrapper calling its function export.
+    let transform = mode.starts_with("transform").then(|| {
+        let dir = root.clone();
+        let mut o = EngineOptions::new()
+            .cache(CacheDir::Path(std::env::temp_dir().join("jsbox-bench-cache")))
+            .module("plugin.js", std::fs::read_to_string(root.join("plugin.js")).unwrap())
+            .module("main", "const m = require('./plugin.js'); exports.main = (r) => m(r);")
+            .loader(move |name: &str| std::fs::read_to_string(dir.join(name)).ok());
+        if std::env::var_os("PROBE_PRELOAD").is_some() {
+            o = o.preload("main");
+        }
+        EngineFactory::new(o).unwrap()
+    });
+    let mut warm = transform.as_ref().map(|f| f.new_runtime().unwrap());
     let mut rt = logged.as_ref().unwrap_or(&factory).new_runtime().unwrap();
     let qrt = rquickjs::Runtime::new().unwrap();
     let qctx = rquickjs::Context::full(&qrt).unwrap();
@@ -63,7 +83,16 @@ fn main() {
         "native" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>(SCRIPT).unwrap()), 42)),
         "call" => Box::new(|| assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42")),
         "hostcall" | "hostcall_sqlite" => Box::new(|| assert_eq!(rt.eval_json(loop_src, "loop.js").unwrap(), "100")),
-        other => panic!("unknown mode {other}: spawn, reuse, native, call, hostcall, hostcall_sqlite"),
+        "transform" => Box::new(|| {
+            let mut rt = transform.as_ref().unwrap().new_runtime().unwrap();
+            black_box(rt.call_json(Some("main"), "main", &args).unwrap());
+        }),
+        "transform_warm" => {
+            Box::new(|| black_box(warm.as_mut().unwrap().call_json(Some("main"), "main", &args).unwrap()).clear())
+        }
+        other => panic!(
+            "unknown mode {other}: spawn, reuse, native, call, hostcall, hostcall_sqlite, transform, transform_warm"
+        ),
     };
     // Warm up: first-use lookups, allocator, pool slots.
     measure(50, &mut op);

@@ -2,12 +2,14 @@
 //! limits, call log, cache, and the plugin's module registry.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use jsbox::{CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy};
+use jsbox::{
+    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
+};
 
 use crate::failure::usage;
 use crate::names::{MAIN_EXPORT, MAIN_MODULE};
@@ -176,20 +178,10 @@ pub struct Plugin {
     pub target: (String, String),
 }
 
-/// Whether a registry name may be read from the plugin directory: relative,
-/// no `..`, nothing absolute.
-fn safe_name(name: &str) -> bool {
-    let p = Path::new(name);
-    !name.is_empty()
-        && !name.starts_with('/')
-        && !name.contains('\\')
-        && p.components().all(|c| matches!(c, Component::Normal(_)))
-}
-
 /// The loader: files under `dir`, by registry name.
 fn loader(dir: PathBuf) -> impl Fn(&str) -> Option<String> + Send + Sync + Clone + 'static {
     move |name: &str| {
-        if !safe_name(name) {
+        if !is_contained_name(name) {
             return None;
         }
         let path = dir.join(name);
@@ -198,27 +190,6 @@ fn loader(dir: PathBuf) -> impl Fn(&str) -> Option<String> + Send + Sync + Clone
         }
         std::fs::read_to_string(path).ok()
     }
-}
-
-/// Whether the plugin is an ES module, as node decides: `.mjs`, or `.js`
-/// under a package.json (the nearest one up the tree) with
-/// `"type": "module"`.
-fn is_es_module(path: &Path) -> bool {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("mjs") => return true,
-        Some("js") => {}
-        _ => return false,
-    }
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    for dir in absolute.ancestors().skip(1) {
-        if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
-            return serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t == "module"))
-                .unwrap_or(false);
-        }
-    }
-    false
 }
 
 /// The wrapper module: calls the plugin's function export.
@@ -245,7 +216,7 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .filter(|n| safe_name(n) && *n != MAIN_MODULE)
+        .filter(|n| is_contained_name(n) && *n != MAIN_MODULE)
         .ok_or_else(|| usage(format!("bad plugin file name: {}", path.display())))?
         .to_string();
     let dir = match path.parent() {
@@ -254,7 +225,7 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
     };
     let spec = format!("./{name}");
     let wrapper = wrapper(&spec, &name)?;
-    if is_es_module(path) {
+    if is_es_module_file(path) {
         // An ES module: resolved node's way under its directory (its
         // node_modules included), imported and evaluated at build time.
         let names: BTreeSet<String> = [MAIN_MODULE.to_string()].into();
@@ -297,13 +268,5 @@ mod tests {
         assert_eq!(parse_size("1.5KiB"), Ok(1536));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("").is_err());
-    }
-
-    #[test]
-    fn names() {
-        assert!(safe_name("lib/a.js"));
-        assert!(!safe_name("../a.js"));
-        assert!(!safe_name("/etc/passwd"));
-        assert!(!safe_name("a/../../b"));
     }
 }

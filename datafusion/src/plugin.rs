@@ -2,10 +2,12 @@
 //! run in ([`Sandbox`]), both plain data so they travel with a plan.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jsbox::{CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy};
+use jsbox::{
+    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::UdfError;
@@ -81,7 +83,7 @@ impl Plugin {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
-            .filter(|n| safe_name(n) && *n != WRAPPER_MODULE)
+            .filter(|n| is_contained_name(n) && *n != WRAPPER_MODULE)
             .ok_or_else(|| {
                 read_error(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a plugin file name"))
             })?
@@ -90,18 +92,18 @@ impl Plugin {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let es = is_es_module(path);
+        let es = is_es_module_file(path);
         let mut plugin = if es { Plugin::es_module(&name, source) } else { Plugin::from_source(&name, source) };
         // The files its requires reach, as the loader bakes them.
         let loader_dir = dir.clone();
         let loader = move |n: &str| -> Option<String> {
             let p = loader_dir.join(n);
-            (safe_name(n) && p.is_file()).then(|| std::fs::read_to_string(p).ok()).flatten()
+            (is_contained_name(n) && p.is_file()).then(|| std::fs::read_to_string(p).ok()).flatten()
         };
         let probe = plugin.add_modules(EngineOptions::new()).loader(loader);
         let names = probe.module_names().map_err(|source| UdfError::Build { udf: name.clone(), source: source.into() })?;
         for other in names {
-            if plugin.modules.contains_key(&other) || !safe_name(&other) {
+            if plugin.modules.contains_key(&other) || !is_contained_name(&other) {
                 continue;
             }
             if let Ok(text) = std::fs::read_to_string(dir.join(&other)) {
@@ -168,34 +170,6 @@ impl Plugin {
              }};\n"
         )
     }
-}
-
-/// Whether a registry name may be read from the plugin's directory.
-fn safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('/')
-        && !name.contains('\\')
-        && Path::new(name).components().all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// `.mjs`, or `.js` under a package.json (the nearest) saying
-/// `"type": "module"`.
-fn is_es_module(path: &Path) -> bool {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("mjs") => return true,
-        Some("js") => {}
-        _ => return false,
-    }
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    for dir in absolute.ancestors().skip(1) {
-        if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
-            return serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(|t| t == "module"))
-                .unwrap_or(false);
-        }
-    }
-    false
 }
 
 /// Where a factory's compiled snapshot is cached on disk.

@@ -114,14 +114,34 @@
 
   // Registry keys are paths without a leading "/" ("lib/util.js") or bare
   // names ("math"). Relative specifiers resolve against the requiring module.
+  // Answers that name a registry module are kept (`compiled` only grows, so
+  // they never go stale): every require() runs this, and path arithmetic in
+  // JS costs microseconds.
+  const resolved = new Map();
   function resolve(spec, fromDir) {
+    const key = fromDir + '\0' + spec;
+    const hit = resolved.get(key);
+    if (hit !== undefined) return hit;
     const base = spec.startsWith('./') || spec.startsWith('../')
       ? path.resolve(fromDir, spec).slice(1)
       : spec.startsWith('/') ? path.resolve(spec).slice(1) : spec;
     for (const candidate of [base, base + '.js', base + '.json', base + '/index.js']) {
-      if (Object.prototype.hasOwnProperty.call(compiled, candidate)) return candidate;
+      if (Object.prototype.hasOwnProperty.call(compiled, candidate)) {
+        resolved.set(key, candidate);
+        return candidate;
+      }
     }
     return base;
+  }
+  // Resolved now, at build time, so the answers are in the snapshot and a
+  // runtime's first require() of a registry module skips the arithmetic:
+  // each registry module by name, and its string-literal require()s.
+  for (const name of Object.keys(compiled)) {
+    resolve(name, '/');
+    const source = (registry.modules || {})[name];
+    if (typeof source !== 'string') continue;
+    const dir = path.dirname('/' + name);
+    for (const m of source.matchAll(/\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g)) resolve(m[2], dir);
   }
 
   // Set by modules.js: require() of files and packages outside the

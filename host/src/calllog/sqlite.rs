@@ -20,11 +20,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{CallEntry, CallLogSink, Direction};
 use crate::error::Error;
 
+// `id` is the rowid without AUTOINCREMENT: rows are never deleted, so ids
+// grow anyway, and AUTOINCREMENT would update `sqlite_sequence` on every
+// insert.
 const SCHEMA: &str = "
 PRAGMA journal_mode=WAL;
 PRAGMA busy_timeout=5000;
 CREATE TABLE IF NOT EXISTS call_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     ts_unix_ms INTEGER NOT NULL,
     runtime_id INTEGER NOT NULL,
     direction TEXT NOT NULL,

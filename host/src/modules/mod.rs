@@ -34,7 +34,7 @@ pub(crate) mod resolve;
 pub(crate) mod vfs;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use resolve::{Mode, Resolver};
@@ -46,6 +46,39 @@ use vfs::{Manifest, Vfs};
 /// built-ins (jsbox has none of node's `fs`, `crypto`, `process` ...), then
 /// `default`. `node` is deliberately absent.
 pub const DEFAULT_CONDITIONS: &[&str] = &["jsbox", "worker", "browser", "module"];
+
+/// Whether a plugin file on disk is an ES module, as node decides for an
+/// entry point: `.mjs` is; `.js` is when the nearest `package.json` up the
+/// tree says `"type": "module"`; anything else is not. For hosts that load
+/// a plugin by path (the CLI, `jsbox-datafusion`) and must pick between
+/// [`crate::EngineOptions::import`] and [`crate::EngineOptions::module`].
+pub fn is_es_module_file(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("mjs") => return true,
+        Some("js") => {}
+        _ => return false,
+    }
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for dir in absolute.ancestors().skip(1) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
+            return serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .is_some_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("module"));
+        }
+    }
+    false
+}
+
+/// Whether a module name stays inside the directory it is read from:
+/// relative, not empty, and made of plain components only (no `..`, `.`,
+/// root or backslash). A loader that maps registry names to files under a
+/// directory uses it to refuse names that would escape it.
+pub fn is_contained_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && Path::new(name).components().all(|c| matches!(c, Component::Normal(_)))
+}
 
 /// A resolution answer: the resolved path, or why there is none.
 type Resolved = Result<String, String>;
@@ -111,4 +144,36 @@ impl Session {
 /// Whether a registry module is an ES module by its name alone.
 pub(crate) fn is_esm_name(name: &str) -> bool {
     name.ends_with(".mjs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contained_names() {
+        assert!(is_contained_name("lib/a.js"));
+        assert!(is_contained_name("a.mjs"));
+        assert!(!is_contained_name(""));
+        assert!(!is_contained_name("../a.js"));
+        assert!(!is_contained_name("./a.js"));
+        assert!(!is_contained_name("/etc/passwd"));
+        assert!(!is_contained_name("a/../../b"));
+        assert!(!is_contained_name("a\\b.js"));
+    }
+
+    #[test]
+    fn es_module_files() {
+        let dir = std::env::temp_dir().join(format!("jsbox-esm-file-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("esm/sub")).unwrap();
+        std::fs::write(dir.join("esm/package.json"), r#"{"type": "module"}"#).unwrap();
+        std::fs::write(dir.join("package.json"), r#"{"type": "commonjs"}"#).unwrap();
+        assert!(is_es_module_file(&dir.join("a.mjs")));
+        assert!(!is_es_module_file(&dir.join("a.cjs")));
+        assert!(!is_es_module_file(&dir.join("a.js")));
+        // The nearest package.json decides.
+        assert!(is_es_module_file(&dir.join("esm/sub/a.js")));
+        assert!(!is_es_module_file(&dir.join("esm/sub/a.cjs")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
