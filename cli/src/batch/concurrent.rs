@@ -35,7 +35,7 @@ pub(super) fn worker(
     target: &(String, String),
     records: &[&[u8]],
     next: &AtomicUsize,
-    tx: Sender<(usize, Outcome)>,
+    tx: Sender<Vec<(usize, Outcome)>>,
     concurrency: u32,
 ) {
     // Set when the writer is gone (it failed): claim nothing more.
@@ -52,7 +52,7 @@ pub(super) fn worker(
         Err(e) => {
             // No loop: every record this worker claims gets an error line.
             while let Some(i) = claim() {
-                let _ = tx.send((i, error_line("internal", format!("cannot start the worker's event loop: {e}"))));
+                let _ = tx.send(vec![(i, error_line("internal", format!("cannot start the worker's event loop: {e}")))]);
             }
             return;
         }
@@ -65,7 +65,7 @@ pub(super) fn worker(
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| error_line("internal", "the worker panicked on this record".into()));
-                if tx.send((i, outcome)).is_err() {
+                if tx.send(vec![(i, outcome)]).is_err() {
                     closed.store(true, Ordering::Relaxed);
                 }
             }
