@@ -312,8 +312,12 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         fetch::install(&ctx, call_async)?;
         // Every built-in method created now, into the snapshot, rather than
         // on first use in each runtime. Before any user code exists, so the
-        // walk meets only built-ins (no user getters or proxies).
-        eval_script(&ctx, BUILTINS, BUILTINS_NAME)?;
+        // walk meets only built-ins (no user getters or proxies). Without a
+        // snapshot init runs per runtime, and the walk would cost more than
+        // it saves.
+        if registry.get::<_, Option<bool>>("snapshot").map_err(registry_error)?.unwrap_or(true) {
+            eval_script(&ctx, BUILTINS, BUILTINS_NAME)?;
+        }
 
         if let Some(scripts) = registry.get::<_, Option<Array>>("init_scripts").map_err(registry_error)? {
             for script in scripts.iter::<Object>() {

@@ -123,6 +123,10 @@ struct RegistryDoc<'a> {
     /// What resolution depends on besides the files (which the cache's
     /// manifest covers): part of the cache key, unused by the guest.
     resolution: Resolution<'a>,
+    /// Whether `init` runs once for a snapshot (else once per runtime):
+    /// work that only pays off when kept (instantiating every built-in) is
+    /// skipped without one.
+    snapshot: bool,
 }
 
 #[derive(Serialize)]
@@ -229,6 +233,7 @@ impl EngineFactory {
             esm: esm_names.iter().map(String::as_str).collect(),
             imports: &options.imports,
             resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
+            snapshot: !options.no_snapshot,
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
 
