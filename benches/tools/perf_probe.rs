@@ -87,9 +87,9 @@ fn main() {
             let mut rt = transform.as_ref().unwrap().new_runtime().unwrap();
             black_box(rt.call_json(Some("main"), "main", &args).unwrap());
         }),
-        "transform_warm" => {
-            Box::new(|| black_box(warm.as_mut().unwrap().call_json(Some("main"), "main", &args).unwrap()).clear())
-        }
+        "transform_warm" => Box::new(|| {
+            black_box(warm.as_mut().unwrap().call_json(Some("main"), "main", &args).unwrap());
+        }),
         other => panic!(
             "unknown mode {other}: spawn, reuse, native, call, hostcall, hostcall_sqlite, transform, transform_warm"
         ),

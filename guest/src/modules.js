@@ -14,7 +14,7 @@
 (function (internals, native) {
   'use strict';
 
-  const { ModuleError, allowed, natives, compiled, path, instantiate, registryModules } = internals;
+  const { ModuleError, allowed, natives, compiled, path, instantiate, registryModules, REQUIRE_LITERAL } = internals;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const JSONstringify = JSON.stringify;
   const JSONparse = JSON.parse;
@@ -99,8 +99,7 @@
   // Resolves string-literal import()/require() specifiers in `source` now,
   // so a runtime can load them later. Failures are left for run time.
   function prefetch(source, canonical, esm) {
-    const pattern = esm ? /\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*[,)]/g
-      : /\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g;
+    const pattern = esm ? /\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*[,)]/g : REQUIRE_LITERAL;
     for (const match of source.matchAll(pattern)) {
       try {
         if (esm) {

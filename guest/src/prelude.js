@@ -118,6 +118,9 @@
   // they never go stale): every require() runs this, and path arithmetic in
   // JS costs microseconds.
   const resolved = new Map();
+  // A string-literal require() call; its specifier is group 2 (modules.js
+  // uses it too, to prefetch what resolved files require).
+  const REQUIRE_LITERAL = /\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g;
   function resolve(spec, fromDir) {
     const key = fromDir + '\0' + spec;
     const hit = resolved.get(key);
@@ -141,7 +144,7 @@
     const source = (registry.modules || {})[name];
     if (typeof source !== 'string') continue;
     const dir = path.dirname('/' + name);
-    for (const m of source.matchAll(/\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g)) resolve(m[2], dir);
+    for (const m of source.matchAll(REQUIRE_LITERAL)) resolve(m[2], dir);
   }
 
   // Set by modules.js: require() of files and packages outside the
@@ -215,7 +218,7 @@
     require,
     // For modules.js (guest/src/modules.rs hands them over).
     internals: {
-      ModuleError, allowed, natives, compiled, path, instantiate,
+      ModuleError, allowed, natives, compiled, path, instantiate, REQUIRE_LITERAL,
       registryModules: registry.modules || {},
       setRequireFile(f) { requireFile = f; },
     },
