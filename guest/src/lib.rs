@@ -26,6 +26,7 @@ mod event_loop;
 
 wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
 
+mod heap;
 mod modules;
 
 use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError, LoopState};
@@ -235,7 +236,8 @@ fn commonjs_wrapper(name: &str, source: &str) -> String {
     }
 }
 
-fn init_state(registry_json: &str) -> Result<State, JsError> {
+/// The guest's state after `init`, and whether init is kept in a snapshot.
+fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
     let registry_error = |e: javy::quickjs::Error| error(ErrorKind::Invalid, format!("bad registry: {e}"));
     let mut config = Config::default();
     // A collection every 8 MiB of allocation: runtimes may be reused for
@@ -247,7 +249,7 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         .gc_threshold(8 << 20)
         .max_stack_size(256 << 10);
     let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
-    let api = runtime.context().with(|ctx| -> Result<_, JsError> {
+    let (api, snapshot) = runtime.context().with(|ctx| -> Result<_, JsError> {
         // Web platform globals first, so registry modules and init scripts see them.
         web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
@@ -315,7 +317,8 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
         // walk meets only built-ins (no user getters or proxies). Without a
         // snapshot init runs per runtime, and the walk would cost more than
         // it saves.
-        if registry.get::<_, Option<bool>>("snapshot").map_err(registry_error)?.unwrap_or(true) {
+        let snapshot = registry.get::<_, Option<bool>>("snapshot").map_err(registry_error)?.unwrap_or(true);
+        if snapshot {
             eval_script(&ctx, BUILTINS, BUILTINS_NAME)?;
         }
 
@@ -335,9 +338,9 @@ fn init_state(registry_json: &str) -> Result<State, JsError> {
             modules::import_entry(&ctx, spec).catch(&ctx).map_err(caught)?;
         }
         modules::compile_prefetched(&ctx).catch(&ctx).map_err(caught)?;
-        Ok(Persistent::save(&ctx, api))
+        Ok((Persistent::save(&ctx, api), snapshot))
     })?;
-    Ok(State { runtime, api })
+    Ok((State { runtime, api }, snapshot))
 }
 
 impl Guest for Sandbox {
@@ -348,11 +351,15 @@ impl Guest for Sandbox {
         modules::set_building(true);
         let state = init_state(&registry_json);
         modules::set_building(false);
-        STATE.set(Some(state?));
+        let (state, snapshot) = state?;
+        STATE.set(Some(state));
         // Init code may have drawn random numbers; the snapshot must not
         // carry a seed (see SEEDED).
         SEEDED.set(false);
         web::forget_instance_state();
+        if snapshot {
+            heap::seal();
+        }
         Ok(())
     }
 
