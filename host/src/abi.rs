@@ -7,7 +7,7 @@
 //! decoding checks every bound and every discriminant and never panics (the
 //! `decode` fuzz target drives [`decode_result`]).
 
-use wasmtime::{AsContextMut, ExternType, Instance, Memory, Module, ModuleExport, Store, TypedFunc, ValType};
+use wasmtime::{AsContextMut, ExternType, Func, Instance, Memory, Module, ModuleExport, Store, ValRaw, ValType};
 
 use crate::error::{Error, JsException, Location, Result};
 
@@ -26,7 +26,7 @@ pub(crate) mod names {
 
 /// Pre-resolved export indices: looking exports up by index is much cheaper
 /// than by name on every spawn. Their signatures are checked once, here,
-/// which is what makes the unchecked typed views in [`GuestExports`] sound.
+/// which is what makes the unchecked calls of [`GuestFunc`] sound.
 #[derive(Clone)]
 pub(crate) struct ExportIndex {
     memory: ModuleExport,
@@ -74,63 +74,91 @@ impl ExportIndex {
     }
 }
 
-type Realloc = TypedFunc<(i32, i32, i32, i32), i32>;
-type Export<P> = (TypedFunc<P, i32>, TypedFunc<i32, ()>);
+/// The most parameters a guest export takes (`call`: three strings and
+/// a flag).
+const MAX_PARAMS: usize = 7;
+
+/// A guest export or `cabi_realloc`, called through wasmtime's untyped entry
+/// with raw values. Every one takes only `i32`s and returns at most one
+/// `i32`, as [`ExportIndex::new`] checks once per factory. (A `TypedFunc`
+/// would root the function's type in the engine's type registry when made,
+/// and again on every clone: a lock and reference counts that every thread
+/// making runtimes writes to.)
+#[derive(Clone, Copy)]
+pub(crate) struct GuestFunc(Func);
+
+impl GuestFunc {
+    /// # Safety
+    ///
+    /// `func` is an export of the factory's guest module whose signature
+    /// [`ExportIndex::new`] checked: `i32` parameters, at most one `i32`
+    /// result. Callers pass exactly that many arguments.
+    pub(crate) unsafe fn new(func: Func) -> Self {
+        GuestFunc(func)
+    }
+
+    /// Calls the export; its result, or 0 when it has none.
+    pub(crate) fn call(self, mut store: impl AsContextMut, args: &[i32]) -> wasmtime::Result<i32> {
+        let mut vals = [ValRaw::i32(0); MAX_PARAMS];
+        for (val, &arg) in vals.iter_mut().zip(args) {
+            *val = ValRaw::i32(arg);
+        }
+        // SAFETY: the signature is `args.len()` i32s to at most one i32
+        // (`new`'s contract); `vals` holds every parameter and the result,
+        // and holds no references.
+        unsafe { self.0.call_unchecked(&mut store, &mut vals as *mut [ValRaw]) }?;
+        Ok(vals[0].get_i32())
+    }
+}
+
+/// An export returning through memory, and its post-return function.
+type Export = (GuestFunc, GuestFunc);
 
 /// The guest's exports in one instance. Only the memory is looked up at
 /// spawn; functions are looked up on first use (most runtimes use one or
 /// two of them).
-/// `call(module, function, args)`: three strings and the return area.
-type CallExport = Export<(i32, i32, i32, i32, i32, i32, i32)>;
-
 pub(crate) struct GuestExports {
     instance: Instance,
     index: ExportIndex,
     pub(crate) memory: Memory,
-    realloc: Option<Realloc>,
-    init: Option<Export<(i32, i32)>>,
-    eval: Option<Export<(i32, i32, i32, i32)>>,
-    call: Option<CallExport>,
-    require: Option<Export<(i32, i32)>>,
-    run_loop: Option<Export<()>>,
+    realloc: Option<GuestFunc>,
+    init: Option<Export>,
+    eval: Option<Export>,
+    call: Option<Export>,
+    require: Option<Export>,
+    run_loop: Option<Export>,
 }
 
-/// A typed view of an export whose signature [`ExportIndex::new`] checked.
-fn typed<P, R, T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> wasmtime::Result<TypedFunc<P, R>>
-where
-    P: wasmtime::WasmParams,
-    R: wasmtime::WasmResults,
-{
+/// An export whose signature [`ExportIndex::new`] checked.
+fn func<T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> wasmtime::Result<GuestFunc> {
     let func = instance
         .get_module_export(&mut *store, index)
         .and_then(|e| e.into_func())
         .ok_or_else(|| wasmtime::format_err!("a guest export is not a function"))?;
-    // SAFETY: the export's signature was checked against `P -> R` (all i32)
-    // when the factory built its ExportIndex from this very module.
-    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
+    // SAFETY: the factory built its ExportIndex, checking this export's
+    // signature, from this very module.
+    Ok(unsafe { GuestFunc::new(func) })
 }
 
-fn pair<P: wasmtime::WasmParams, T>(
-    store: &mut Store<T>,
-    instance: &Instance,
-    index: &(ModuleExport, ModuleExport),
-) -> wasmtime::Result<Export<P>> {
-    Ok((typed(store, instance, &index.0)?, typed(store, instance, &index.1)?))
+fn pair<T>(store: &mut Store<T>, instance: &Instance, index: &(ModuleExport, ModuleExport)) -> wasmtime::Result<Export> {
+    Ok((func(store, instance, &index.0)?, func(store, instance, &index.1)?))
 }
 
-/// Resolves a lazily looked-up export (a macro because each field has its
-/// own type).
+/// Resolves a lazily looked-up export (a macro so that exports in
+/// different fields can be resolved while others are in use).
 macro_rules! lazy {
-    ($self:ident, $store:ident, $field:ident) => {
-        match &$self.$field {
-            Some(f) => f.clone(),
-            None => {
-                let f = pair($store, &$self.instance, &$self.index.$field)?;
-                $self.$field = Some(f.clone());
-                f
-            }
+    ($self:ident, $store:ident, realloc) => {{
+        if $self.realloc.is_none() {
+            $self.realloc = Some(func($store, &$self.instance, &$self.index.realloc)?);
         }
-    };
+        $self.realloc.expect("resolved above")
+    }};
+    ($self:ident, $store:ident, $field:ident) => {{
+        if $self.$field.is_none() {
+            $self.$field = Some(pair($store, &$self.instance, &$self.index.$field)?);
+        }
+        $self.$field.expect("resolved above")
+    }};
 }
 
 impl GuestExports {
@@ -151,22 +179,12 @@ impl GuestExports {
             run_loop: None,
         })
     }
-
-    /// `cabi_realloc`, looked up on first use.
-    pub(crate) fn realloc<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<Realloc> {
-        if let Some(r) = &self.realloc {
-            return Ok(r.clone());
-        }
-        let r: Realloc = typed(store, &self.instance, &self.index.realloc)?;
-        self.realloc = Some(r.clone());
-        Ok(r)
-    }
 }
 
 /// Copies `s` into a fresh guest allocation (the guest takes ownership).
 pub(crate) fn lower_str(
     mut store: impl AsContextMut,
-    realloc: &TypedFunc<(i32, i32, i32, i32), i32>,
+    realloc: GuestFunc,
     memory: &Memory,
     s: &str,
 ) -> wasmtime::Result<(i32, i32)> {
@@ -174,7 +192,7 @@ pub(crate) fn lower_str(
     if len == 0 {
         return Ok((1, 0));
     }
-    let ptr = realloc.call(&mut store, (0, 0, 1, len))?;
+    let ptr = realloc.call(&mut store, &[0, 0, 1, len])?;
     memory.write(&mut store, ptr as u32 as usize, s.as_bytes())?;
     Ok((ptr, len))
 }
@@ -337,13 +355,13 @@ pub(crate) type CallOutcome = wasmtime::Result<Result<String, GuestError>>;
 fn finish<T>(
     store: &mut Store<T>,
     memory: &Memory,
-    post: &TypedFunc<i32, ()>,
+    post: GuestFunc,
     retptr: i32,
     ok_has_string: bool,
 ) -> CallOutcome {
     let decoded = decode_result(memory.data(&*store), retptr as u32, ok_has_string)
         .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
-    post.call(&mut *store, retptr)?;
+    post.call(&mut *store, &[retptr])?;
     Ok(decoded)
 }
 
@@ -353,23 +371,23 @@ impl GuestExports {
         let Some(index) = self.index.init else {
             return Err(wasmtime::format_err!("this guest is already initialised (a snapshot)"));
         };
-        let (init, post) = match &self.init {
-            Some(f) => f.clone(),
+        let (init, post) = match self.init {
+            Some(f) => f,
             None => pair(store, &self.instance, &index)?,
         };
-        let realloc = self.realloc(store)?;
-        let (p, l) = lower_str(&mut *store, &realloc, &self.memory, registry_json)?;
-        let retptr = init.call(&mut *store, (p, l))?;
-        finish(store, &self.memory, &post, retptr, false)
+        let realloc = lazy!(self, store, realloc);
+        let (p, l) = lower_str(&mut *store, realloc, &self.memory, registry_json)?;
+        let retptr = init.call(&mut *store, &[p, l])?;
+        finish(store, &self.memory, post, retptr, false)
     }
 
     pub(crate) fn eval<T>(&mut self, store: &mut Store<T>, source: &str, filename: &str) -> CallOutcome {
         let (eval, post) = lazy!(self, store, eval);
-        let realloc = self.realloc(store)?;
-        let (sp, sl) = lower_str(&mut *store, &realloc, &self.memory, source)?;
-        let (fp, fl) = lower_str(&mut *store, &realloc, &self.memory, filename)?;
-        let retptr = eval.call(&mut *store, (sp, sl, fp, fl))?;
-        finish(store, &self.memory, &post, retptr, true)
+        let realloc = lazy!(self, store, realloc);
+        let (sp, sl) = lower_str(&mut *store, realloc, &self.memory, source)?;
+        let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, filename)?;
+        let retptr = eval.call(&mut *store, &[sp, sl, fp, fl])?;
+        finish(store, &self.memory, post, retptr, true)
     }
 
     pub(crate) fn call<T>(
@@ -380,36 +398,36 @@ impl GuestExports {
         args_json: &str,
     ) -> CallOutcome {
         let (call, post) = lazy!(self, store, call);
-        let realloc = self.realloc(store)?;
+        let realloc = lazy!(self, store, realloc);
         let (some, mp, ml) = match module {
             Some(m) => {
-                let (p, l) = lower_str(&mut *store, &realloc, &self.memory, m)?;
+                let (p, l) = lower_str(&mut *store, realloc, &self.memory, m)?;
                 (1, p, l)
             }
             None => (0, 0, 0),
         };
-        let (fp, fl) = lower_str(&mut *store, &realloc, &self.memory, function)?;
-        let (ap, al) = lower_str(&mut *store, &realloc, &self.memory, args_json)?;
-        let retptr = call.call(&mut *store, (some, mp, ml, fp, fl, ap, al))?;
-        finish(store, &self.memory, &post, retptr, true)
+        let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, function)?;
+        let (ap, al) = lower_str(&mut *store, realloc, &self.memory, args_json)?;
+        let retptr = call.call(&mut *store, &[some, mp, ml, fp, fl, ap, al])?;
+        finish(store, &self.memory, post, retptr, true)
     }
 
     /// `run-loop()`: one turn of the guest's event loop.
     pub(crate) fn run_loop<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<Result<LoopState, GuestError>> {
         let (run_loop, post) = lazy!(self, store, run_loop);
-        let retptr = run_loop.call(&mut *store, ())?;
+        let retptr = run_loop.call(&mut *store, &[])?;
         let decoded = decode_loop_state(self.memory.data(&*store), retptr as u32)
             .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
-        post.call(&mut *store, retptr)?;
+        post.call(&mut *store, &[retptr])?;
         Ok(decoded)
     }
 
     pub(crate) fn require<T>(&mut self, store: &mut Store<T>, name: &str) -> CallOutcome {
         let (require, post) = lazy!(self, store, require);
-        let realloc = self.realloc(store)?;
-        let (p, l) = lower_str(&mut *store, &realloc, &self.memory, name)?;
-        let retptr = require.call(&mut *store, (p, l))?;
-        finish(store, &self.memory, &post, retptr, true)
+        let realloc = lazy!(self, store, realloc);
+        let (p, l) = lower_str(&mut *store, realloc, &self.memory, name)?;
+        let retptr = require.call(&mut *store, &[p, l])?;
+        finish(store, &self.memory, post, retptr, true)
     }
 }
 

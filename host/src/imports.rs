@@ -12,9 +12,9 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
-use wasmtime::{Caller, Linker, Memory, TypedFunc};
+use wasmtime::{Caller, Linker, Memory};
 
-use crate::abi::{lift_str, lower_str, names, str_at};
+use crate::abi::{lift_str, lower_str, names, str_at, GuestFunc};
 use crate::calllog::Direction;
 use crate::console::LogLevel;
 use crate::error::Error;
@@ -58,20 +58,22 @@ fn read_str(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime:
 /// Copies `text` into a fresh guest allocation (the guest takes it over).
 fn lower_text(caller: &mut Caller<'_, HostState>, text: &str) -> wasmtime::Result<(i32, i32)> {
     let mem = memory(caller)?;
-    let realloc = match caller.data().realloc.clone() {
+    let realloc = match caller.data().realloc {
         Some(r) => r,
         None => {
-            let r: TypedFunc<(i32, i32, i32, i32), i32> = caller
+            let func = caller
                 .get_export(names::REALLOC)
                 .and_then(|e| e.into_func())
-                .ok_or_else(|| wasmtime::format_err!("the guest exports no cabi_realloc"))?
-                .typed(&*caller)?;
+                .ok_or_else(|| wasmtime::format_err!("the guest exports no cabi_realloc"))?;
+            // SAFETY: imports are only ever linked into the factory's guest
+            // module, whose `cabi_realloc` signature ExportIndex::new checked.
+            let r = unsafe { GuestFunc::new(func) };
             // Cached: a runtime's native calls all need it.
-            caller.data_mut().realloc = Some(r.clone());
+            caller.data_mut().realloc = Some(r);
             r
         }
     };
-    lower_str(&mut *caller, &realloc, &mem, text)
+    lower_str(&mut *caller, realloc, &mem, text)
 }
 
 /// Writes `result<string, string>` into the import's return area.

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::task::AtomicWaker;
-use wasmtime::{Memory, Store, Trap, TypedFunc, UpdateDeadline};
+use wasmtime::{Memory, Store, Trap, UpdateDeadline};
 
+use crate::abi::GuestFunc;
 use crate::calllog::{CallLogSink, RuntimeLog};
 use crate::console::{Console, ConsoleOutput};
 use crate::error::Error;
@@ -68,7 +69,7 @@ pub(crate) struct HostState {
     /// The last error a native function returned, with the message JS saw.
     pub(crate) last_host_error: Option<(String, Error)>,
     pub(crate) memory: Option<Memory>,
-    pub(crate) realloc: Option<TypedFunc<(i32, i32, i32, i32), i32>>,
+    pub(crate) realloc: Option<GuestFunc>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) cancelled: Arc<Interrupt>,
     /// Async native calls in flight and finished (see [`crate::event_loop`]).
