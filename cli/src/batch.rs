@@ -167,7 +167,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, records.len().max(1));
-    let factory = EngineFactory::new(options.max_runtimes(jobs as u32 * args.concurrency))?;
+    let factory = plugin.preloaded_factory(options.max_runtimes(jobs as u32 * args.concurrency))?;
 
     let bar = ProgressBar::with_draw_target(Some(all_records.len() as u64), ProgressDrawTarget::stderr());
     bar.set_position(done.lines as u64);

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use jsbox::{
-    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
+    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineFactory, EngineOptions, Limits,
+    ModulePolicy,
 };
 
 use crate::failure::usage;
@@ -176,6 +177,27 @@ pub struct Plugin {
     pub dir: PathBuf,
     /// `(module, function)` to call.
     pub target: (String, String),
+    /// A CommonJS plugin (its top level runs when it is first required;
+    /// an ES module's runs at build time).
+    pub commonjs: bool,
+}
+
+impl Plugin {
+    /// The factory for running the plugin in many fresh runtimes (`batch`):
+    /// a CommonJS plugin's top level is run once, inside the snapshot, as an
+    /// ES module's always is, so no runtime runs it again. A plugin whose
+    /// top level cannot run at build time (it calls a native module, say)
+    /// is built as it is instead, and loaded by each runtime.
+    pub fn preloaded_factory(&self, options: EngineOptions) -> jsbox::Result<EngineFactory> {
+        if !self.commonjs {
+            return EngineFactory::new(options);
+        }
+        match EngineFactory::new(options.clone().preload(MAIN_MODULE)) {
+            Ok(factory) => Ok(factory),
+            // Its error, if it has one, comes from each runtime as before.
+            Err(_) => EngineFactory::new(options),
+        }
+    }
 }
 
 /// The loader: files under `dir`, by registry name.
@@ -234,7 +256,7 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
             Some(e) => (spec, e.to_string()),
             None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
         };
-        return Ok((options, Plugin { dir, target }));
+        return Ok((options, Plugin { dir, target, commonjs: false }));
     }
     let load = loader(dir.clone());
     let with_plugin = |o: EngineOptions| {
@@ -252,7 +274,7 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
         Some(e) => (name, e.to_string()),
         None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
     };
-    Ok((options, Plugin { dir, target }))
+    Ok((options, Plugin { dir, target, commonjs: true }))
 }
 
 #[cfg(test)]
