@@ -1,5 +1,7 @@
 //! Where the time of `new_runtime` goes (a diagnostic, not a benchmark):
-//! `spawn_probe [spawn|eval|reuse] [N]`.
+//! `spawn_probe [spawn|eval|reuse|scale] [N]`. `scale` compares one thread
+//! with two, for spawn + eval and for eval in a reused runtime (pure CPU:
+//! the machine's own scaling).
 use std::time::Instant;
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "all".into());
@@ -27,5 +29,35 @@ fn main() {
         let t = Instant::now();
         for _ in 0..n { r.eval_json("var n = 41; n + 1;", "x").unwrap(); }
         println!("eval reused {:?}", t.elapsed() / n);
+    }
+    if mode == "all" || mode == "scale" {
+        let f = std::sync::Arc::new(f);
+        for reuse in [false, true] {
+            let run = |threads: u32| {
+                let t = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..threads {
+                        let f = f.clone();
+                        s.spawn(move || {
+                            let mut kept = reuse.then(|| f.new_runtime().unwrap());
+                            for _ in 0..n {
+                                let mut fresh = if reuse { None } else { Some(f.new_runtime().unwrap()) };
+                                let r = kept.as_mut().or(fresh.as_mut()).unwrap();
+                                r.eval_json("var n = 41; n + 1;", "x").unwrap();
+                            }
+                        });
+                    }
+                });
+                t.elapsed()
+            };
+            // `SCALE_THREADS=N`: only N threads (for `perf stat`).
+            if let Some(t) = std::env::var("SCALE_THREADS").ok().and_then(|t| t.parse().ok()) {
+                println!("{t} threads: {:?}/op", run(t) / n);
+                continue;
+            }
+            let (one, two) = (run(1), run(2));
+            let name = if reuse { "reused eval" } else { "spawn+eval" };
+            println!("{name}: 1 thread {:?}/op, 2 threads {:.2}x", one / n, 2.0 * one.as_secs_f64() / two.as_secs_f64());
+        }
     }
 }
