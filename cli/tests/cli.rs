@@ -471,6 +471,44 @@ fn run_an_es_module_plugin_with_npm_packages() {
 }
 
 #[test]
+fn batch_runs_a_commonjs_top_level_once_unless_it_needs_the_host() {
+    let dir = fixture();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, "1\n2\n3\n").unwrap();
+    let outputs = |plugin: &str, source: &str, grant: &[&str]| -> Vec<String> {
+        std::fs::write(dir.path().join(plugin), source).unwrap();
+        let out = jsbox()
+            .arg("batch")
+            .arg(dir.path().join(plugin))
+            .args(["--jobs", "2"])
+            .args(grant)
+            .arg("--input")
+            .arg(&input)
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
+    };
+    // Run once, in the snapshot, like an ES module's top level: every
+    // record sees the one value it drew.
+    let drawn = outputs("drawn.js", "const at = Math.random();\nmodule.exports = (x) => [x, at];\n", &[]);
+    let at = |line: &str| serde_json::from_str::<serde_json::Value>(line).unwrap()["ok"][1].clone();
+    assert_eq!(drawn.len(), 3);
+    assert!(drawn.iter().all(|l| at(l) == at(&drawn[0])), "{drawn:?}");
+    // A top level that calls a native module cannot run at build time: it
+    // runs in each runtime, as before.
+    let data = dir.path().join("data");
+    let reads = format!(
+        "const text = require('fs').readFileSync({}, 'utf8').trim();\nmodule.exports = (x) => text + ' ' + x;\n",
+        serde_json::to_string(data.join("hello.txt").to_str().unwrap()).unwrap()
+    );
+    let read = outputs("reads.js", &reads, &["--allow-read", data.to_str().unwrap()]);
+    assert_eq!(read, ["{\"ok\":\"hello from data 1\"}", "{\"ok\":\"hello from data 2\"}", "{\"ok\":\"hello from data 3\"}"]);
+}
+
+#[test]
 fn batch_runs_an_es_module_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.jsonl");
