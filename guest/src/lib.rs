@@ -65,6 +65,21 @@ extern "C" {
     fn wasi_random_get(buf: *mut u8, len: usize) -> u16;
 }
 
+/// `Math.random`: fastrand (as javy's), seeded from the host on an
+/// instance's first draw rather than on its first call, so a runtime that
+/// never draws makes no `random_get` host call.
+fn install_math_random(ctx: &Ctx<'_>) -> javy::quickjs::Result<()> {
+    let math: Object = ctx.globals().get("Math")?;
+    math.set(
+        "random",
+        Function::new(ctx.clone(), || {
+            seed_random();
+            fastrand::f64()
+        })?
+        .with_name("random")?,
+    )
+}
+
 fn seed_random() {
     if SEEDED.get() {
         return;
@@ -170,7 +185,6 @@ fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
 fn with_state<R>(
     f: impl for<'js> FnOnce(Ctx<'js>, Object<'js>) -> Result<R, JsError>,
 ) -> Result<R, JsError> {
-    seed_random();
     event_loop::enter();
     STATE.with_borrow(|state| {
         let state = state
@@ -252,6 +266,7 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
     let (api, snapshot) = runtime.context().with(|ctx| -> Result<_, JsError> {
         // Web platform globals first, so registry modules and init scripts see them.
         web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
+        install_math_random(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
             .json_parse(registry_json)
             .catch(&ctx)
