@@ -14,26 +14,39 @@
 //! page after the next.
 
 use std::alloc::{alloc, dealloc, Layout};
+use std::arch::wasm32::memory_size;
 
-/// Larger than any free chunk init leaves, so it comes from the top.
-const PROBE: usize = 1 << 20;
 /// The largest piece taken at once; bigger free chunks are taken in pieces.
 const LARGEST: usize = 64 << 10;
+/// A bound on the search for the top (64 KiB pieces: 256 MiB).
+const MAX_PIECES: usize = 4096;
 
 /// Allocates every free chunk below the heap's top and keeps it.
 pub(crate) fn seal() {
-    let Ok(probe_layout) = Layout::from_size_align(PROBE, 8) else { return };
     // SAFETY: each pointer is freed with the layout it was allocated with,
     // or deliberately never freed.
     unsafe {
-        let probe = alloc(probe_layout);
-        if probe.is_null() {
-            return;
+        let largest = Layout::from_size_align_unchecked(LARGEST, 8);
+        // The allocator takes from the top only when no free chunk fits, and
+        // grows memory only when the top is used up: the first piece that
+        // grows memory is the top. Pieces before it (free chunks, the rest of
+        // the old top) are kept. Memory grows by about one piece.
+        let mut top = None;
+        for _ in 0..MAX_PIECES {
+            let pages = memory_size::<0>();
+            let p = alloc(largest);
+            if p.is_null() {
+                return;
+            }
+            if memory_size::<0>() > pages {
+                // Handed back: it merges into the top chunk again.
+                dealloc(p, largest);
+                top = Some(p as usize);
+                break;
+            }
         }
-        let top = probe as usize;
-        // Handed back: it merges into the top chunk again.
-        dealloc(probe, probe_layout);
-        let mut size = LARGEST;
+        let Some(top) = top else { return };
+        let mut size = LARGEST / 2;
         while size >= 8 {
             let layout = Layout::from_size_align_unchecked(size, 8);
             loop {
