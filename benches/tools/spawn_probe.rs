@@ -34,10 +34,17 @@ fn main() {
         let f = std::sync::Arc::new(f);
         for reuse in [false, true] {
             let run = |threads: u32| {
+                // `SCALE_SEPARATE=1`: a factory (engine, pool) per thread, to
+                // tell the shared engine's costs from the process's.
+                let factories: Vec<_> = (0..threads)
+                    .map(|_| match std::env::var_os("SCALE_SEPARATE") {
+                        Some(_) => std::sync::Arc::new(jsbox::EngineFactory::new(jsbox::EngineOptions::new()).unwrap()),
+                        None => f.clone(),
+                    })
+                    .collect();
                 let t = Instant::now();
                 std::thread::scope(|s| {
-                    for _ in 0..threads {
-                        let f = f.clone();
+                    for f in factories {
                         s.spawn(move || {
                             let mut kept = reuse.then(|| f.new_runtime().unwrap());
                             for _ in 0..n {

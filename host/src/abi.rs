@@ -144,21 +144,14 @@ fn pair<T>(store: &mut Store<T>, instance: &Instance, index: &(ModuleExport, Mod
     Ok((func(store, instance, &index.0)?, func(store, instance, &index.1)?))
 }
 
-/// Resolves a lazily looked-up export (a macro so that exports in
-/// different fields can be resolved while others are in use).
-macro_rules! lazy {
-    ($self:ident, $store:ident, realloc) => {{
-        if $self.realloc.is_none() {
-            $self.realloc = Some(func($store, &$self.instance, &$self.index.realloc)?);
-        }
-        $self.realloc.expect("resolved above")
-    }};
-    ($self:ident, $store:ident, $field:ident) => {{
-        if $self.$field.is_none() {
-            $self.$field = Some(pair($store, &$self.instance, &$self.index.$field)?);
-        }
-        $self.$field.expect("resolved above")
-    }};
+/// An export looked up on first use, then kept.
+fn lazy<F: Copy>(slot: &mut Option<F>, look_up: impl FnOnce() -> wasmtime::Result<F>) -> wasmtime::Result<F> {
+    if let Some(f) = *slot {
+        return Ok(f);
+    }
+    let f = look_up()?;
+    *slot = Some(f);
+    Ok(f)
 }
 
 impl GuestExports {
@@ -366,6 +359,11 @@ fn finish<T>(
 }
 
 impl GuestExports {
+    /// `cabi_realloc`, looked up on first use.
+    fn realloc<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<GuestFunc> {
+        lazy(&mut self.realloc, || func(store, &self.instance, &self.index.realloc))
+    }
+
     /// `init(registry-json)`; only on an un-snapshotted guest.
     pub(crate) fn init<T>(&mut self, store: &mut Store<T>, registry_json: &str) -> CallOutcome {
         let Some(index) = self.index.init else {
@@ -375,15 +373,15 @@ impl GuestExports {
             Some(f) => f,
             None => pair(store, &self.instance, &index)?,
         };
-        let realloc = lazy!(self, store, realloc);
+        let realloc = self.realloc(store)?;
         let (p, l) = lower_str(&mut *store, realloc, &self.memory, registry_json)?;
         let retptr = init.call(&mut *store, &[p, l])?;
         finish(store, &self.memory, post, retptr, false)
     }
 
     pub(crate) fn eval<T>(&mut self, store: &mut Store<T>, source: &str, filename: &str) -> CallOutcome {
-        let (eval, post) = lazy!(self, store, eval);
-        let realloc = lazy!(self, store, realloc);
+        let (eval, post) = lazy(&mut self.eval, || pair(store, &self.instance, &self.index.eval))?;
+        let realloc = self.realloc(store)?;
         let (sp, sl) = lower_str(&mut *store, realloc, &self.memory, source)?;
         let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, filename)?;
         let retptr = eval.call(&mut *store, &[sp, sl, fp, fl])?;
@@ -397,8 +395,8 @@ impl GuestExports {
         function: &str,
         args_json: &str,
     ) -> CallOutcome {
-        let (call, post) = lazy!(self, store, call);
-        let realloc = lazy!(self, store, realloc);
+        let (call, post) = lazy(&mut self.call, || pair(store, &self.instance, &self.index.call))?;
+        let realloc = self.realloc(store)?;
         let (some, mp, ml) = match module {
             Some(m) => {
                 let (p, l) = lower_str(&mut *store, realloc, &self.memory, m)?;
@@ -414,7 +412,7 @@ impl GuestExports {
 
     /// `run-loop()`: one turn of the guest's event loop.
     pub(crate) fn run_loop<T>(&mut self, store: &mut Store<T>) -> wasmtime::Result<Result<LoopState, GuestError>> {
-        let (run_loop, post) = lazy!(self, store, run_loop);
+        let (run_loop, post) = lazy(&mut self.run_loop, || pair(store, &self.instance, &self.index.run_loop))?;
         let retptr = run_loop.call(&mut *store, &[])?;
         let decoded = decode_loop_state(self.memory.data(&*store), retptr as u32)
             .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
@@ -423,8 +421,8 @@ impl GuestExports {
     }
 
     pub(crate) fn require<T>(&mut self, store: &mut Store<T>, name: &str) -> CallOutcome {
-        let (require, post) = lazy!(self, store, require);
-        let realloc = lazy!(self, store, realloc);
+        let (require, post) = lazy(&mut self.require, || pair(store, &self.instance, &self.index.require))?;
+        let realloc = self.realloc(store)?;
         let (p, l) = lower_str(&mut *store, realloc, &self.memory, name)?;
         let retptr = require.call(&mut *store, &[p, l])?;
         finish(store, &self.memory, post, retptr, true)

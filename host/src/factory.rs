@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use wasmtime::{Engine, InstancePre, Linker, Module, Store};
+use wasmtime::{Module, Store};
 
-use crate::abi::{ExportIndex, GuestExports};
+use crate::abi::GuestExports;
 use crate::cache;
 use crate::engine::{self, EngineInfo};
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
 use crate::pool::{Slot, Slots};
 use crate::runtime::Runtime;
+use crate::shards::{self, Shard};
 use crate::state::{HostEnv, HostState};
 use crate::ticker::Ticker;
 
@@ -56,6 +57,8 @@ pub struct FactoryInfo {
     pub build_time: Duration,
     /// Names of the modules baked into the registry.
     pub modules: Vec<String>,
+    /// How many engines runtimes are spread over ([`EngineOptions::engines`]).
+    pub engines: usize,
 }
 
 /// Builds runtimes. Build once, share across threads, call
@@ -75,9 +78,8 @@ pub struct FactoryInfo {
 /// # Ok::<(), jsbox::Error>(())
 /// ```
 pub struct EngineFactory {
-    engine: Engine,
-    pre: InstancePre<HostState>,
-    exports: ExportIndex,
+    /// At least one; a thread makes its runtimes on its home shard.
+    shards: Vec<Shard>,
     env: Arc<HostEnv>,
     limits: Limits,
     next_id: AtomicU64,
@@ -237,7 +239,14 @@ impl EngineFactory {
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
 
-        let (engine, engine_info) = engine::build(limits.max_memory, max_runtimes, options.fuel_metering)?;
+        let wanted_shards = shards::count(options.engines, max_runtimes);
+        // Each engine's pool holds its share; a full pool sends a spawn to
+        // the next engine, and `slots` caps the total.
+        let per_shard = max_runtimes.div_ceil(wanted_shards as u32);
+        let (engine, engine_info) = engine::build(limits.max_memory, per_shard, options.fuel_metering)?;
+        // Without the pool there is no pool state to contend on (and the
+        // one engine's pool-less allocation has room for every runtime).
+        let shard_count = if engine_info.pooling { wanted_shards } else { 1 };
         let session = Arc::new(session);
         let env = |natives: NativeRegistry, ticker: Option<Ticker>, calllog, modules| {
             Arc::new(HostEnv {
@@ -289,18 +298,24 @@ impl EngineFactory {
             }
         };
 
-        let mut linker = Linker::new(&engine);
-        crate::imports::add_to_linker(&mut linker).map_err(Error::engine)?;
-        let pre = linker.instantiate_pre(&module).map_err(Error::engine)?;
-        let exports = ExportIndex::new(&module)?;
+        let mut shards = vec![Shard::new(engine, &module)?];
+        if shard_count > 1 {
+            let compiled = module.serialize().map_err(Error::engine)?;
+            for _ in 1..shard_count {
+                let (engine, _) = engine::build(limits.max_memory, per_shard, options.fuel_metering)?;
+                // SAFETY: these bytes were serialized just now, in this
+                // process, by an engine with the very same configuration.
+                let module = unsafe { Module::deserialize(&engine, &compiled) }.map_err(Error::engine)?;
+                shards.push(Shard::new(engine, &module)?);
+            }
+        }
         let calllog = options.calllog.open()?;
+        let ticker = Ticker::new(shards.iter().map(|s| s.engine.clone()).collect());
         // Runtimes of a snapshot never resolve; per-runtime init does.
-        let env = env(natives, Some(Ticker::new(engine.clone())), calllog, (!snapshot).then(|| session.clone()));
+        let env = env(natives, Some(ticker), calllog, (!snapshot).then(|| session.clone()));
 
         let factory = EngineFactory {
-            engine,
-            pre,
-            exports,
+            shards,
             env,
             limits,
             // Random high bits: ids stay unique when several factories (or
@@ -316,6 +331,7 @@ impl EngineFactory {
                 module_bytes,
                 build_time: Duration::ZERO,
                 modules: modules.keys().cloned().collect(),
+                engines: shard_count,
             },
         };
         // A snapshot is only as good as its init: surface registry errors
@@ -384,16 +400,26 @@ impl EngineFactory {
             sink.health()?;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
-        crate::state::prepare_store(&mut store);
-        let instance = self.pre.instantiate(&mut store).map_err(|e| {
-            if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") {
-                Error::Capacity(self.max_runtimes)
-            } else {
-                Error::engine(e)
+        let home = shards::home(self.shards.len());
+        let mut attempt = 0;
+        let (mut store, instance, shard) = loop {
+            let shard = &self.shards[(home + attempt) % self.shards.len()];
+            let mut store = Store::new(&shard.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
+            crate::state::prepare_store(&mut store);
+            match shard.pre.instantiate(&mut store) {
+                Ok(instance) => break (store, instance, shard),
+                // This engine's share of the pool is in use: the slot this
+                // runtime holds is free in another's.
+                Err(e) if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") => {
+                    attempt += 1;
+                    if attempt == self.shards.len() {
+                        return Err(Error::Capacity(self.max_runtimes));
+                    }
+                }
+                Err(e) => return Err(Error::engine(e)),
             }
-        })?;
-        let guest = GuestExports::resolve(&mut store, &instance, &self.exports)?;
+        };
+        let guest = GuestExports::resolve(&mut store, &instance, &shard.exports)?;
         let mut runtime = Runtime::new(store, guest, id, slot);
         if let Some(registry) = &self.init_registry {
             runtime.init(registry)?;
@@ -405,8 +431,9 @@ impl EngineFactory {
     /// setup: the floor under `new_runtime`, for benchmarks.
     #[doc(hidden)]
     pub fn bare_instance(&self) -> Result<()> {
-        let mut store = Store::new(&self.engine, HostState::new(self.env.clone(), 0, Some(self.limits.clone())));
-        self.pre.instantiate(&mut store).map_err(Error::engine)?;
+        let shard = &self.shards[shards::home(self.shards.len())];
+        let mut store = Store::new(&shard.engine, HostState::new(self.env.clone(), 0, Some(self.limits.clone())));
+        shard.pre.instantiate(&mut store).map_err(Error::engine)?;
         Ok(())
     }
 

@@ -191,6 +191,7 @@ mod options;
 mod pool;
 mod registry;
 mod runtime;
+mod shards;
 mod snapshot;
 mod state;
 mod ticker;

@@ -70,6 +70,7 @@ pub struct EngineOptions {
     pub(crate) no_snapshot: bool,
     pub(crate) fuel_metering: bool,
     pub(crate) max_runtimes: Option<u32>,
+    pub(crate) engines: Option<u32>,
     pub(crate) esm_modules: BTreeSet<String>,
     pub(crate) module_root: Option<PathBuf>,
     pub(crate) imports: Vec<String>,
@@ -99,6 +100,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("no_snapshot", &self.no_snapshot)
             .field("fuel_metering", &self.fuel_metering)
             .field("max_runtimes", &self.max_runtimes)
+            .field("engines", &self.engines)
             .field("esm_modules", &self.esm_modules)
             .field("module_root", &self.module_root)
             .field("imports", &self.imports)
@@ -375,6 +377,17 @@ impl EngineOptions {
     /// pool; default 1000).
     pub fn max_runtimes(mut self, n: u32) -> Self {
         self.max_runtimes = Some(n);
+        self
+    }
+
+    /// How many wasmtime engines (each with its share of the instance pool
+    /// and its own copy of the compiled module, a few MiB) the factory
+    /// spreads its runtimes over; each thread makes its runtimes on one.
+    /// Default: one per core, at most 8. Threads on one engine contend on
+    /// its shared state when they make runtimes at a high rate; `1` saves
+    /// the memory when few threads make runtimes.
+    pub fn engines(mut self, n: u32) -> Self {
+        self.engines = Some(n);
         self
     }
 

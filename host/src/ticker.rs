@@ -1,5 +1,5 @@
-//! The epoch ticker: a thread that advances the engine's epoch every
-//! millisecond, so running guests reach their deadline checks. Started on
+//! The epoch ticker: a thread that advances the factory's engines' epochs
+//! every millisecond, so running guests reach their deadline checks. Started on
 //! the first call that needs it; stopped when the last runtime and the
 //! factory are gone.
 
@@ -14,27 +14,27 @@ use wasmtime::Engine;
 const TICK: Duration = Duration::from_millis(1);
 
 pub(crate) struct Ticker {
-    engine: Engine,
+    engines: Vec<Engine>,
     stop: Arc<AtomicBool>,
     thread: OnceLock<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Ticker {
-    pub(crate) fn new(engine: Engine) -> Self {
-        Ticker { engine, stop: Arc::new(AtomicBool::new(false)), thread: OnceLock::new() }
+    pub(crate) fn new(engines: Vec<Engine>) -> Self {
+        Ticker { engines, stop: Arc::new(AtomicBool::new(false)), thread: OnceLock::new() }
     }
 
     /// Starts the thread if it is not running yet (cheap once it is).
     pub(crate) fn ensure_running(&self) {
         self.thread.get_or_init(|| {
-            let engine = self.engine.clone();
+            let engines = self.engines.clone();
             let stop = self.stop.clone();
             let handle = std::thread::Builder::new()
                 .name("jsbox-epoch".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::park_timeout(TICK);
-                        engine.increment_epoch();
+                        engines.iter().for_each(Engine::increment_epoch);
                     }
                 })
                 .map_err(|e| tracing::error!(error = %e, "cannot start the epoch ticker; timeouts will not fire"))

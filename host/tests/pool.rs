@@ -102,3 +102,34 @@ fn more_threads_than_slots_all_get_served() {
     assert!(peak.load(Ordering::SeqCst) <= SLOTS as usize);
     assert_eq!(f.available_runtimes(), SLOTS);
 }
+
+#[test]
+fn runtimes_spread_over_engines_and_spill_when_one_is_full() {
+    let cache = CacheDir::Path(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cache"));
+    let limits = jsbox::Limits { timeout: Some(Duration::from_millis(100)), ..jsbox::Limits::default() };
+    let f = Arc::new(EngineFactory::new(EngineOptions::new().cache(cache).max_runtimes(3).engines(2).limits(limits)).unwrap());
+    assert_eq!(f.info().engines, 2);
+    // Three slots over two engines (two each): one thread fills its home
+    // engine, then the other.
+    let mut held: Vec<_> = (0..3).map(|_| f.new_runtime().unwrap()).collect();
+    assert!(matches!(f.new_runtime().unwrap_err(), Error::Capacity(3)));
+    for rt in &mut held {
+        assert_eq!(rt.eval_as::<i32>("6 * 7").unwrap(), 42);
+    }
+    drop(held);
+    // Every engine's epoch advances: a runaway script times out on
+    // whichever engine its thread makes runtimes on.
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let err = f.new_runtime().unwrap().eval_json("for (;;) {}", "spin.js").unwrap_err();
+                assert!(matches!(err, Error::Timeout(_)), "{err}");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(EngineFactory::new(EngineOptions::new().max_runtimes(1).engines(4)).unwrap().info().engines, 1);
+}

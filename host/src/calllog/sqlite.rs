@@ -2,7 +2,10 @@
 //! within a bounded window, or one commit per call in durable mode; WAL
 //! mode. The `call_log` table keeps the seed's columns
 //! (`ts_unix_ms, direction, module, function, args_json, result_json,
-//! duration_ms, error`) plus `runtime_id` and `duration_us`.
+//! duration_ms, error`) plus `runtime_id` and `duration_us`. Rows are in
+//! `id` order, the order the calls were handed over; the one index is on
+//! `runtime_id` (what `jsbox calllog show --runtime` filters on). Each
+//! extra index is another B-tree the writer updates for every row.
 //!
 //! Callers push onto a queue under a mutex and wake the writer only when a
 //! window opens, fills, or a caller waits (durable calls, flushes): the
