@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsbox::EngineFactory;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub use self::output::ResumeError;
 use self::output::{Done, Job, Output};
@@ -97,11 +97,12 @@ fn call_args(line: &[u8]) -> Result<String, Outcome> {
         Ok(t) => t,
         Err(e) => return Err(error_line("invalid_input", format!("the line is not UTF-8: {e}"))),
     };
-    let input: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return Err(error_line("invalid_input", format!("the line is not valid JSON: {e}"))),
-    };
-    Ok(serde_json::to_string(&[input]).expect("a JSON value serializes"))
+    // Checked, then handed over as written: JSON.parse in the sandbox reads
+    // it as node would (no round trip through serde's numbers).
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        return Err(error_line("invalid_input", format!("the line is not valid JSON: {e}")));
+    }
+    Ok(format!("[{text}]"))
 }
 
 /// The output line for a record's result.
