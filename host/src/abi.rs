@@ -140,7 +140,11 @@ fn func<T>(store: &mut Store<T>, instance: &Instance, index: &ModuleExport) -> w
     Ok(unsafe { GuestFunc::new(func) })
 }
 
-fn pair<T>(store: &mut Store<T>, instance: &Instance, index: &(ModuleExport, ModuleExport)) -> wasmtime::Result<Export> {
+fn pair<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    index: &(ModuleExport, ModuleExport),
+) -> wasmtime::Result<Export> {
     Ok((func(store, instance, &index.0)?, func(store, instance, &index.1)?))
 }
 

@@ -483,7 +483,9 @@ impl Drop for EngineFactory {
 /// # Errors
 ///
 /// As [`EngineFactory::new`] and [`EngineFactory::new_runtime`].
-pub fn open(options: EngineOptions) -> Result<Runtime> {
+pub fn open(mut options: EngineOptions) -> Result<Runtime> {
+    // One runtime from one thread: a second engine would only cost time.
+    options.engines.get_or_insert(1);
     EngineFactory::new(options)?.new_runtime()
 }
 

@@ -30,7 +30,9 @@
 //!   registry is compiled, and preloaded modules evaluated, inside the memory
 //!   image), compiles the snapshot with Cranelift, caches the compiled module
 //!   on disk, and keeps an `InstancePre` over the pooling allocator with
-//!   copy-on-write memory. It is `Send + Sync`.
+//!   copy-on-write memory: one per engine, one engine per core (see
+//!   [`EngineOptions::engines`]), each thread making its runtimes on its
+//!   own. It is `Send + Sync`.
 //! - **[`Runtime`]**: one wasm instance of that snapshot: its own linear
 //!   memory, so no JS state is shared between runtimes. `eval`, `call`,
 //!   `require`; values come back as `serde_json::Value` or any `Deserialize`

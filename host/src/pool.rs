@@ -27,7 +27,12 @@ pub(crate) struct Slot {
 
 impl Slots {
     pub(crate) fn new(total: u32) -> Arc<Self> {
-        Arc::new(Slots { free: AtomicU32::new(total), waiting: AtomicU32::new(0), lock: Mutex::new(()), released: Condvar::new() })
+        Arc::new(Slots {
+            free: AtomicU32::new(total),
+            waiting: AtomicU32::new(0),
+            lock: Mutex::new(()),
+            released: Condvar::new(),
+        })
     }
 
     pub(crate) fn try_take(self: &Arc<Self>) -> Option<Slot> {

@@ -107,7 +107,8 @@ fn more_threads_than_slots_all_get_served() {
 fn runtimes_spread_over_engines_and_spill_when_one_is_full() {
     let cache = CacheDir::Path(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cache"));
     let limits = jsbox::Limits { timeout: Some(Duration::from_millis(100)), ..jsbox::Limits::default() };
-    let f = Arc::new(EngineFactory::new(EngineOptions::new().cache(cache).max_runtimes(3).engines(2).limits(limits)).unwrap());
+    let options = EngineOptions::new().cache(cache).max_runtimes(3).engines(2).limits(limits);
+    let f = Arc::new(EngineFactory::new(options).unwrap());
     assert_eq!(f.info().engines, 2);
     // Three slots over two engines (two each): one thread fills its home
     // engine, then the other.
