@@ -9,7 +9,8 @@
 //! Only `measure` (the timed loop) is counted, so the factory build and
 //! compile are left out; divide the total by N. Workloads mirror
 //! `benches/jsbox.rs`: `spawn` (fresh runtime + eval), `reuse` (eval in a
-//! reused runtime), `native` (the same eval in native rquickjs), `call`
+//! reused runtime), `native` (the same eval in native rquickjs),
+//! `reuse_empty` / `native_empty` (evaluating `0`: the fixed cost), `call`
 //! (a global function with a JSON argument), `hostcall` / `hostcall_sqlite`
 //! (100 JS -> native calls in one eval), `transform` / `transform_warm`
 //! (the transform example's plugin on one record, in a fresh runtime as
@@ -80,6 +81,9 @@ fn main() {
             assert_eq!(rt.eval_as::<i64>(SCRIPT).unwrap(), 42);
         }),
         "reuse" => Box::new(|| assert_eq!(rt.eval_json(SCRIPT, "<eval>").unwrap(), "42")),
+        // The fixed cost of an eval: the call in and out, nothing to parse.
+        "reuse_empty" => Box::new(|| assert_eq!(rt.eval_json("0", "<eval>").unwrap(), "0")),
+        "native_empty" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>("0").unwrap()), 0)),
         "native" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>(SCRIPT).unwrap()), 42)),
         "call" => Box::new(|| assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42")),
         "hostcall" | "hostcall_sqlite" => Box::new(|| assert_eq!(rt.eval_json(loop_src, "loop.js").unwrap(), "100")),
@@ -91,7 +95,8 @@ fn main() {
             black_box(warm.as_mut().unwrap().call_json(Some("main"), "main", &args).unwrap());
         }),
         other => panic!(
-            "unknown mode {other}: spawn, reuse, native, call, hostcall, hostcall_sqlite, transform, transform_warm"
+            "unknown mode {other}: spawn, reuse, reuse_empty, native, native_empty, call, hostcall, \
+             hostcall_sqlite, transform, transform_warm"
         ),
     };
     // Warm up: first-use lookups, allocator, pool slots.

@@ -24,7 +24,8 @@ mod settle;
 struct Frame {
     limits: Limits,
     fuel_budget: Option<u64>,
-    wall: SystemTime,
+    /// When the call started, for the call log (`None` without one).
+    wall: Option<SystemTime>,
     started: Instant,
 }
 
@@ -353,9 +354,13 @@ impl Runtime {
             self.poisoned = Some(e.to_string());
             return Err(e);
         }
+        // One clock read for the deadline and the call's duration; the wall
+        // clock only when the call log needs a timestamp.
+        let started = Instant::now();
+        let wall = self.store.data().calllog.is_some().then(SystemTime::now);
         {
             let data = self.store.data_mut();
-            data.deadline = limits.timeout.map(|t| Instant::now() + t);
+            data.deadline = limits.timeout.map(|t| started + t);
             data.last_host_error = None;
             data.limiter.refused = false;
             data.event_loop.handle = handle;
@@ -371,7 +376,7 @@ impl Runtime {
         } else {
             None
         };
-        Ok(Frame { limits, fuel_budget, wall: SystemTime::now(), started: Instant::now() })
+        Ok(Frame { limits, fuel_budget, wall, started })
     }
 
     /// A guest answer: a result, or the news that it is a pending promise.
@@ -406,9 +411,9 @@ impl Runtime {
                 Ok(json)
             }
         });
-        if let (Some(log), Some(args)) = (self.store.data_mut().calllog.as_mut(), logged_args) {
+        if let (Some(log), Some(args), Some(wall)) = (self.store.data_mut().calllog.as_mut(), logged_args, frame.wall) {
             let logged = result.as_deref().map_err(|e| e.to_string());
-            log.record(Direction::HostToJs, module, function, &args, frame.wall, elapsed, logged)?;
+            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged)?;
         }
         if let Err(e) = &result {
             if e.is_fatal() {
