@@ -7,9 +7,9 @@
 //! free list and counters, the module's reference counts), so two threads
 //! on one engine pass those cache lines back and forth on every spawn.
 //! Measured on 2 cores (`spawn_probe scale`): two threads made 1.55x the
-//! runtimes of one with a single engine, 1.82x with an engine each.
-//! A shard costs its own copy of the compiled code and memory image (a few
-//! MiB) and a millisecond or so of build time.
+//! runtimes of one with a single engine, 1.7-1.8x with a shard each (two
+//! separate factories: 1.82x). A shard costs its own copy of the compiled
+//! code and memory image (a few MiB) and about 3 ms of build time.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
