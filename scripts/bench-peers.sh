@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times the peer sandboxes (benches/peers: quickjs-emscripten, node:vm and,
-# when it builds, isolated-vm) on jsbox's workloads and writes
+# when it builds, isolated-vm) on jsbox's workloads, each warmed up and in a
+# node process of its own (the method is in peers.js), and writes
 # $CARGO_TARGET_DIR/bench-peers.json for the bench report. Installs the
 # pinned packages from the lockfile first (npm ci, only when the lockfile
 # changed). Without node or npm, or when the install fails, it says so,
@@ -49,7 +50,7 @@ if [ "${JSBOX_BENCH_ISOLATED_VM:-1}" != 0 ] && [ -d "$ivm" ] && [ ! -f "$ivm/out
   fi
 fi
 
-echo "bench-peers: timing the peers with node $(node --version)" >&2
-# isolated-vm needs --no-node-snapshot on node 20+.
-node --no-node-snapshot "$peers/peers.js" "$out" >/dev/null || skip "the peer benchmark failed"
+echo "bench-peers: timing the peers with node $(node --version), each in its own process" >&2
+# peers.js starts one node process per peer, with the flags that peer needs.
+node "$peers/peers.js" "$out" >/dev/null || skip "the peer benchmark failed"
 echo "bench-peers: wrote $out" >&2

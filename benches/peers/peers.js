@@ -4,9 +4,24 @@
 // function. Prints one JSON document: `{ peers: { name: { workload: ns } } }`
 // with the median nanoseconds per operation over many timed batches.
 //
+// Each peer is timed at its best, as a careful user would run it:
+// - in a node process of its own (started by this script), so no other
+//   peer's contexts, compiled code or garbage share its heap, and with only
+//   the node flags it needs (isolated-vm: `--no-node-snapshot`);
+// - after a warm-up of at least WARM_OPS operations and WARM_NS: V8 compiles
+//   wasm lazily with its baseline compiler and moves hot functions to the
+//   optimizing one in the background, so quickjs-emscripten's first few
+//   hundred sandboxes are up to 3x slower than the steady state;
+// - in batches sized from the warm per-operation time, not from the first
+//   (cold, tens of milliseconds) operation;
+// - in its fastest variant (quickjs-emscripten: the release-sync build).
+//
 // Usage: node peers.js [OUT.json]   (JSBOX_BENCH_QUICK=1 for a short run)
+//        node peers.js --peer NAME  (one peer in this process; what the
+//                                    first form runs once per peer)
 'use strict';
 
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const vm = require('node:vm');
 
@@ -21,21 +36,29 @@ const HOST_LOOP = `var s = 0; for (var i = 0; i < ${HOST_CALLS}; i++) s = add(s,
 const QUICK = !!process.env.JSBOX_BENCH_QUICK;
 const BATCHES = QUICK ? 10 : 40;
 const BATCH_NS = (QUICK ? 10 : 40) * 1e6;
+// The warm-up is the same in both modes: a short one is what made the old
+// quick figure of quickjs-emscripten's fresh_eval 3x too slow.
+const WARM_OPS = 2000;
+const WARM_NS = 1e9;
 
-/** Median ns per op of `op`, timed in batches of about BATCH_NS each. */
+/** Median ns per op of `op`, timed in batches of about BATCH_NS after a warm-up. */
 function measure(op, perOp = 1) {
-  // Warm up (JIT, allocator) and size the batch.
-  let n = 1;
+  // Warm up in chunks growing to a batch's length; the last chunk, warm,
+  // sizes the batch.
+  let ops = 0;
+  let chunk = 1;
+  let per;
+  const start = process.hrtime.bigint();
   for (;;) {
     const t = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) op();
-    const dt = Number(process.hrtime.bigint() - t);
-    if (dt > BATCH_NS / 4) {
-      n = Math.max(1, Math.round((n * BATCH_NS) / dt));
-      break;
-    }
-    n *= 2;
+    for (let i = 0; i < chunk; i++) op();
+    const now = process.hrtime.bigint();
+    ops += chunk;
+    per = Number(now - t) / chunk;
+    if (ops >= WARM_OPS && Number(now - start) >= WARM_NS) break;
+    if (per * chunk < BATCH_NS) chunk *= 2;
   }
+  const n = Math.max(1, Math.round(BATCH_NS / per));
   const samples = [];
   for (let b = 0; b < BATCHES; b++) {
     const t = process.hrtime.bigint();
@@ -51,8 +74,11 @@ function check(actual, expected, what) {
 }
 
 async function quickjsEmscripten() {
-  const { getQuickJS } = require('quickjs-emscripten');
-  const QuickJS = await getQuickJS();
+  // The release-sync build (what getQuickJS() loads), the fastest of the
+  // package's four: the debug builds check assertions, the asyncify ones
+  // unwind the stack around every host call.
+  const { newQuickJSWASMModule, RELEASE_SYNC } = require('quickjs-emscripten');
+  const QuickJS = await newQuickJSWASMModule(RELEASE_SYNC);
   const out = {};
 
   out.fresh_eval = measure(() => {
@@ -142,16 +168,44 @@ function isolatedVm() {
   return out;
 }
 
-async function main() {
+// Each peer's function, and the node flags its process needs.
+const PEERS = {
+  'quickjs-emscripten': { run: quickjsEmscripten, flags: [] },
+  'node:vm': { run: nodeVm, flags: [] },
+  // isolated-vm needs --no-node-snapshot on node 20+.
+  'isolated-vm': { run: isolatedVm, flags: ['--no-node-snapshot'] },
+};
+
+/** Times each peer in a node process of its own; returns `{ name: result }`. */
+function allPeers() {
   const peers = {};
-  peers['quickjs-emscripten'] = await quickjsEmscripten();
-  peers['node:vm'] = nodeVm();
-  peers['isolated-vm'] = isolatedVm();
+  for (const [name, { flags }] of Object.entries(PEERS)) {
+    const child = spawnSync(process.execPath, [...flags, __filename, '--peer', name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    });
+    if (child.status !== 0) throw new Error(`${name}: exited with ${child.status ?? child.signal}`);
+    peers[name] = JSON.parse(child.stdout);
+  }
+  return peers;
+}
+
+async function main() {
+  const i = process.argv.indexOf('--peer');
+  if (i >= 0) {
+    const peer = PEERS[process.argv[i + 1]];
+    if (!peer) throw new Error(`unknown peer ${process.argv[i + 1]} (one of: ${Object.keys(PEERS).join(', ')})`);
+    console.log(JSON.stringify(await peer.run()));
+    return;
+  }
   const doc = {
     node: process.version,
     quickjs_emscripten: require('quickjs-emscripten/package.json').version,
+    quickjs_emscripten_variant: 'release-sync',
     unit: 'median ns per operation (js_calling_host: per call)',
-    peers,
+    method: `each peer in its own node process; per workload a warm-up of >= ${WARM_OPS} operations and >= ${WARM_NS / 1e9} s, then the median of ${BATCHES} batches of ${BATCH_NS / 1e6} ms`,
+    peers: allPeers(),
   };
   const text = JSON.stringify(doc, null, 2);
   if (process.argv[2]) fs.writeFileSync(process.argv[2], text + '\n');

@@ -122,13 +122,14 @@ fn fmt_ns(ns: f64) -> String {
     }
 }
 
-/// The peers' medians (ns per operation) by peer and workload, from
+/// The peers' medians (ns per operation) by peer and workload, and how they
+/// were taken (node and package versions, method), from
 /// `scripts/bench-peers.sh`; empty when it was skipped.
-fn peers(target: &Path) -> BTreeMap<String, BTreeMap<String, f64>> {
+fn peers(target: &Path) -> (BTreeMap<String, BTreeMap<String, f64>>, String) {
     let Ok(text) = std::fs::read_to_string(target.join("bench-peers.json")) else {
-        return BTreeMap::new();
+        return (BTreeMap::new(), String::new());
     };
-    let Ok(doc) = serde_json::from_str::<Value>(&text) else { return BTreeMap::new() };
+    let Ok(doc) = serde_json::from_str::<Value>(&text) else { return (BTreeMap::new(), String::new()) };
     let mut out = BTreeMap::new();
     for (peer, workloads) in doc["peers"].as_object().into_iter().flatten() {
         let times: BTreeMap<String, f64> = workloads
@@ -141,7 +142,15 @@ fn peers(target: &Path) -> BTreeMap<String, BTreeMap<String, f64>> {
             out.insert(peer.clone(), times);
         }
     }
-    out
+    let s = |k: &str| doc[k].as_str().unwrap_or("?");
+    let how = format!(
+        "node {}, quickjs-emscripten {} ({}); {}.",
+        s("node"),
+        s("quickjs_emscripten"),
+        s("quickjs_emscripten_variant"),
+        s("method")
+    );
+    (out, how)
 }
 
 /// Records per second of `jsbox batch` on the transform example (its
@@ -224,7 +233,7 @@ fn main() {
     // parallel_spawn: each iteration runs 200 spawns per thread.
     let parallel = ratio("parallel_spawn/threads/2", "parallel_spawn/threads/1").map(|r| 2.0 * r);
 
-    let peers = peers(&target);
+    let (peers, peers_method) = peers(&target);
     let batch = batch_rate(&jsbox_bin, &root, &target);
     // jsbox's number for each peer workload (js_calling_host: per call; the
     // criterion bench makes 100 calls an iteration).
@@ -333,6 +342,7 @@ fn main() {
         // The peers a user weighs first, first.
         let mut order: Vec<&String> = peers.keys().collect();
         order.sort_by_key(|p| ["quickjs-emscripten", "node:vm", "isolated-vm"].iter().position(|q| q == p).unwrap_or(9));
+        md.push_str(&format!("{peers_method}\n\n"));
         md.push_str("| workload | jsbox |");
         for p in &order {
             md.push_str(&format!(" {p} |"));
@@ -379,6 +389,7 @@ fn main() {
         "ratios": ratios,
         "batch_records_per_s": batch,
         "peers_ns": peers,
+        "peers_method": peers_method,
         "targets": goals.iter().map(|g| (g.what, g.json())).collect::<BTreeMap<_, _>>(),
     });
     std::fs::write(target.join("bench-report.md"), &md).unwrap();
