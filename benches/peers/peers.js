@@ -8,10 +8,10 @@
 // - in a node process of its own (started by this script), so no other
 //   peer's contexts, compiled code or garbage share its heap, and with only
 //   the node flags it needs (isolated-vm: `--no-node-snapshot`);
-// - after a warm-up of at least WARM_OPS operations and WARM_NS: V8 compiles
-//   wasm lazily with its baseline compiler and moves hot functions to the
-//   optimizing one in the background, so quickjs-emscripten's first few
-//   hundred sandboxes are up to 3x slower than the steady state;
+// - after a warm-up that lasts until it stops getting faster (below): V8
+//   compiles wasm lazily with its baseline compiler and moves hot functions
+//   to the optimizing one in the background, so quickjs-emscripten's first
+//   few hundred to few thousand sandboxes are up to 3x slower than the rest;
 // - in batches sized from the warm per-operation time, not from the first
 //   (cold, tens of milliseconds) operation;
 // - in its fastest variant (quickjs-emscripten: the release-sync build).
@@ -36,10 +36,17 @@ const HOST_LOOP = `var s = 0; for (var i = 0; i < ${HOST_CALLS}; i++) s = add(s,
 const QUICK = !!process.env.JSBOX_BENCH_QUICK;
 const BATCHES = QUICK ? 10 : 40;
 const BATCH_NS = (QUICK ? 10 : 40) * 1e6;
-// The warm-up is the same in both modes: a short one is what made the old
-// quick figure of quickjs-emscripten's fresh_eval 3x too slow.
-const WARM_OPS = 2000;
-const WARM_NS = 1e9;
+// The warm-up is the same in both modes (a short one is what made the old
+// quick figure of quickjs-emscripten's fresh_eval 2-3x too slow): at least
+// WARM_OPS operations and WARM_NS, and then until no chunk of operations has
+// been 2% faster than the best before it for WARM_STABLE_NS (V8 moves a wasm
+// function to its optimizing compiler when the function has run enough, so
+// a peer can still speed up after a few thousand operations), at most
+// WARM_MAX_NS.
+const WARM_OPS = 5000;
+const WARM_NS = 2e9;
+const WARM_STABLE_NS = 1e9;
+const WARM_MAX_NS = 20e9;
 
 /** Median ns per op of `op`, timed in batches of about BATCH_NS after a warm-up. */
 function measure(op, perOp = 1) {
@@ -48,14 +55,20 @@ function measure(op, perOp = 1) {
   let ops = 0;
   let chunk = 1;
   let per;
+  let best = Infinity;
+  let bestAt = 0;
   const start = process.hrtime.bigint();
   for (;;) {
     const t = process.hrtime.bigint();
     for (let i = 0; i < chunk; i++) op();
     const now = process.hrtime.bigint();
+    const elapsed = Number(now - start);
     ops += chunk;
     per = Number(now - t) / chunk;
-    if (ops >= WARM_OPS && Number(now - start) >= WARM_NS) break;
+    if (per < best * 0.98) bestAt = elapsed;
+    best = Math.min(best, per);
+    if (elapsed >= WARM_MAX_NS) break;
+    if (ops >= WARM_OPS && elapsed >= WARM_NS && elapsed - bestAt >= WARM_STABLE_NS) break;
     if (per * chunk < BATCH_NS) chunk *= 2;
   }
   const n = Math.max(1, Math.round(BATCH_NS / per));
@@ -204,7 +217,7 @@ async function main() {
     quickjs_emscripten: require('quickjs-emscripten/package.json').version,
     quickjs_emscripten_variant: 'release-sync',
     unit: 'median ns per operation (js_calling_host: per call)',
-    method: `each peer in its own node process; per workload a warm-up of >= ${WARM_OPS} operations and >= ${WARM_NS / 1e9} s, then the median of ${BATCHES} batches of ${BATCH_NS / 1e6} ms`,
+    method: `each peer in its own node process; per workload a warm-up of >= ${WARM_OPS} operations and >= ${WARM_NS / 1e9} s, until ${WARM_STABLE_NS / 1e9} s without a 2% gain, then the median of ${BATCHES} batches of ${BATCH_NS / 1e6} ms`,
     peers: allPeers(),
   };
   const text = JSON.stringify(doc, null, 2);
