@@ -17,8 +17,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsbox::EngineFactory;
 use serde_json::json;
 
-pub use self::output::ResumeError;
-use self::output::{Done, Job, Output};
+pub use self::output::{OutputBusy, ResumeError};
+use self::output::{Done, Job, Locked, Output};
 use crate::failure::{self, usage};
 use crate::sandbox::{self, SandboxArgs};
 
@@ -117,42 +117,49 @@ fn output_line(outcome: jsbox::Result<String>) -> Outcome {
     }
 }
 
-/// The plugin's sources as the factory will bake them: every registry
-/// module that is a file in the plugin's directory.
-fn plugin_files(options: &jsbox::EngineOptions, dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut files = Vec::new();
-    for name in options.module_names()? {
-        if let Ok(bytes) = std::fs::read(dir.join(&name)) {
-            files.push((name, bytes));
-        }
-    }
-    Ok(files)
-}
-
-/// Text that changes with every option that can change a result.
-fn result_options(args: &BatchArgs) -> String {
-    let mut sandbox = args.sandbox.clone();
-    // Where the call log and cache go does not change results.
-    sandbox.calllog = None;
-    sandbox.calllog_durable = false;
-    sandbox.cache_dir = None;
-    sandbox.no_cache = false;
-    format!("{sandbox:?} export={:?}", args.export)
+/// Text that changes with every option that can change a result: the
+/// sandbox flags as JSON (every flag but those marked `serde(skip)`, which
+/// only say where the call log and the cache go) and the export.
+fn result_options(args: &BatchArgs) -> Result<String> {
+    Ok(serde_json::to_string(&serde_json::json!({ "sandbox": &args.sandbox, "export": &args.export }))?)
 }
 
 pub fn run(args: BatchArgs) -> Result<ExitCode> {
     let data = std::fs::read(&args.input).map_err(|e| usage(format!("cannot read {}: {e}", args.input.display())))?;
     let all_records = lines(&data);
-    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
-    failure::set_plugin_dir(&plugin.dir);
-    let (mut out, done) = match &args.output {
+    // Before the (slow) build: another run on this output, or an output
+    // that is the input, is refused at once, and nothing is written yet.
+    let locked = args.output.as_deref().map(|path| Locked::open(path, &args.input)).transpose()?;
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, all_records.len().max(1));
+    let built = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref()).and_then(|(options, plugin)| {
+        failure::set_plugin_dir(&plugin.dir);
+        Ok((plugin.preloaded_factory(options.max_runtimes(jobs as u32 * args.concurrency))?, plugin))
+    });
+    let (factory, plugin) = match built {
+        Ok(built) => built,
+        Err(e) => {
+            // An output this run created would be an empty file without a
+            // resume record, which `--resume` would refuse.
+            if let Some(locked) = locked {
+                locked.abandon();
+            }
+            return Err(e);
+        }
+    };
+    let (mut out, done) = match locked {
         None => (Output::stdout(), Done::default()),
-        Some(path) => {
-            let job = Job::new(&plugin_files(&options, &plugin.dir)?, &result_options(&args), &data, all_records.len());
+        Some(locked) => {
+            // What the sandbox was built from, not the files named on the
+            // command line: an edited module the plugin imports is a new job.
+            let job = Job::new(&factory.info().sources, &result_options(&args)?, &data, all_records.len());
             if args.resume {
-                Output::resume(path, &job)?
+                locked.resume(&job)?
             } else {
-                (Output::create(path, &job).map_err(|e| usage(format!("{e:#}")))?, Done::default())
+                (locked.start(&job).map_err(|e| usage(format!("{e:#}")))?, Done::default())
             }
         }
     };
@@ -163,12 +170,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         eprintln!("batch: resuming after {} of {} records", done.lines, all_records.len());
     }
     let records = &all_records[done.lines..];
-    let jobs = args
-        .jobs
-        .map(|j| j as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, records.len().max(1));
-    let factory = plugin.preloaded_factory(options.max_runtimes(jobs as u32 * args.concurrency))?;
+    let jobs = jobs.min(records.len().max(1));
 
     let bar = ProgressBar::with_draw_target(Some(all_records.len() as u64), ProgressDrawTarget::stderr());
     bar.set_position(done.lines as u64);

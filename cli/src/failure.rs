@@ -7,9 +7,10 @@
 //! | 2 | bad usage: unknown flag, bad value, unreadable plugin or input, input that is not JSON |
 //! | 3 | timeout (`--timeout`) |
 //! | 4 | resource limit: out of memory (`--max-memory`), stack overflow, fuel exhausted (`--fuel`), value too large |
-//! | 5 | denied: a capability that was not granted (fs path, exec program, a `fetch` to a host `--allow-net` does not grant, `fs`/`exec` without a grant), a module the policy denies |
+//! | 5 | denied: a capability that was not granted (fs path, exec program, a `fetch` to a host `--allow-net` does not grant, `fs`/`exec` without a grant), a module the policy denies, a module file reached through a symlink leading out of the plugin's directory |
 //! | 6 | anything else (engine, cache, call log, I/O) |
 //! | 7 | `batch --resume`: the existing output does not belong to this job |
+//! | 8 | `batch --output`: another run is writing the same output (it holds its lock) |
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ pub const RESOURCE: u8 = 4;
 pub const DENIED: u8 = 5;
 pub const OTHER: u8 = 6;
 pub const RESUME: u8 = 7;
+pub const BUSY: u8 = 8;
 
 /// A usage problem found after argument parsing (unreadable plugin, input
 /// that is not JSON ...): exit code 2.
@@ -94,7 +96,7 @@ pub fn code(e: &Error) -> u8 {
         Error::InvalidValue(_) | Error::NeverSettles => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
-        Error::Denied(_) | Error::ModuleDenied(_) => DENIED,
+        Error::Denied(_) | Error::ModuleDenied(_) | Error::ModuleRefused { .. } => DENIED,
         _ => OTHER,
     }
 }
@@ -109,6 +111,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::Syntax { .. } => "syntax",
         Error::ModuleNotFound(_) => "module_not_found",
         Error::ModuleDenied(_) => "module_denied",
+        Error::ModuleRefused { .. } => "module_refused",
         Error::Denied(_) => "denied",
         Error::Host { .. } => "host",
         Error::Timeout(_) => "timeout",
@@ -118,6 +121,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::TooLarge { .. } => "too_large",
         Error::InvalidValue(_) => "invalid_value",
         Error::NeverSettles => "never_settles",
+        Error::Cancelled => "cancelled",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
         Error::Capacity(_) | Error::CapacityTimeout { .. } => "capacity",
@@ -188,6 +192,10 @@ pub fn exit(err: anyhow::Error) -> ExitCode {
     if let Some(r) = err.downcast_ref::<crate::batch::ResumeError>() {
         eprintln!("error[resume]: {r}");
         return ExitCode::from(RESUME);
+    }
+    if let Some(b) = err.downcast_ref::<crate::batch::OutputBusy>() {
+        eprintln!("error[busy]: {b}");
+        return ExitCode::from(BUSY);
     }
     if let Some(f) = err.downcast_ref::<Failed>() {
         eprintln!("error: {}", f.message);

@@ -28,9 +28,10 @@ Exit codes:
   3  timeout (--timeout)
   4  resource limit (--max-memory, stack overflow, --fuel, value too large)
   5  denied capability (fs path, exec program or --allow-net host not granted,
-     module denied)
+     module denied, a module file linked from outside the plugin's directory)
   6  other (engine, cache, call log, I/O)
   7  batch --resume: the existing output belongs to another plugin, options or input
+  8  batch --output: another batch run is writing the same file
 
 Examples:
   jsbox run plugin.js --input '{\"n\": 2}'
@@ -47,7 +48,7 @@ const RUN_HELP: &str = "\
 A plugin is a CommonJS file: `module.exports = (input) => ...`, or an object of
 functions (pick one with --export). Files it requires relatively
 (`require('./lib/x')`) are read from its directory and baked in when the sandbox
-is built. The input is one JSON value, passed as the single argument; the
+is built (a symlink leading out of the directory is refused: exit code 5). The input is one JSON value, passed as the single argument; the
 result is printed to stdout as JSON. console.* goes to stderr.
 
 An ES module plugin (`.mjs`, or `.js` in a package whose package.json says
@@ -87,7 +88,10 @@ a prefix of the results in whole lines (synced to disk every second and at the
 end). --resume continues an interrupted run: it checks FILE belongs to this
 plugin, options and input (FILE.jsbox-resume records them; exit code 7 if not),
 cuts a torn last line, and appends the remaining records, so FILE ends up
-byte-identical to an uninterrupted run's.
+byte-identical to an uninterrupted run's. The plugin is identified by every
+source baked into its sandbox (the modules it imports or requires too).
+One run writes FILE at a time (it holds a lock; a second run exits 8 at
+once), and FILE may not be the input (refused before anything is written).
 
 Async plugins (a promise result, timers, async host calls) are awaited. With
 --concurrency N each worker keeps up to N records in flight: while one waits,

@@ -8,15 +8,17 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 use jsbox::{
-    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineFactory, EngineOptions, Limits,
+    is_contained_name, is_es_module_file, CacheDir, DirLoader, CallLogPolicy, ConsoleOutput, EngineFactory, EngineOptions, Limits,
     ModulePolicy,
 };
 
 use crate::failure::usage;
 use crate::names::{MAIN_EXPORT, MAIN_MODULE};
 
-/// Flags shared by `run`, `batch`, `eval` and `repl`.
-#[derive(Args, Debug, Clone, Default)]
+/// Flags shared by `run`, `batch`, `eval` and `repl`. Serialized (as JSON)
+/// they identify a `batch --resume` job: a new flag changes results unless
+/// marked `serde(skip)`.
+#[derive(Args, Debug, Clone, Default, serde::Serialize)]
 pub struct SandboxArgs {
     /// Grant `require('fs')` read access to DIR (repeatable). Relative paths,
     /// here and in the plugin's `fs` calls, are resolved against the current
@@ -61,16 +63,20 @@ pub struct SandboxArgs {
 
     /// Record every host call into this SQLite database (see `jsbox calllog`).
     #[arg(long, value_name = "FILE.sqlite")]
+    #[serde(skip)]
     pub calllog: Option<PathBuf>,
     /// Commit (and fsync) each call's row before the call returns, instead
     /// of in batches every 50 ms / 1000 rows.
     #[arg(long, requires = "calllog")]
+    #[serde(skip)]
     pub calllog_durable: bool,
     /// Directory of the compiled-snapshot cache (default: the user cache dir).
     #[arg(long, value_name = "DIR", env = "JSBOX_CACHE_DIR", help_heading = "Cache")]
+    #[serde(skip)]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the compiled-snapshot cache.
     #[arg(long, help_heading = "Cache")]
+    #[serde(skip)]
     pub no_cache: bool,
 }
 
@@ -200,20 +206,6 @@ impl Plugin {
     }
 }
 
-/// The loader: files under `dir`, by registry name.
-fn loader(dir: PathBuf) -> impl Fn(&str) -> Option<String> + Send + Sync + Clone + 'static {
-    move |name: &str| {
-        if !is_contained_name(name) {
-            return None;
-        }
-        let path = dir.join(name);
-        if !path.is_file() {
-            return None;
-        }
-        std::fs::read_to_string(path).ok()
-    }
-}
-
 /// The wrapper module: calls the plugin's function export.
 fn wrapper(spec: &str, name: &str) -> Result<String> {
     Ok(format!(
@@ -235,19 +227,22 @@ fn wrapper(spec: &str, name: &str) -> Result<String> {
 pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> Result<(EngineOptions, Plugin)> {
     let source =
         std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read plugin {}: {e}", path.display())))?;
-    let name = path
+    // As node does for its entry point: the plugin's real path (symlinks
+    // resolved) decides its directory, the root its modules are confined to.
+    let real = std::fs::canonicalize(path).map_err(|e| usage(format!("cannot read plugin {}: {e}", path.display())))?;
+    let name = real
         .file_name()
         .and_then(|n| n.to_str())
         .filter(|n| is_contained_name(n) && *n != MAIN_MODULE)
         .ok_or_else(|| usage(format!("bad plugin file name: {}", path.display())))?
         .to_string();
-    let dir = match path.parent() {
+    let dir = match real.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let spec = format!("./{name}");
     let wrapper = wrapper(&spec, &name)?;
-    if is_es_module_file(path) {
+    if is_es_module_file(&real) {
         // An ES module: resolved node's way under its directory (its
         // node_modules included), imported and evaluated at build time.
         let names: BTreeSet<String> = [MAIN_MODULE.to_string()].into();
@@ -258,7 +253,7 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
         };
         return Ok((options, Plugin { dir, target, commonjs: false }));
     }
-    let load = loader(dir.clone());
+    let load = DirLoader::open(&dir)?;
     let with_plugin = |o: EngineOptions| {
         o.module(name.clone(), source.clone()).module(MAIN_MODULE, wrapper.clone()).loader(load.clone())
     };

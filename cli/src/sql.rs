@@ -167,7 +167,11 @@ fn udfs(args: &SqlArgs) -> Result<Vec<JsUdf>> {
     let mut udfs = Vec::new();
     for spec in &args.udfs {
         let spec = parse_udf(spec)?;
-        let mut plugin = Plugin::from_file(&spec.plugin).map_err(|e| usage(e.to_string()))?;
+        let mut plugin = Plugin::from_file(&spec.plugin).map_err(|e| match &e {
+            // A module it requires is refused (or broken): the library's code.
+            UdfError::Build { source, .. } => failure::Failed::new(failure::code(source), e.to_string()).into(),
+            _ => usage(e.to_string()),
+        })?;
         if let Some(export) = spec.export {
             plugin = plugin.export(export);
         }

@@ -172,3 +172,107 @@ fn resume_refuses_an_output_of_another_job() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A plugin directory: an ES module importing a module and a JSON file, and
+/// a CommonJS plugin requiring them.
+fn module_job() -> Job {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::write(root.join("plugin.mjs"), "import { f } from './lib/f.mjs';\nimport t from './lib/t.json' with { type: 'json' };\nexport default (x) => f(x) + t.k;\n").unwrap();
+    std::fs::write(root.join("plugin.js"), "const t = require('./lib/t.json');\nmodule.exports = (x) => require('./lib/g').g(x) + t.k;\n").unwrap();
+    std::fs::write(root.join("lib/f.mjs"), "export const f = (x) => x * 2;\n").unwrap();
+    std::fs::write(root.join("lib/g.js"), "exports.g = (x) => x * 2;\n").unwrap();
+    std::fs::write(root.join("lib/t.json"), "{\"k\": 1}\n").unwrap();
+    let input = root.join("in.jsonl");
+    std::fs::write(&input, (0..50).map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    Job { plugin: root.join("plugin.mjs"), input, root, _dir: dir }
+}
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn resume_refuses_a_plugin_whose_imported_modules_changed() {
+    // (plugin, file it imports or requires, an edit of that file)
+    let cases = [
+        ("plugin.mjs", "lib/f.mjs", "export const f = (x) => x * 3;\n"),
+        ("plugin.mjs", "lib/t.json", "{\"k\": 2}\n"),
+        ("plugin.mjs", "plugin.mjs", "import { f } from './lib/f.mjs';\nexport default (x) => f(x);\n"),
+        ("plugin.js", "lib/g.js", "exports.g = (x) => x * 3;\n"),
+        ("plugin.js", "lib/t.json", "{\"k\": 2}\n"),
+    ];
+    for (plugin, file, edit) in cases {
+        let mut job = module_job();
+        job.plugin = job.root.join(plugin);
+        let out = job.root.join("out.jsonl");
+        let o = batch(&job, &out, &[]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{plugin}: {}", stderr_of(&o));
+        let before = std::fs::read(&out).unwrap();
+        assert!(before.starts_with(b"{\"ok\":1}\n{\"ok\":3}\n"), "{plugin}");
+        // Unchanged: resuming the finished job is fine.
+        assert_eq!(batch(&job, &out, &["--resume"]).status().unwrap().code(), Some(0), "{plugin}");
+
+        std::fs::write(job.root.join(file), edit).unwrap();
+        let o = batch(&job, &out, &["--resume"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(7), "{plugin} after editing {file}: {}", stderr_of(&o));
+        assert!(stderr_of(&o).contains("different plugin"), "{}", stderr_of(&o));
+        assert_eq!(std::fs::read(&out).unwrap(), before, "a refused resume leaves the file alone");
+    }
+}
+
+#[test]
+fn a_second_batch_on_the_same_output_refuses_at_once() {
+    let job = module_job();
+    std::fs::write(
+        &job.plugin,
+        "export default async (x) => { await new Promise((r) => setTimeout(r, 30)); return x; };\n",
+    )
+    .unwrap();
+    std::fs::write(&job.input, (0..150).map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    let out = job.root.join("out.jsonl");
+    let mut first = KillOnDrop(batch(&job, &out, &[]).spawn().unwrap());
+    // Once a result line is out, the first run holds the lock.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::metadata(&out).map_or(0, |m| m.len()) == 0 {
+        assert!(first.0.try_wait().unwrap().is_none(), "the first run ended early");
+        assert!(Instant::now() < deadline, "the first run wrote nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The same file, by name and through a symlink, fresh or resumed.
+    let link = job.root.join("link.jsonl");
+    std::os::unix::fs::symlink(&out, &link).unwrap();
+    for (output, extra) in [(&out, &[][..]), (&link, &[][..]), (&out, &["--resume"][..])] {
+        let o = batch(&job, output, extra).output().unwrap();
+        assert_eq!(o.status.code(), Some(8), "{}", stderr_of(&o));
+        assert!(stderr_of(&o).contains("being written by another jsbox batch"), "{}", stderr_of(&o));
+        assert!(first.0.try_wait().unwrap().is_none(), "the second run waited for the first to end");
+    }
+    // The first run's output is whole.
+    let status = first.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let expected: String = (0..150).map(|i| format!("{{\"ok\":{i}}}\n")).collect();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), expected);
+    // Free again once it ended.
+    assert_eq!(batch(&job, &out, &["--resume"]).status().unwrap().code(), Some(0));
+}
+
+#[test]
+fn an_output_that_is_the_input_is_refused() {
+    let job = module_job();
+    let original = std::fs::read(&job.input).unwrap();
+    let symlink = job.root.join("link.jsonl");
+    std::os::unix::fs::symlink(&job.input, &symlink).unwrap();
+    let hardlink = job.root.join("hard.jsonl");
+    std::fs::hard_link(&job.input, &hardlink).unwrap();
+    for output in [&job.input, &symlink, &hardlink] {
+        for extra in [&[][..], &["--resume"][..]] {
+            let o = batch(&job, output, extra).output().unwrap();
+            assert_eq!(o.status.code(), Some(2), "{}", stderr_of(&o));
+            assert!(stderr_of(&o).contains("is the input file"), "{}", stderr_of(&o));
+            assert_eq!(std::fs::read(&job.input).unwrap(), original, "the input was touched");
+            assert!(!job.root.join("in.jsonl.jsbox-resume").exists());
+        }
+    }
+}

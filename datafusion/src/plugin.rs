@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jsbox::{
-    is_contained_name, is_es_module_file, CacheDir, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
+    is_contained_name, is_es_module_file, CacheDir, DirLoader, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
 };
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,8 @@ impl Plugin {
     /// # Errors
     ///
     /// [`UdfError::ReadPlugin`] when the file cannot be read;
-    /// [`UdfError::Build`] when a required file cannot.
+    /// [`UdfError::Build`] when a required file cannot, or leads out of the
+    /// plugin's directory (a symlink: [`jsbox::Error::ModuleRefused`]).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, UdfError> {
         let path = path.as_ref();
         let read_error = |source| UdfError::ReadPlugin { path: path.to_path_buf(), source };
@@ -94,19 +95,17 @@ impl Plugin {
         };
         let es = is_es_module_file(path);
         let mut plugin = if es { Plugin::es_module(&name, source) } else { Plugin::from_source(&name, source) };
-        // The files its requires reach, as the loader bakes them.
-        let loader_dir = dir.clone();
-        let loader = move |n: &str| -> Option<String> {
-            let p = loader_dir.join(n);
-            (is_contained_name(n) && p.is_file()).then(|| std::fs::read_to_string(p).ok()).flatten()
-        };
-        let probe = plugin.add_modules(EngineOptions::new()).loader(loader);
-        let names = probe.module_names().map_err(|source| UdfError::Build { udf: name.clone(), source: source.into() })?;
+        // The files its requires reach, as the loader bakes them (read
+        // confined to the directory, as `jsbox run` reads them).
+        let build_error = |source: jsbox::Error| UdfError::Build { udf: name.clone(), source: source.into() };
+        let loader = DirLoader::open(&dir).map_err(build_error)?;
+        let probe = plugin.add_modules(EngineOptions::new()).loader(loader.clone());
+        let names = probe.module_names().map_err(build_error)?;
         for other in names {
-            if plugin.modules.contains_key(&other) || !is_contained_name(&other) {
+            if plugin.modules.contains_key(&other) {
                 continue;
             }
-            if let Ok(text) = std::fs::read_to_string(dir.join(&other)) {
+            if let Some(text) = loader.read(&other).map_err(build_error)? {
                 if es && (other.ends_with(".js") || other.ends_with(".mjs")) {
                     plugin.es_modules.insert(other.clone());
                 }

@@ -264,6 +264,15 @@ pub(crate) fn store_manifest(dir: &Path, key: &str, manifest: &Manifest) -> Resu
     Ok(())
 }
 
+/// The manifest stored for the entry under `key` (empty when there is none:
+/// the snapshot read no file).
+pub(crate) fn stored_manifest(dir: &Path, key: &str) -> Manifest {
+    std::fs::read(manifest_path(dir, key))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
 /// Whether the files behind the entry for `key` are unchanged: every path
 /// its manifest lists still hashes (or is missing) as it did. No manifest
 /// means the snapshot read no file.

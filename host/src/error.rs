@@ -75,6 +75,17 @@ pub enum Error {
     /// `require` of a module the module policy denies.
     #[error("module denied by policy: {0}")]
     ModuleDenied(String),
+    /// A module file the sandbox refused to read while building: its path
+    /// leads out of the module root (a symlink to a file or directory
+    /// outside it, or to `/proc`), as `fs` refuses such paths. Nothing of
+    /// the file's content is read.
+    #[error("module {module} refused: {reason}")]
+    ModuleRefused {
+        /// The module (its specifier or registry name).
+        module: String,
+        /// Why, with the path that led out.
+        reason: String,
+    },
     /// A capability the embedder did not grant (fs path, exec program ...).
     #[error("capability denied: {0}")]
     Denied(String),
@@ -94,6 +105,11 @@ pub enum Error {
     /// settle it (node would exit with it pending). The runtime stays usable.
     #[error("the awaited promise can never settle: no timer and no host call is pending")]
     NeverSettles,
+    /// The future of an async call (`eval_async`, `call_async`, ...) was
+    /// dropped before the call finished. Only the call log sees it (the
+    /// call's row has this error): there is no caller left to return it to.
+    #[error("the call was cancelled: its future was dropped before it finished")]
+    Cancelled,
     /// The call ran past its deadline, or was cancelled.
     #[error("timed out after {0:?}")]
     Timeout(std::time::Duration),

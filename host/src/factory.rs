@@ -59,6 +59,13 @@ pub struct FactoryInfo {
     pub modules: Vec<String>,
     /// How many engines runtimes are spread over ([`EngineOptions::engines`]).
     pub engines: usize,
+    /// A BLAKE3 hash (hex) of every source runtimes start from: the guest,
+    /// the registry (module sources, loaders' answers, init scripts,
+    /// preloads, ES imports, module policy, conditions) and every file
+    /// module resolution read under the module root. Factories with equal
+    /// `sources` run the same code (limits and native modules aside): what
+    /// `jsbox batch --resume` checks a plugin by.
+    pub sources: String,
 }
 
 /// Builds runtimes. Build once, share across threads, call
@@ -238,6 +245,7 @@ impl EngineFactory {
             snapshot: !options.no_snapshot,
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        let registry_digest = blake3::hash(registry_json.as_bytes());
 
         let wanted_shards = shards::count(options.engines, max_runtimes);
         // Each engine's pool holds its share; a full pool sends a spawn to
@@ -283,7 +291,7 @@ impl EngineFactory {
             None => {
                 let wasm = if snapshot {
                     let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
-                    crate::snapshot::snapshot(GUEST, &registry_json, build_env)?
+                    crate::snapshot::snapshot(GUEST, &registry_json, build_env).map_err(|e| session.refused_or(e))?
                 } else {
                     GUEST.to_vec()
                 };
@@ -332,15 +340,23 @@ impl EngineFactory {
                 build_time: Duration::ZERO,
                 modules: modules.keys().cloned().collect(),
                 engines: shard_count,
+                sources: String::new(),
             },
         };
         // A snapshot is only as good as its init: surface registry errors
         // now, not in the first runtime. (A no-snapshot factory checks by
         // initialising one runtime.)
         if !snapshot {
-            drop(factory.new_runtime()?);
+            drop(factory.new_runtime().map_err(|e| session.refused_or(e))?);
         }
         let mut factory = factory;
+        // A snapshot from the cache read no file now: its stored manifest
+        // lists (and has just checked) the files it was built from.
+        let manifest = match (&factory.info.cache, &cache_dir) {
+            (CacheOutcome::Hit, Some(dir)) if snapshot => cache::stored_manifest(dir, &key),
+            _ => session.manifest(),
+        };
+        factory.info.sources = modules::sources_digest(GUEST, &registry_digest, &manifest);
         factory.info.build_time = start.elapsed();
         Ok(factory)
     }

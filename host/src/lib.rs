@@ -205,7 +205,7 @@ pub use error::{Error, JsException, Location, Result};
 pub use factory::{open, CacheOutcome, EngineFactory, FactoryInfo};
 pub use state::Clock;
 pub use limits::{Limits, Stats};
-pub use modules::{is_contained_name, is_es_module_file, DEFAULT_CONDITIONS};
+pub use modules::{is_contained_name, is_es_module_file, DirLoader, DEFAULT_CONDITIONS};
 pub use native::NativeModule;
 pub use native::net;
 pub use cache::CacheDir;

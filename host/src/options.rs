@@ -155,6 +155,11 @@ impl EngineOptions {
     /// reachable from the entries are read. Inside the sandbox the root is
     /// `/`: a module's `import.meta.url` is `file:///` + its path under the
     /// root, whatever the root's path on the host.
+    ///
+    /// Files are read through a handle on the root (`cap-std`, as `fs`
+    /// grants are): a symlink leading out of it, to a file, a directory or
+    /// `/proc`, fails the build with [`crate::Error::ModuleRefused`] naming
+    /// the module; symlinks that stay inside are followed.
     pub fn module_root(mut self, dir: impl Into<PathBuf>) -> Self {
         self.module_root = Some(dir.into());
         self
@@ -210,7 +215,9 @@ impl EngineOptions {
     }
 
     /// Adds every `.js`/`.mjs`/`.cjs`/`.json` file under `dir`, named by its path relative
-    /// to `dir` (read when the factory is built).
+    /// to `dir` (read when the factory is built, confined to `dir` as
+    /// [`EngineOptions::module_root`] is: a file linked from outside fails
+    /// the build with [`crate::Error::ModuleRefused`]).
     pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.module_dirs.push(dir.into());
         self

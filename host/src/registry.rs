@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::modules::confined::Entry;
 
 /// Supplies module sources by name while a factory is built.
 ///
@@ -42,7 +43,12 @@ where
 }
 
 /// Reads every `.js`/`.json` file under `dir` into `(name, source)` pairs.
+/// Files are read through [`crate::modules::confined`]: a symlink leading
+/// out of `dir` fails with [`Error::ModuleRefused`]. (Symlinked directories
+/// are not descended into.)
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
+    let root = crate::modules::confined::Root::open(dir)
+        .map_err(|source| Error::Io { context: format!("module dir {}", dir.display()), source })?;
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
@@ -58,9 +64,16 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
                     .map_err(|e| Error::InvalidOptions(e.to_string()))?
                     .to_string_lossy()
                     .replace('\\', "/");
-                let source = std::fs::read_to_string(&path)
-                    .map_err(|source| Error::Io { context: format!("module {}", path.display()), source })?;
-                out.push((name, source));
+                match root.entry(&name) {
+                    Entry::File(source) => out.push((name, source)),
+                    Entry::Refused(reason) => return Err(Error::ModuleRefused { module: name, reason }),
+                    Entry::Missing | Entry::Dir => {
+                        return Err(Error::Io {
+                            context: format!("module {}", path.display()),
+                            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not a UTF-8 text file"),
+                        })
+                    }
+                }
             }
         }
     }

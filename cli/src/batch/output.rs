@@ -21,7 +21,9 @@
 //! # Does the output belong to this input?
 //!
 //! Next to `FILE` the run keeps `FILE.jsbox-resume`, a small JSON record of
-//! the job: hashes (BLAKE3) of the plugin (its files, the guest and the
+//! the job: hashes (BLAKE3) of the plugin (every source baked into the
+//! sandbox, [`jsbox::FactoryInfo::sources`]: the plugin, every module it
+//! imports or requires, ES and CommonJS, JSON files, the guest; and the
 //! jsbox version), of the options that change results (limits, grants, the
 //! export; not `--jobs`, the cache or the call log) and of the whole input,
 //! plus the record count. `--resume` recomputes them and refuses with
@@ -34,6 +36,17 @@
 //! An `--output` that exists and is not a regular file (`/dev/null`, a
 //! FIFO, a terminal) is written as a stream, like stdout: no record, no
 //! sync, and `--resume` refuses it.
+//!
+//! # One writer per output
+//!
+//! `FILE` is opened (never truncated yet) and locked exclusively
+//! ([`File::try_lock`], an advisory `flock`) before the plugin is built or
+//! anything is written, and stays locked until the run ends. A second run
+//! on the same `FILE` (or on `FILE` through a link) refuses at once with
+//! [`OutputBusy`] (exit code 8), leaving the first run's output alone. The
+//! lock covers `FILE.jsbox-resume` too: it is only written by the holder.
+//! An `--output` that is the `--input` (the same file, through a symlink or
+//! a hard link too) is refused before anything is written.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -46,7 +59,8 @@ use serde::{Deserialize, Serialize};
 /// How often a file output is synced to disk while the run goes on.
 pub const SYNC_EVERY: Duration = Duration::from_secs(1);
 
-const FORMAT: &str = "jsbox-batch-resume/1";
+// 2: the plugin hash covers every source baked into the sandbox.
+const FORMAT: &str = "jsbox-batch-resume/2";
 
 /// What identifies a batch job: if any of it differs, the existing output
 /// is not a prefix of what this run would write.
@@ -60,18 +74,14 @@ pub struct Job {
 }
 
 impl Job {
-    /// `plugin_files` are the plugin's sources as `(name, bytes)`;
+    /// `sources` identifies the plugin's code ([`jsbox::FactoryInfo::sources`]);
     /// `options` any text that changes with every result-changing option.
-    pub fn new(plugin_files: &[(String, Vec<u8>)], options: &str, input: &[u8], records: usize) -> Self {
+    pub fn new(sources: &str, options: &str, input: &[u8], records: usize) -> Self {
         let mut plugin = blake3::Hasher::new();
-        plugin.update(env!("CARGO_PKG_VERSION").as_bytes());
-        plugin.update(blake3::hash(jsbox::guest_wasm()).as_bytes());
-        for (name, bytes) in plugin_files {
-            // Length-prefixed, so file boundaries cannot shift.
-            for part in [name.as_bytes(), bytes] {
-                plugin.update(&(part.len() as u64).to_le_bytes());
-                plugin.update(part);
-            }
+        // Length-prefixed, so the boundary cannot shift.
+        for part in [env!("CARGO_PKG_VERSION").as_bytes(), sources.as_bytes()] {
+            plugin.update(&(part.len() as u64).to_le_bytes());
+            plugin.update(part);
         }
         Job {
             format: FORMAT.into(),
@@ -82,6 +92,22 @@ impl Job {
         }
     }
 }
+
+/// Another process holds `--output` (exit code 8).
+#[derive(Debug)]
+pub struct OutputBusy(pub PathBuf);
+
+impl std::fmt::Display for OutputBusy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is being written by another jsbox batch (it holds the file's lock); wait for it to end, or pick another --output",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for OutputBusy {}
 
 /// Why `--resume` refused an existing output.
 #[derive(Debug)]
@@ -220,41 +246,105 @@ fn write_stream(out: &mut impl Write, lines: &[String]) -> Result<()> {
     Ok(())
 }
 
-impl Output {
-    /// Results to stdout.
-    pub fn stdout() -> Self {
-        Output::Stdout(BufWriter::new(std::io::stdout()))
-    }
+/// `--output FILE` opened and locked, not written yet.
+pub enum Locked {
+    /// A device or FIFO.
+    Stream(File, PathBuf),
+    /// A regular file, locked; `created` when this run made it.
+    File { file: File, path: PathBuf, created: bool },
+}
 
-    /// Starts `path` afresh for `job`.
-    pub fn create(path: &Path, job: &Job) -> Result<Self> {
+impl Locked {
+    /// Opens `path` without truncating it and takes its lock.
+    ///
+    /// # Errors
+    ///
+    /// A usage error when `path` is `input` (by identity: device and
+    /// inode, so also through a symlink or a hard link); [`OutputBusy`]
+    /// when another process holds the lock.
+    pub fn open(path: &Path, input: &Path) -> Result<Self> {
+        let same_as_input = |file: &File| -> Result<()> {
+            let ours = same_file::Handle::from_file(file.try_clone()?)?;
+            if same_file::Handle::from_path(input).is_ok_and(|theirs| theirs == ours) {
+                return Err(crate::failure::usage(format!(
+                    "--output {} is the input file {} (it would be overwritten while read); write elsewhere",
+                    path.display(),
+                    input.display()
+                )));
+            }
+            Ok(())
+        };
         if is_stream(path) {
             let file = OpenOptions::new().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            return Ok(Output::Stream(BufWriter::new(file)));
+            same_as_input(&file)?;
+            return Ok(Locked::Stream(file, path.to_owned()));
         }
-        match std::fs::remove_file(record_path(path)) {
+        let open = |create_new: bool| {
+            OpenOptions::new().read(true).write(true).create_new(create_new).open(path)
+        };
+        let (file, created) = match open(true) {
+            Ok(file) => (file, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                (open(false).with_context(|| format!("cannot open {}", path.display()))?, false)
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        };
+        same_as_input(&file)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(OutputBusy(path.to_owned()).into()),
+            // A filesystem without locks: written as before, unguarded.
+            Err(std::fs::TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
+                eprintln!("batch: warning: cannot lock {} ({e}); make sure no other run writes it", path.display());
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+        Ok(Locked::File { file, path: path.to_owned(), created })
+    }
+
+    /// Gives the output up unwritten: removes it if this run created it.
+    pub fn abandon(self) {
+        if let Locked::File { path, created: true, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Starts the output afresh for `job`.
+    pub fn start(self, job: &Job) -> Result<Output> {
+        let (file, path) = match self {
+            Locked::Stream(file, _) => return Ok(Output::Stream(BufWriter::new(file))),
+            Locked::File { file, path, .. } => (file, path),
+        };
+        match std::fs::remove_file(record_path(&path)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("removing {}", record_path(path).display()))
+                return Err(e).with_context(|| format!("removing {}", record_path(&path).display()))
             }
             _ => {}
         }
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        file.set_len(0).with_context(|| format!("truncating {}", path.display()))?;
         file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
-        write_record(path, job)?;
-        Ok(Output::File { file, path: path.to_owned(), last_sync: Instant::now() })
+        write_record(&path, job)?;
+        Ok(Output::File { file, path, last_sync: Instant::now() })
     }
 
-    /// Opens `path` to continue `job`: checks the record, cuts a torn tail,
-    /// and positions at the end. A missing `path` starts afresh.
-    pub fn resume(path: &Path, job: &Job) -> Result<(Self, Done)> {
-        if !path.exists() {
-            return Ok((Output::create(path, job)?, Done::default()));
-        }
-        if is_stream(path) {
-            return Err(ResumeError::NotAFile(path.to_owned()).into());
-        }
+    /// Continues the output for `job`: checks the record, cuts a torn tail,
+    /// and positions at the end. An output this run created starts afresh.
+    pub fn resume(self, job: &Job) -> Result<(Output, Done)> {
+        let (mut file, path) = match self {
+            Locked::Stream(_, path) => return Err(ResumeError::NotAFile(path).into()),
+            Locked::File { created: true, .. } => return Ok((self.start(job)?, Done::default())),
+            Locked::File { file, path, .. } => (file, path),
+        };
+        let path = path.as_path();
         let record = match std::fs::read(record_path(path)) {
             Ok(r) => r,
+            // Empty, it holds nothing to vouch for (a run killed before its
+            // first record was written): start afresh.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.metadata().is_ok_and(|m| m.len() == 0) => {
+                return Ok((Locked::File { file, path: path.to_owned(), created: true }.start(job)?, Done::default()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ResumeError::NoRecord(path.to_owned()).into())
             }
@@ -279,11 +369,6 @@ impl Output {
             return Err(ResumeError::Mismatch(path.to_owned(), differs).into());
         }
 
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
         let (keep, done) = scan(&bytes);
@@ -296,6 +381,13 @@ impl Output {
         }
         file.seek(SeekFrom::Start(keep as u64))?;
         Ok((Output::File { file, path: path.to_owned(), last_sync: Instant::now() }, done))
+    }
+}
+
+impl Output {
+    /// Results to stdout.
+    pub fn stdout() -> Self {
+        Output::Stdout(BufWriter::new(std::io::stdout()))
     }
 
     /// Writes whole lines (each without its `\n`), in order, with one write.
@@ -337,7 +429,12 @@ mod tests {
     use super::*;
 
     fn job(input: &[u8]) -> Job {
-        Job::new(&[("p.js".into(), b"module.exports = x => x".to_vec())], "opts", input, 3)
+        Job::new("sources", "opts", input, 3)
+    }
+
+    /// Opens `path` (with some other file as the input).
+    fn open(path: &Path) -> Locked {
+        Locked::open(path, Path::new("/proc/self/exe")).unwrap()
     }
 
     #[test]
@@ -357,12 +454,12 @@ mod tests {
     #[test]
     fn devices_are_streams_and_cannot_be_resumed() {
         let null = Path::new("/dev/null");
-        let mut out = Output::create(null, &job(b"a")).unwrap();
+        let mut out = open(null).start(&job(b"a")).unwrap();
         assert!(matches!(out, Output::Stream(_)));
         out.write_lines(&["{\"ok\":1}".into()]).unwrap();
         out.finish().unwrap();
         assert!(!record_path(null).exists(), "no resume record next to a device");
-        let err = Output::resume(null, &job(b"a")).err().unwrap();
+        let err = open(null).resume(&job(b"a")).err().unwrap();
         assert!(matches!(err.downcast_ref::<ResumeError>(), Some(ResumeError::NotAFile(_))));
     }
 
@@ -370,22 +467,22 @@ mod tests {
     fn resume_cuts_a_torn_tail_and_refuses_other_jobs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
-        let mut out = Output::create(&path, &job(b"a")).unwrap();
+        let mut out = open(&path).start(&job(b"a")).unwrap();
         out.write_lines(&["{\"ok\":1}".into(), "{\"ok\":2}".into()]).unwrap();
         out.finish().unwrap();
         // A torn third line.
         OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"ok\":3").unwrap();
 
-        let err = Output::resume(&path, &job(b"b")).err().unwrap();
+        let err = open(&path).resume(&job(b"b")).err().unwrap();
         assert!(matches!(err.downcast_ref::<ResumeError>(), Some(ResumeError::Mismatch(_, w)) if w == &["input"]));
-        let (mut out, done) = Output::resume(&path, &job(b"a")).unwrap();
+        let (mut out, done) = open(&path).resume(&job(b"a")).unwrap();
         assert_eq!((done.lines, done.cut_bytes), (2, 7));
         out.write_lines(&["{\"ok\":3}".into()]).unwrap();
         out.finish().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"ok\":1}\n{\"ok\":2}\n{\"ok\":3}\n");
 
         std::fs::remove_file(record_path(&path)).unwrap();
-        let err = Output::resume(&path, &job(b"a")).err().unwrap();
+        let err = open(&path).resume(&job(b"a")).err().unwrap();
         assert!(matches!(err.downcast_ref::<ResumeError>(), Some(ResumeError::NoRecord(_))));
     }
 }

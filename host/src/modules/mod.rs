@@ -29,6 +29,7 @@
 //! beside the compiled snapshot in the disk cache and re-checked on load: a
 //! changed, added or removed file means a rebuild.
 
+pub(crate) mod confined;
 mod json;
 pub(crate) mod resolve;
 pub(crate) mod vfs;
@@ -40,6 +41,8 @@ use std::sync::Mutex;
 use resolve::{Mode, Resolver};
 use serde::Serialize;
 use vfs::{Manifest, Vfs};
+
+pub use confined::DirLoader;
 
 /// The conditions used when none are configured: after `import` or
 /// `require`, the keys a package uses for a build that needs no node
@@ -89,6 +92,9 @@ pub(crate) struct Session {
     conditions: Vec<String>,
     esm_names: BTreeSet<String>,
     answers: Mutex<HashMap<(String, String, String), Resolved>>,
+    /// The first resolution refused for a path leading out of the root:
+    /// `(specifier, reason)`.
+    refused: Mutex<Option<(String, String)>>,
 }
 
 #[derive(Serialize)]
@@ -105,7 +111,13 @@ impl Session {
         esm_names: BTreeSet<String>,
         conditions: Vec<String>,
     ) -> Self {
-        Session { fs: Vfs::new(root, registry), conditions, esm_names, answers: Mutex::new(HashMap::new()) }
+        Session {
+            fs: Vfs::new(root, registry),
+            conditions,
+            esm_names,
+            answers: Mutex::new(HashMap::new()),
+            refused: Mutex::new(None),
+        }
     }
 
     /// The guest's `resolve-module`: the JSON answer, or a message.
@@ -119,10 +131,23 @@ impl Session {
         let mode_value = if mode == "require" { Mode::Require } else { Mode::Import };
         let resolver = Resolver { fs: &self.fs, conditions: &self.conditions, esm_names: &self.esm_names };
         let from_path = from.trim_start_matches('/');
-        let answer = resolver.resolve(from_path, spec, mode_value).and_then(|r| {
-            serde_json::to_string(&Answer { name: &r.path, format: r.format.as_str(), source: &r.source })
-                .map_err(|e| e.to_string())
-        });
+        let (refusals_before, _) = self.fs.refusals();
+        let resolved = resolver.resolve(from_path, spec, mode_value);
+        // A resolution that met a path leading out of the root fails,
+        // whatever it found besides: the module is refused, not looked for
+        // elsewhere.
+        let answer = match self.fs.refusals() {
+            (n, Some(reason)) if n > refusals_before => {
+                if let Ok(mut refused) = self.refused.lock() {
+                    refused.get_or_insert_with(|| (spec.to_string(), reason.clone()));
+                }
+                Err(format!("Cannot load module '{spec}' imported from {from}: refused: {reason}"))
+            }
+            _ => resolved.and_then(|r| {
+                serde_json::to_string(&Answer { name: &r.path, format: r.format.as_str(), source: &r.source })
+                    .map_err(|e| e.to_string())
+            }),
+        };
         if let Ok(mut answers) = self.answers.lock() {
             answers.insert(key, answer.clone());
         }
@@ -135,10 +160,35 @@ impl Session {
         registry.keys().filter(|name| self.esm_names.contains(*name) || is_esm_name(name)).cloned().collect()
     }
 
+    /// The build error to report when a resolution was refused (the
+    /// guest saw it as a failed import): [`crate::Error::ModuleRefused`]
+    /// naming the first refused module, else `error` as it is.
+    pub(crate) fn refused_or(&self, error: crate::Error) -> crate::Error {
+        match self.refused.lock().ok().and_then(|r| r.clone()) {
+            Some((module, reason)) => crate::Error::ModuleRefused { module, reason },
+            None => error,
+        }
+    }
+
     /// The disk paths looked at so far.
     pub(crate) fn manifest(&self) -> Manifest {
         self.fs.manifest()
     }
+}
+
+/// [`crate::FactoryInfo::sources`]: the guest, the registry document's
+/// hash and the files resolution read (with their hashes), each
+/// length-prefixed so no boundary can shift.
+pub(crate) fn sources_digest(guest: &[u8], registry: &blake3::Hash, manifest: &Manifest) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(blake3::hash(guest).as_bytes());
+    hasher.update(registry.as_bytes());
+    // The probes only: the root is in the registry document, and a cached
+    // entry that read no file has no stored manifest (so no root).
+    let manifest = serde_json::to_vec(&manifest.probes).unwrap_or_default();
+    hasher.update(&(manifest.len() as u64).to_le_bytes());
+    hasher.update(&manifest);
+    hasher.finalize().to_hex().to_string()
 }
 
 /// Whether a registry module is an ES module by its name alone.

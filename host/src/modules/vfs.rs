@@ -2,13 +2,16 @@
 //! over a directory on disk (the sandbox root), addressed by paths relative
 //! to it (`node_modules/x/index.js`). Every disk lookup is recorded in a
 //! [`Manifest`], so a cached snapshot can be checked against the files that
-//! went into it.
+//! went into it. Disk reads go through [`super::confined`]: nothing outside the
+//! root is read, whatever symlinks say.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+
+use super::confined::{Entry, Root};
 
 /// What a lookup of one path found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +23,8 @@ pub(crate) enum Probe {
     Dir,
     /// A file with this BLAKE3 hash.
     File(String),
+    /// A path leading out of the root (see [`super::confined`]).
+    Refused,
 }
 
 /// Every disk path (relative to the root) a resolution looked at, with what
@@ -35,29 +40,31 @@ impl Manifest {
     /// Whether the disk still looks as it did.
     pub(crate) fn still_valid(&self) -> bool {
         let Some(root) = &self.root else { return self.probes.is_empty() };
-        self.probes.iter().all(|(path, probe)| probe_disk(&root.join(path)).0 == *probe)
+        let Ok(root) = Root::open(root) else { return false };
+        self.probes.iter().all(|(path, probe)| probe_disk(&root, path).0 == *probe)
     }
 }
 
-/// Looks at one disk path; a file's contents come along.
-fn probe_disk(path: &Path) -> (Probe, Option<String>) {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => (Probe::Dir, None),
-        Ok(_) => match std::fs::read_to_string(path) {
-            Ok(text) => (Probe::File(blake3::hash(text.as_bytes()).to_hex().to_string()), Some(text)),
-            // Unreadable or not UTF-8: not a module resolution can use.
-            Err(_) => (Probe::Missing, None),
-        },
-        Err(_) => (Probe::Missing, None),
+/// Looks at one disk path; a file's contents come along, a refusal's
+/// reason instead.
+fn probe_disk(root: &Root, path: &str) -> (Probe, Option<String>) {
+    match root.entry(path) {
+        Entry::Missing => (Probe::Missing, None),
+        Entry::Dir => (Probe::Dir, None),
+        Entry::File(text) => (Probe::File(blake3::hash(text.as_bytes()).to_hex().to_string()), Some(text)),
+        Entry::Refused(reason) => (Probe::Refused, Some(reason)),
     }
 }
 
 /// The registry over the root.
 pub(crate) struct Vfs {
-    root: Option<PathBuf>,
+    /// The root, opened (or why it could not be).
+    root: Option<Result<Root, String>>,
     registry: BTreeMap<String, String>,
     registry_dirs: BTreeSet<String>,
     manifest: Mutex<Manifest>,
+    /// Paths refused so far, with the reason.
+    refused: Mutex<Vec<(String, String)>>,
 }
 
 impl Vfs {
@@ -71,21 +78,38 @@ impl Vfs {
             }
         }
         let manifest = Mutex::new(Manifest { root: root.clone(), probes: BTreeMap::new() });
-        Vfs { root, registry, registry_dirs, manifest }
+        let root = root.map(|r| Root::open(&r).map_err(|e| format!("module root {}: {e}", r.display())));
+        Vfs { root, registry, registry_dirs, manifest, refused: Mutex::new(Vec::new()) }
     }
 
     fn disk(&self, path: &str) -> (Probe, Option<String>) {
-        let Some(root) = &self.root else { return (Probe::Missing, None) };
-        if let Ok(m) = self.manifest.lock() {
-            if let Some(Probe::Missing | Probe::Dir) = m.probes.get(path) {
-                return (m.probes[path].clone(), None);
+        let (probe, text) = match &self.root {
+            None => return (Probe::Missing, None),
+            Some(Err(why)) => (Probe::Refused, Some(why.clone())),
+            Some(Ok(root)) => {
+                if let Ok(m) = self.manifest.lock() {
+                    if let Some(Probe::Missing | Probe::Dir) = m.probes.get(path) {
+                        return (m.probes[path].clone(), None);
+                    }
+                }
+                probe_disk(root, path)
             }
-        }
-        let (probe, text) = probe_disk(&root.join(path));
+        };
         if let Ok(mut m) = self.manifest.lock() {
             m.probes.insert(path.to_string(), probe.clone());
         }
+        if probe == Probe::Refused {
+            if let Ok(mut refused) = self.refused.lock() {
+                refused.push((path.to_string(), text.clone().unwrap_or_default()));
+            }
+            return (probe, None);
+        }
         (probe, text)
+    }
+
+    /// How many paths were refused so far, and the last one's reason.
+    pub(crate) fn refusals(&self) -> (usize, Option<String>) {
+        self.refused.lock().map(|r| (r.len(), r.last().map(|(_, why)| why.clone()))).unwrap_or((0, None))
     }
 
     /// The source of the module file at `path`, if there is one.
