@@ -403,6 +403,16 @@ impl Runtime {
             let left = self.store.get_fuel().unwrap_or(0);
             *self.fuel_consumed.get_or_insert(0) += budget - left;
         }
+        // An allocation the limiter refused means the call ran out of
+        // memory, whatever that became on the way out: inside a promise
+        // job QuickJS only leaves the awaited promise pending (which reads
+        // as NeverSettles), and a script may catch it and go on in a heap
+        // it can no longer trust.
+        let result = match result {
+            Err(Error::OutOfMemory { .. }) => result,
+            _ if self.store.data().limiter.refused => Err(Error::OutOfMemory { limit: frame.limits.max_memory }),
+            _ => result,
+        };
         let max = frame.limits.max_value_bytes;
         let result = result.and_then(|json| {
             if json.len() > max {

@@ -165,3 +165,50 @@ fn futures_are_send(rt: &mut jsbox::Runtime) {
     send(rt.call_json_async(None, "f", "[]"));
     send(rt.require_async("m"));
 }
+
+/// A dropped `*_async` future (cancelled by a timeout or a `select!`)
+/// still leaves its call-log row, marked cancelled, and its time in the
+/// runtime's stats; the runtime stays usable.
+#[tokio::test(flavor = "current_thread")]
+async fn a_cancelled_async_call_keeps_its_calllog_row_and_accounting() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.sqlite");
+    let f = EngineFactory::new(base().fuel_metering(true).calllog(CallLogPolicy::Sqlite(db.clone()))).unwrap();
+    let mut rt = f.new_runtime().unwrap();
+
+    // eval_async dropped by a timeout while its promise waits on a timer.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        rt.eval_async("new Promise((resolve) => setTimeout(resolve, 5000, 'late'))"),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the call should still be waiting");
+    let after_eval = rt.stats();
+    assert!(after_eval.wall_time >= Duration::from_millis(50), "{after_eval:?}");
+    assert!(after_eval.fuel_consumed.is_some_and(|f| f > 0), "{after_eval:?}");
+
+    // call_async dropped by select! while an async native call is in flight.
+    rt.eval("globalThis.slow = (ms) => require('io').sleep(ms)").unwrap();
+    tokio::select! {
+        r = rt.call_async("slow", (5000,)) => panic!("finished first: {r:?}"),
+        () = tokio::time::sleep(Duration::from_millis(30)) => {}
+    }
+    assert!(rt.stats().wall_time >= after_eval.wall_time + Duration::from_millis(30));
+    // Still usable.
+    assert_eq!(rt.eval_async("1 + 1").await.unwrap(), json!(2));
+    drop(rt);
+    f.flush_calllog().unwrap();
+
+    let rows = jsbox::calllog::read_entries(&db, None, None, None).unwrap();
+    let host_to_js: Vec<_> = rows.iter().filter(|e| e.direction == Direction::HostToJs).collect();
+    let functions: Vec<&str> = host_to_js.iter().map(|e| e.function.as_str()).collect();
+    assert_eq!(functions, ["eval", "eval", "slow", "eval"], "{host_to_js:#?}");
+    for row in [host_to_js[0], host_to_js[2]] {
+        let error = row.error.as_deref().unwrap_or_default();
+        assert!(error.contains("cancelled"), "{row:?}");
+        assert_eq!(row.result_json, None);
+    }
+    assert!(host_to_js[0].duration >= Duration::from_millis(50), "{:?}", host_to_js[0]);
+    assert!(host_to_js[2].args_json.contains("5000"), "{:?}", host_to_js[2]);
+    assert_eq!(host_to_js[3].result_json.as_deref(), Some("2"));
+}

@@ -172,6 +172,34 @@ fn allocation_bomb_is_out_of_memory() {
     assert!(matches!(err, Error::OutOfMemory { .. }), "{err:?}");
 }
 
+/// Out of memory inside a promise job or a timer callback: when the job that
+/// would settle the awaited promise dies of it, the promise stays pending,
+/// which used to read as `NeverSettles`. A refused allocation makes the
+/// call `OutOfMemory`, at every cap (issue 23).
+#[test]
+fn out_of_memory_in_promise_jobs_is_out_of_memory() {
+    let scripts = [
+        "(async () => { await null; const a = []; for (;;) a.push(new Array(1e5).fill(1)); })()",
+        "Promise.resolve().then(() => { const a = []; for (;;) a.push({ k: a.length, s: 'v' + a.length }); })",
+        // The callback that would resolve the awaited promise dies instead.
+        "new Promise((resolve) => setTimeout(() => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); resolve(a); }, 1))",
+        "new Promise((resolve) => queueMicrotask(() => { const a = []; for (;;) a.push('v' + a.length); resolve(a); }))",
+        "new Promise((r) => setTimeout(r, 1)).then(() => { const a = []; for (;;) a.push([a.length]); })",
+    ];
+    let mut failures = Vec::new();
+    for mib in (8..=64).step_by(4) {
+        for script in scripts {
+            let mut rt = DEFAULT.new_runtime().unwrap();
+            rt.set_limits(Limits { max_memory: mib << 20, ..Limits::default() }).unwrap();
+            match rt.eval(script) {
+                Err(Error::OutOfMemory { limit }) if limit == mib << 20 => {}
+                other => failures.push(format!("{mib} MiB, {script}: {other:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} were not OutOfMemory:\n{}", failures.len(), 15 * scripts.len(), failures.join("\n"));
+}
+
 #[test]
 fn lower_memory_cap_per_runtime() {
     let mut rt = rt();

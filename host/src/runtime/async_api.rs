@@ -9,7 +9,7 @@ use tokio::runtime::Handle;
 
 use super::{args_json, parse_json, Frame, Runtime, Step};
 use crate::abi::{CallOutcome, GuestExports};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event_loop;
 use crate::state::HostState;
 
@@ -21,7 +21,9 @@ impl Runtime {
     /// jsbox's own small tokio runtime).
     ///
     /// Dropping the future while it waits abandons the call: the runtime
-    /// stays usable, its timers and native calls in flight stay pending.
+    /// stays usable, its timers and native calls in flight stay pending,
+    /// and the call is accounted for as [`crate::Error::Cancelled`] (its
+    /// call-log row, its time and fuel in [`Runtime::stats`]).
     ///
     /// # Errors
     ///
@@ -128,12 +130,47 @@ impl Runtime {
             Err(_) => event_loop::shared()?.clone(),
         };
         let frame: Frame = self.begin(Some(handle.clone()))?;
-        let outcome = call(&mut self.guest, &mut self.store);
-        let result = match self.step(outcome, &frame.limits) {
+        let limits = frame.limits.clone();
+        // From here on the call is accounted for even if this future is
+        // dropped at the await below.
+        let call_guard = Unfinished { rt: self, frame: Some(frame), module, function, logged_args };
+        let rt = &mut *call_guard.rt;
+        let outcome = call(&mut rt.guest, &mut rt.store);
+        let result = match call_guard.rt.step(outcome, &limits) {
             Step::Done(result) => result,
-            Step::Pending => self.settle(&frame.limits, &handle).await,
+            Step::Pending => call_guard.rt.settle(&limits, &handle).await,
         };
-        self.store.data_mut().event_loop.handle = None;
-        self.finish(frame, module, function, logged_args, result)
+        call_guard.finish(result)
+    }
+}
+
+/// An async call between `begin` and `finish`. Dropped unfinished (its
+/// future was dropped mid-wait), it finishes the call as
+/// [`Error::Cancelled`]: the call log gets its row, and the runtime its
+/// time and fuel accounting, as for any other call.
+struct Unfinished<'a> {
+    rt: &'a mut Runtime,
+    frame: Option<Frame>,
+    module: &'a str,
+    function: &'a str,
+    logged_args: Option<String>,
+}
+
+impl Unfinished<'_> {
+    fn finish(mut self, result: Result<String>) -> Result<String> {
+        let frame = self.frame.take().ok_or(Error::Cancelled)?;
+        self.rt.store.data_mut().event_loop.handle = None;
+        self.rt.finish(frame, self.module, self.function, self.logged_args.take(), result)
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if let Some(frame) = self.frame.take() {
+            self.rt.store.data_mut().event_loop.handle = None;
+            // No caller to hand an error to (a failing call log reports
+            // itself at the next call).
+            let _ = self.rt.finish(frame, self.module, self.function, self.logged_args.take(), Err(Error::Cancelled));
+        }
     }
 }
