@@ -49,6 +49,11 @@ pub struct SandboxArgs {
     /// jsbox,worker,browser,module).
     #[arg(long, value_name = "LIST", value_delimiter = ',', help_heading = "Modules")]
     pub conditions: Vec<String>,
+    /// Set `process.env.NAME` in the sandbox (repeatable), e.g.
+    /// `--env NODE_ENV=production`; `process.env` is empty otherwise (the
+    /// shell's environment never reaches the sandbox).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env, help_heading = "Modules")]
+    pub env: Vec<(String, String)>,
 
     /// Wall-time limit of one call, e.g. `5s`, `500ms`, `1m`; `0` for none.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Limits")]
@@ -78,6 +83,13 @@ pub struct SandboxArgs {
     #[arg(long, help_heading = "Cache")]
     #[serde(skip)]
     pub no_cache: bool,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("'{s}' is not NAME=VALUE")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -159,6 +171,9 @@ impl SandboxArgs {
         }
         if !self.conditions.is_empty() {
             o = o.conditions(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
+        }
+        for (name, value) in &self.env {
+            o = o.env(name, value);
         }
         if let Some(path) = &self.calllog {
             o = o.calllog(if self.calllog_durable {

@@ -418,6 +418,18 @@ fn eval_prints_json() {
 }
 
 #[test]
+fn env_sets_process_env() {
+    jsbox()
+        .args(["eval", "[process.env.NODE_ENV, process.env.EMPTY, Object.keys(process.env).length]"])
+        .args(["--env", "NODE_ENV=production", "--env", "EMPTY="])
+        .env("JSBOX_SHELL_VARIABLE", "not passed")
+        .assert()
+        .code(0)
+        .stdout("[\"production\",\"\",2]\n");
+    jsbox().args(["eval", "1", "--env", "NOEQUALS"]).assert().code(2).stderr(contains("is not NAME=VALUE"));
+}
+
+#[test]
 fn help_has_examples() {
     jsbox()
         .arg("--help")

@@ -33,6 +33,7 @@ use exports::jsbox::sandbox::guest::{ErrorKind, Guest, JsError, LoopState};
 use jsbox::sandbox::host::{self, LogLevel};
 
 mod fetch;
+mod node;
 mod web;
 
 struct Sandbox;
@@ -309,12 +310,13 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
 
         let call_async = event_loop::install(&ctx)?;
         let host_bind = native_call::binder(&ctx).map_err(registry_error)?;
+        let node_module = node::compiler(&ctx).map_err(registry_error)?;
 
         let bootstrap: Function = eval_script(&ctx, PRELUDE, PRELUDE_NAME)?
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone()))
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), node_module))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 

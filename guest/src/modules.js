@@ -30,16 +30,16 @@
   const CAPABILITY_MODULES = ['fs', 'exec'];
   // Node built-ins jsbox does not have, for a clearer error than
   // "cannot find package".
-  const NODE_ONLY = new Set(['assert', 'async_hooks', 'buffer', 'child_process', 'cluster', 'crypto',
+  const NODE_ONLY = new Set(['assert', 'async_hooks', 'child_process', 'cluster', 'crypto',
     'dgram', 'diagnostics_channel', 'dns', 'events', 'http', 'http2', 'https', 'inspector', 'module',
-    'net', 'os', 'perf_hooks', 'process', 'querystring', 'readline', 'repl', 'stream', 'string_decoder',
+    'net', 'os', 'perf_hooks', 'querystring', 'readline', 'repl', 'stream', 'string_decoder',
     'timers', 'tls', 'tty', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib']);
 
   const isPath = (s) => s === '.' || s === '..' || s.startsWith('./') || s.startsWith('../') || s.startsWith('/');
   const dirOf = (canonical) => (canonical.startsWith('/') ? path.dirname(canonical) : '/');
 
   function builtinNames() {
-    const names = ['path', 'console'].concat(Object.keys(natives));
+    const names = ['path', 'console', 'process', 'buffer'].concat(Object.keys(natives));
     return names.concat(CAPABILITY_MODULES.filter((n) => !names.includes(n)));
   }
 
@@ -87,13 +87,32 @@
     }
     found = JSONparse(text);
     answers.set(key, found);
+    let detected = null;
+    if (found.format === 'detect') [found.format, detected] = detectFormat(found);
     if (found.format === 'esm') {
       if (!records.has('/' + found.name)) records.set('/' + found.name, found);
     } else if (!hasOwn(compiled, found.name)) {
-      compiled[found.name] = native.compileCommonJS(found.name, found.source);
+      compiled[found.name] = detected || native.compileCommonJS(found.name, found.source);
       prefetch(found.source, '/' + found.name, false);
     }
     return found;
+  }
+
+  // Node 22's syntax detection, for a .js file no package.json "type"
+  // covers (host/src/modules/resolve.rs, Format::Detect): CommonJS if it
+  // compiles as CommonJS (the compiled function comes along), else an ES
+  // module. `import`, `export`, `import.meta` and top-level `await` are
+  // what make such a file fail as CommonJS; one that fails both ways
+  // reports the ES module's syntax error.
+  function detectFormat(found) {
+    if (records.has('/' + found.name)) return [records.get('/' + found.name).format, null];
+    if (hasOwn(compiled, found.name)) return ['cjs', null];
+    try {
+      return ['cjs', native.compileCommonJS(found.name, found.source)];
+    } catch (e) {
+      if (e instanceof SyntaxError) return ['esm', null];
+      throw e;
+    }
   }
 
   // Resolves string-literal import()/require() specifiers in `source` now,

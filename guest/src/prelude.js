@@ -3,10 +3,11 @@
 // the Wizer snapshot). It is an expression: a function the Rust side calls
 // with the parsed registry, the host functions (`hostBind(module, fn)`
 // makes a native function's stub: guest/src/native_call.rs) and `callAsync`
-// (from event_loop.js); it returns the small API the Rust side uses. Nothing
+// (from event_loop.js) and `nodeModule` (compiles a built-in JS module:
+// guest/src/node); it returns the small API the Rust side uses. Nothing
 // here is reachable from user code except through `require`, `module`
-// objects and `console`.
-(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync) {
+// objects, `console` and `process`.
+(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync, nodeModule) {
   'use strict';
 
   const natives = registry.natives || {};
@@ -17,6 +18,11 @@
   const cache = Object.create(null);
   // Built-in native modules that exist only when the embedder grants them.
   const CAPABILITY_MODULES = ['fs', 'exec'];
+  // Node built-ins written in JS (guest/src/node), compiled on first use.
+  const NODE_JS_MODULES = ['process', 'buffer'];
+  // Pure built-ins: no host capability behind them (the data-only policy
+  // allows them).
+  const PURE_MODULES = ['path', 'console'].concat(NODE_JS_MODULES);
   const JSONstringify = JSON.stringify;
   const JSONparse = JSON.parse;
 
@@ -107,7 +113,7 @@
       case 'allow': return policy.list.includes(name);
       case 'deny': return !policy.list.includes(name);
       case 'data-only': return Object.prototype.hasOwnProperty.call(compiled, name) ||
-        name === 'path' || name === 'console';
+        PURE_MODULES.includes(name);
       default: return true;
     }
   }
@@ -151,7 +157,7 @@
   // registry (node resolution, answered at build time), and of ES modules.
   let requireFile = null;
   const isBuiltin = (name) => Object.prototype.hasOwnProperty.call(natives, name) ||
-    name === 'path' || name === 'console' || CAPABILITY_MODULES.includes(name);
+    PURE_MODULES.includes(name) || CAPABILITY_MODULES.includes(name);
 
   function load(spec, fromDir) {
     let name = resolve(spec, fromDir);
@@ -200,10 +206,30 @@
     }
     if (name === 'path') return path;
     if (name === 'console') return console;
+    if (NODE_JS_MODULES.includes(name)) {
+      cache[name] = { exports: runNodeModule(name) };
+      return cache[name].exports;
+    }
     if (CAPABILITY_MODULES.includes(name)) {
       throw new ModuleError(`module '${name}' needs a capability the embedder did not grant`, 'denied');
     }
     throw new ModuleError(`Cannot find module '${spec}'`, 'not-found');
+  }
+
+  // A built-in JS module's exports. Its `require` reaches the other
+  // built-ins, the vendored packages behind them (base64-js and ieee754
+  // for buffer, invisible to user code) and the embedder's options.
+  const vendored = Object.create(null);
+  function runNodeModule(name) {
+    const module = { exports: {} };
+    const internalRequire = (dep) => {
+      if (dep === 'jsbox:options') return { env: registry.env || {}, version: registry.version || '' };
+      if (NODE_JS_MODULES.includes(dep)) return instantiate(dep);
+      if (!(dep in vendored)) vendored[dep] = runNodeModule(dep);
+      return vendored[dep];
+    };
+    nodeModule(name).call(module.exports, module.exports, internalRequire, module);
+    return module.exports;
   }
 
   const require = (spec) => load(String(spec), '/');
@@ -211,6 +237,21 @@
 
   globalThis.console = console;
   globalThis.require = require;
+  // `process`, loaded on first read (then a plain data property, which a
+  // script may replace, as in node).
+  const defineProcess = (value) => Object.defineProperty(globalThis, 'process', {
+    value, writable: true, configurable: true, enumerable: false,
+  });
+  Object.defineProperty(globalThis, 'process', {
+    configurable: true,
+    enumerable: false,
+    get() {
+      const process = instantiate('process');
+      defineProcess(process);
+      return process;
+    },
+    set: defineProcess,
+  });
 
   for (const name of registry.preload || []) load(name, '/');
 

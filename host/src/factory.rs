@@ -136,6 +136,10 @@ struct RegistryDoc<'a> {
     /// work that only pays off when kept (instantiating every built-in) is
     /// skipped without one.
     snapshot: bool,
+    /// `process.env` (guest/src/node/process.js).
+    env: &'a BTreeMap<String, String>,
+    /// `process.versions.jsbox`.
+    version: &'static str,
 }
 
 #[derive(Serialize)]
@@ -243,6 +247,8 @@ impl EngineFactory {
             imports: &options.imports,
             resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
             snapshot: !options.no_snapshot,
+            env: &options.env,
+            version: env!("CARGO_PKG_VERSION"),
         })
         .map_err(|e| Error::InvalidOptions(e.to_string()))?;
         let registry_digest = blake3::hash(registry_json.as_bytes());

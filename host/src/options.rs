@@ -75,6 +75,7 @@ pub struct EngineOptions {
     pub(crate) module_root: Option<PathBuf>,
     pub(crate) imports: Vec<String>,
     pub(crate) conditions: Option<Vec<String>>,
+    pub(crate) env: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for EngineOptions {
@@ -105,6 +106,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("module_root", &self.module_root)
             .field("imports", &self.imports)
             .field("conditions", &self.conditions)
+            .field("env", &self.env)
             .finish()
     }
 }
@@ -206,6 +208,25 @@ impl EngineOptions {
         S: Into<String>,
     {
         self.conditions = Some(conditions.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `process.env[name]` in every runtime. `process.env` is empty
+    /// otherwise: the host's own environment never reaches the sandbox.
+    /// The values are baked into the snapshot (and are part of the cache
+    /// key); a script may change its runtime's copy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::EngineOptions;
+    ///
+    /// let mut rt = jsbox::open(EngineOptions::new().env("NODE_ENV", "production"))?;
+    /// assert_eq!(rt.eval_as::<String>("process.env.NODE_ENV")?, "production");
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(name.into(), value.into());
         self
     }
 

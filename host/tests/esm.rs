@@ -26,8 +26,15 @@ fn plugin_options() -> EngineOptions {
 /// What node prints for `plugin` (under the fixture) called with `input`,
 /// or `None` when node is not installed.
 fn node_output(plugin: &str, input: &Value, export: Option<&str>) -> Option<Value> {
+    node_output_with_env(plugin, input, export, &[])
+}
+
+/// [`node_output`] with these environment variables (and no others that
+/// node reads: `NODE_ENV` is removed unless given).
+fn node_output_with_env(plugin: &str, input: &Value, export: Option<&str>, env: &[(&str, &str)]) -> Option<Value> {
     let mut cmd = Command::new("node");
-    cmd.current_dir(fixture()).arg("run-node.mjs").arg(plugin).arg(input.to_string());
+    cmd.current_dir(fixture()).env_remove("NODE_ENV").envs(env.iter().copied());
+    cmd.arg("run-node.mjs").arg(plugin).arg(input.to_string());
     if let Some(e) = export {
         cmd.arg(e);
     }
@@ -64,6 +71,71 @@ fn plugin_with_npm_packages_matches_node() {
     if let Some(node) = node_output("plugin.mjs", &shout_input, Some("shout")) {
         assert_eq!(got, node);
     }
+}
+
+/// Packages shipping browser + import + require builds (uuid 9: ES-module
+/// `.js` files without `"type": "module"`, found by syntax detection;
+/// tiny-invariant: `process.env.NODE_ENV`), through import and require,
+/// with `node:buffer` and `node:process`, with and without `NODE_ENV`.
+#[test]
+fn packages_with_browser_import_and_require_builds_match_node() {
+    let input = json!({"name": "jsbox.dev", "ok": false});
+    let expected = |invariant: &str, node_env: Value| {
+        json!({
+            "v5": "c952789b-b185-5e95-9cbc-fd401da76301", "v3": "f72bc015-5a27-31cc-9636-edddce1816a4",
+            "valid": [true, false, true], "version": 5, "bytes": "c952789bb1855e959cbcfd401da76301",
+            "required": ["80259d4b-f549-5f97-b071-e5d0d27b2892", true, "ODAyNTlkNGItZjU0OS01Zjk3LWIwNzEtZTVkMGQyN2IyODky"],
+            "invariant": invariant, "nodeEnv": node_env, "sameProcess": true
+        })
+    };
+    for node_env in [None, Some("production")] {
+        let mut options = EngineOptions::new().cache(cache()).module_root(fixture()).import("./dual-builds.mjs");
+        if let Some(v) = node_env {
+            options = options.env("NODE_ENV", v);
+        }
+        let factory = EngineFactory::new(options).unwrap();
+        let got = factory.new_runtime().unwrap().call_module("./dual-builds.mjs", "default", [&input]).unwrap();
+        let want = match node_env {
+            None => expected("Invariant failed: ok must be set", Value::Null),
+            Some(v) => expected("Invariant failed", json!(v)),
+        };
+        assert_eq!(got, want);
+        let env: Vec<(&str, &str)> = node_env.map(|v| ("NODE_ENV", v)).into_iter().collect();
+        if let Some(node) = node_output_with_env("dual-builds.mjs", &input, None, &env) {
+            assert_eq!(got, node, "jsbox and node differ (NODE_ENV={node_env:?})");
+        }
+    }
+}
+
+/// Node 22's format rule for `.js` files no package.json `"type"` covers:
+/// CommonJS when they compile as CommonJS, else ES modules; an explicit
+/// `"type": "commonjs"` turns detection off.
+#[test]
+fn typeless_js_files_are_detected_by_their_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("node_modules/esm-js/package.json", r#"{"name":"esm-js","exports":{"require":"./index.cjs","browser":"./browser.js"}}"#);
+    write("node_modules/esm-js/browser.js", "import { tag } from './tag.js';\nexport default tag + ' browser build';\n");
+    write("node_modules/esm-js/tag.js", "export const tag = import.meta.url.endsWith('/tag.js') ? 'esm' : '?';\n");
+    write("node_modules/esm-js/index.cjs", "module.exports = 'cjs build';\n");
+    write("node_modules/cjs-js/package.json", r#"{"name":"cjs-js","main":"index.js"}"#);
+    write("node_modules/cjs-js/index.js", "exports.kind = typeof module + ' ' + typeof require;\n");
+    write("node_modules/typed/package.json", r#"{"name":"typed","type":"commonjs","main":"index.js"}"#);
+    write("node_modules/typed/index.js", "export default 1;\n");
+    write("req.cjs", "module.exports = require('esm-js');\n");
+    write("main.mjs", "import e from 'esm-js';\nimport { kind } from 'cjs-js';\nimport r from './req.cjs';\nexport default () => [e, kind, r];\n");
+    write("typed.mjs", "import t from 'typed';\nexport default t;\n");
+    let open = |entry: &str| jsbox::open(EngineOptions::new().cache(CacheDir::Off).module_root(dir.path()).import(entry));
+    let mut rt = open("./main.mjs").unwrap();
+    // require() of the same package takes the "require" condition's build.
+    assert_eq!(rt.eval("require('./main.mjs').default()").unwrap(), json!(["esm browser build", "object function", "cjs build"]));
+    // "type": "commonjs" says CommonJS: `export` is a syntax error there.
+    let e = open("./typed.mjs").unwrap_err();
+    assert!(matches!(e, Error::Syntax { .. }), "{e:?}");
 }
 
 #[test]

@@ -7,13 +7,15 @@
 //! PATH the same script also runs in node and the two results must be
 //! equal, so the expectations are node's behaviour, not ours.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[path = "support/node.rs"]
+mod node;
+
 use jsbox::{CacheDir, Clock, EngineFactory, EngineOptions};
+use node::node_eval;
 use serde_json::{json, Value};
 
 fn cache() -> CacheDir {
@@ -27,28 +29,6 @@ static FACTORY: LazyLock<EngineFactory> =
 fn jsbox_eval(script: &str) -> Value {
     let mut rt = FACTORY.new_runtime().expect("runtime");
     rt.eval(script).unwrap_or_else(|e| panic!("jsbox failed on\n{script}\n{e:?}"))
-}
-
-/// Node's result for `script`: its completion value (awaited when a
-/// promise) as JSON, like jsbox's `eval`. `None` when node is not on PATH.
-fn node_eval(script: &str) -> Option<Value> {
-    const RUNNER: &str = "const s = require('fs').readFileSync(0, 'utf8');\
-        Promise.resolve((0, eval)(s)).then((v) => process.stdout.write(JSON.stringify(v === undefined ? null : v)));";
-    let mut child = Command::new("node")
-        .args(["-e", RUNNER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(script.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
-    assert!(
-        out.status.success(),
-        "node failed on\n{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("node printed JSON"))
 }
 
 /// Runs `script` in jsbox, asserts `expected`, and asserts node agrees.

@@ -2,7 +2,9 @@
 //! specifiers, bare specifiers from `node_modules` up the tree, package.json
 //! `exports` (subpaths, conditions, `*` patterns) and `imports` (`#x`),
 //! `module` and `main`, directory `index`, and the module format
-//! (`.mjs`/`.cjs`/`.json`, or `.js` by the nearest package.json `"type"`).
+//! (`.mjs`/`.cjs`/`.json`, or `.js` by the nearest package.json `"type"`;
+//! a `.js` file no `"type"` covers is [`Format::Detect`]: node 22's syntax
+//! detection, done by the guest's parser).
 //!
 //! Paths are relative to the sandbox root, `/`-separated, never above it
 //! (`..` at the root stays at the root, as in a chroot).
@@ -25,6 +27,15 @@ pub(crate) enum Format {
     Esm,
     CommonJs,
     Json,
+    /// A `.js` (or extensionless) file whose nearest package.json has no
+    /// `"type"` (or that has no package.json): CommonJS unless it does not
+    /// compile as CommonJS (an `import`/`export` statement, `import.meta`,
+    /// top-level `await`), then an ES module. Node 22 (and 20.19) decide
+    /// such files this way, and bundlers by the same syntax; so the
+    /// `import`/`module`/`browser` build of a package that ships ES-module
+    /// `.js` files without `"type": "module"` loads as the ES module it is.
+    /// The guest decides, with the parser that will run the file.
+    Detect,
 }
 
 impl Format {
@@ -33,6 +44,7 @@ impl Format {
             Format::Esm => "esm",
             Format::CommonJs => "cjs",
             Format::Json => "json",
+            Format::Detect => "detect",
         }
     }
 }
@@ -357,15 +369,20 @@ impl Resolver<'_> {
             "cjs" => Format::CommonJs,
             "json" => Format::Json,
             _ => {
-                // The nearest package.json decides (`"type": "module"`).
+                // The nearest package.json's `"type"` decides; without one,
+                // the file's syntax does.
                 let mut dir = parent(path);
                 while let Some(d) = dir {
                     if let Some(pj) = self.package_json(d) {
-                        return if pj.get("type").and_then(Value::as_str) == Some("module") { Format::Esm } else { Format::CommonJs };
+                        return match pj.get("type").and_then(Value::as_str) {
+                            Some("module") => Format::Esm,
+                            Some("commonjs") => Format::CommonJs,
+                            _ => Format::Detect,
+                        };
                     }
                     dir = parent(d);
                 }
-                Format::CommonJs
+                Format::Detect
             }
         }
     }
@@ -425,6 +442,31 @@ mod tests {
             let e = r.resolve("lib/a.mjs", "missing", Mode::Import).unwrap_err();
             assert!(e.contains("Cannot find package 'missing'") && e.contains("lib/a.mjs"), "{e}");
         });
+    }
+
+    #[test]
+    fn typeless_js_files_are_left_to_syntax_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in [
+            ("untyped/package.json", r#"{"name":"untyped"}"#),
+            ("typed-cjs/package.json", r#"{"type":"commonjs"}"#),
+            ("typed-esm/package.json", r#"{"type":"module"}"#),
+            ("untyped/a.js", ""),
+            ("typed-cjs/a.js", ""),
+            ("typed-esm/a.js", ""),
+            ("untyped/b.cjs", ""),
+            ("loose.js", ""),
+        ] {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let fs = Vfs::new(Some(dir.path().to_path_buf()), BTreeMap::new());
+        let esm = BTreeSet::new();
+        let r = Resolver { fs: &fs, conditions: &[], esm_names: &esm };
+        let formats: Vec<Format> =
+            ["untyped/a.js", "typed-cjs/a.js", "typed-esm/a.js", "untyped/b.cjs", "loose.js"].iter().map(|p| r.format(p)).collect();
+        assert_eq!(formats, [Format::Detect, Format::CommonJs, Format::Esm, Format::CommonJs, Format::Detect]);
     }
 
     #[test]

@@ -1,0 +1,34 @@
+//! Node built-ins written in JS: `node:process` (`process.js`) and
+//! `node:buffer` (the npm `buffer` package, vendored as data with its
+//! license in `vendor/`). Their sources are kept in the guest's data
+//! segment and compiled on first `require`, not in `init`: a runtime that
+//! never uses them has nothing of them in its heap, and the snapshot's heap
+//! (which every runtime maps and a collection walks) does not grow.
+
+use javy::quickjs::context::EvalOptions;
+use javy::quickjs::{Ctx, Exception, Function, Result, Value};
+
+/// Module name -> CommonJS source. `base64-js` and `ieee754` are only
+/// reachable from `buffer` (the prelude's internal `require`).
+const SOURCES: &[(&str, &str)] = &[
+    ("process", include_str!("process.js")),
+    ("buffer", include_str!("vendor/buffer/index.js")),
+    ("base64-js", include_str!("vendor/base64-js/index.js")),
+    ("ieee754", include_str!("vendor/ieee754/index.js")),
+];
+
+/// The prelude's `nodeModule(name)`: the compiled CommonJS function of a
+/// built-in JS module, called as `(exports, require, module)`.
+pub(crate) fn compiler<'js>(ctx: &Ctx<'js>) -> Result<Function<'js>> {
+    Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| -> Result<Value<'js>> {
+        let Some((_, source)) = SOURCES.iter().find(|(n, _)| *n == name) else {
+            return Err(Exception::throw_message(&ctx, &format!("no built-in module '{name}'")));
+        };
+        let mut options = EvalOptions::default();
+        options.global = true;
+        options.strict = false;
+        options.backtrace_barrier = true;
+        options.filename = Some(format!("node:{name}"));
+        ctx.eval_with_options(crate::commonjs_wrapper(&name, source), options)
+    })
+}
