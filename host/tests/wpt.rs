@@ -1,0 +1,262 @@
+//! The Web Platform Tests of the areas jsbox claims, run in jsbox and in
+//! node with jsbox's own harness (`tests/wpt/harness.js`, which implements
+//! the part of WPT's testharness.js API the files use).
+//!
+//! The `.any.js` files are WPT's, vendored unchanged under `tests/wpt/`
+//! (the same paths as in WPT; `tests/wpt/README.md` has their origin and
+//! license). `tests/wpt/results.json` records every subtest's outcome in
+//! jsbox and in node 20; the per-area table in `docs/web-platform.md` is
+//! made from it. The test asserts that
+//!
+//! - jsbox's outcomes are the recorded ones (a regression or an improvement
+//!   shows up as a difference: record it with `JSBOX_WPT_UPDATE=1`),
+//! - node's are too, when node 20 is on PATH,
+//! - every subtest node passes and jsbox does not is listed, with its
+//!   reason, in `tests/wpt/known-differences.json` (and nothing else is),
+//! - the doc's table is the one the recorded outcomes give.
+//!
+//! `JSBOX_WPT_UPDATE=1 cargo test -p jsbox --test wpt` (node 20 on PATH)
+//! rewrites `results.json` and the doc's table.
+
+#[path = "support/node.rs"]
+mod node;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jsbox::{CacheDir, EngineFactory, EngineOptions};
+use serde_json::{json, Value};
+
+/// An area of the web platform and its WPT files.
+struct Area {
+    name: &'static str,
+    files: &'static [&'static str],
+}
+
+const AREAS: &[Area] = &[
+    Area {
+        name: "url",
+        files: &[
+            "url/url-constructor.any.js",
+            "url/url-statics-canparse.any.js",
+            "url/urlsearchparams-append.any.js",
+            "url/urlsearchparams-has.any.js",
+            "url/urlsearchparams-sort.any.js",
+        ],
+    },
+    Area {
+        name: "events",
+        files: &[
+            "dom/events/AddEventListenerOptions-once.any.js",
+            "dom/events/AddEventListenerOptions-signal.any.js",
+            "dom/events/Event-constructors.any.js",
+        ],
+    },
+    Area { name: "encoding", files: &["encoding/textdecoder-eof.any.js"] },
+    Area { name: "abort", files: &["dom/abort/AbortSignal.any.js"] },
+    Area {
+        name: "DOMException",
+        files: &[
+            "webidl/ecmascript-binding/es-exceptions/DOMException-constructor-behavior.any.js",
+            "webidl/ecmascript-binding/es-exceptions/DOMException-custom-bindings.any.js",
+        ],
+    },
+    Area {
+        name: "timers",
+        files: &[
+            "html/webappapis/timers/clearinterval-from-callback.any.js",
+            "html/webappapis/timers/cleartimeout-clearinterval.any.js",
+            "html/webappapis/timers/evil-spec-example.any.js",
+            "html/webappapis/timers/negative-settimeout.any.js",
+            "html/webappapis/timers/type-long-settimeout.any.js",
+        ],
+    },
+    Area { name: "queueMicrotask", files: &["html/webappapis/microtask-queuing/queue-microtask.any.js"] },
+    Area { name: "hr-time", files: &["hr-time/basic.any.js"] },
+    Area { name: "crypto", files: &["WebCryptoAPI/getRandomValues.any.js"] },
+];
+
+/// The node major version the recorded outcomes are from.
+const NODE_MAJOR: &str = "v20.";
+const TABLE_START: &str = "<!-- wpt-table: made by host/tests/wpt.rs from host/tests/wpt/results.json -->";
+const TABLE_END: &str = "<!-- /wpt-table -->";
+
+fn wpt_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wpt")
+}
+
+fn doc_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/web-platform.md")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The script that runs one WPT file: its resources (the JSON files next to
+/// it under `resources/`, which it fetches), the harness, the file (by
+/// indirect eval, so its `"use strict"` holds and a top-level throw is
+/// caught), and the promise of its results.
+fn script_for(file: &str) -> String {
+    let path = wpt_dir().join(file);
+    let text = read(&path);
+    let title = text
+        .lines()
+        .find_map(|l| l.strip_prefix("// META: title="))
+        .map_or_else(|| file.to_string(), |t| t.trim().to_string());
+    let mut resources = serde_json::Map::new();
+    let resource_dir = path.parent().unwrap().join("resources");
+    if text.contains("resources/") {
+        for entry in std::fs::read_dir(&resource_dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            resources.insert(format!("resources/{name}"), Value::String(read(&entry.path())));
+        }
+    }
+    format!(
+        "globalThis.__wpt_file = {};\nglobalThis.__wpt_resources = {};\n{}\n\
+         try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n__wpt_finish()",
+        json!(title),
+        Value::Object(resources),
+        read(&wpt_dir().join("harness.js")),
+        json!(text),
+    )
+}
+
+/// Subtest name -> outcome, for one file's run (a harness error is the
+/// subtest "(harness)").
+fn outcomes(run: &Value) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = run["results"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no results in {run}"))
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("?").to_string()))
+        .collect();
+    if let Some(e) = run["error"].as_str() {
+        out.insert("(harness)".into(), format!("ERROR {e}"));
+    }
+    out
+}
+
+type Outcomes = BTreeMap<String, BTreeMap<String, String>>;
+
+fn run_all(run: impl Fn(&str) -> Value + Sync) -> Outcomes {
+    let files: Vec<&str> = AREAS.iter().flat_map(|a| a.files.iter().copied()).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files.iter().map(|f| (f, s.spawn(|| outcomes(&run(&script_for(f)))))).collect();
+        handles.into_iter().map(|(f, h)| (f.to_string(), h.join().expect("runner thread"))).collect()
+    })
+}
+
+fn node_version() -> Option<String> {
+    let out = Command::new("node").arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `area | jsbox passes | node passes | subtests` rows, and the totals.
+fn table(recorded: &Value) -> String {
+    let mut text = format!(
+        "{TABLE_START}\n| Area | WPT files | jsbox passes | node {} passes | subtests |\n|---|---|---|---|---|\n",
+        recorded["node"].as_str().unwrap_or("?")
+    );
+    let (mut tj, mut tn, mut tt) = (0, 0, 0);
+    for area in AREAS {
+        let (mut j, mut n, mut t) = (0, 0, 0);
+        for file in area.files {
+            for pair in recorded["files"][file].as_object().into_iter().flat_map(|m| m.values()) {
+                t += 1;
+                j += usize::from(pair[0] == "PASS");
+                n += usize::from(pair[1] == "PASS");
+            }
+        }
+        text += &format!("| {} | {} | {j} | {n} | {t} |\n", area.name, area.files.len());
+        (tj, tn, tt) = (tj + j, tn + n, tt + t);
+    }
+    text += &format!("| **all** | {} | **{tj}** | **{tn}** | **{tt}** |\n{TABLE_END}", AREAS.iter().map(|a| a.files.len()).sum::<usize>());
+    text
+}
+
+fn replace_table(doc: &str, table: &str) -> String {
+    let start = doc.find(TABLE_START).expect("the doc has the WPT table's start marker");
+    let end = doc.find(TABLE_END).expect("the doc has the WPT table's end marker") + TABLE_END.len();
+    format!("{}{table}{}", &doc[..start], &doc[end..])
+}
+
+#[test]
+fn web_platform_tests_match_the_recorded_outcomes() {
+    let factory = EngineFactory::new(
+        EngineOptions::new().cache(CacheDir::Path(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wpt-cache"))),
+    )
+    .unwrap();
+    let jsbox = run_all(|script| {
+        let mut rt = factory.new_runtime().expect("runtime");
+        rt.eval(script).unwrap_or_else(|e| json!({"results": {}, "error": format!("eval failed: {e}")}))
+    });
+    let version = node_version();
+    let node = version.as_ref().filter(|v| v.starts_with(NODE_MAJOR)).map(|_| {
+        run_all(|script| node::node_eval(script).expect("node ran"))
+    });
+
+    let results_path = wpt_dir().join("results.json");
+    if std::env::var_os("JSBOX_WPT_UPDATE").is_some() {
+        let node = node.as_ref().expect("JSBOX_WPT_UPDATE needs node 20 on PATH");
+        let mut files = serde_json::Map::new();
+        for (file, subtests) in &jsbox {
+            let mut m = serde_json::Map::new();
+            let names: std::collections::BTreeSet<&String> = subtests.keys().chain(node[file].keys()).collect();
+            for name in names {
+                let j = subtests.get(name).map_or("MISSING", String::as_str);
+                let n = node[file].get(name).map_or("MISSING", String::as_str);
+                m.insert(name.clone(), json!([j, n]));
+            }
+            files.insert(file.clone(), Value::Object(m));
+        }
+        let recorded = json!({"node": version, "files": files});
+        std::fs::write(&results_path, serde_json::to_string_pretty(&recorded).unwrap() + "\n").unwrap();
+        std::fs::write(doc_path(), replace_table(&read(&doc_path()), &table(&recorded))).unwrap();
+    }
+
+    let recorded: Value = serde_json::from_str(&read(&results_path)).expect("results.json is JSON");
+    let mut problems = Vec::new();
+    for (which, got, index) in [("jsbox", Some(&jsbox), 0), ("node", node.as_ref(), 1)] {
+        let Some(got) = got else { continue };
+        for (file, subtests) in got {
+            let want = recorded["files"][file].as_object().cloned().unwrap_or_default();
+            for (name, outcome) in subtests {
+                let was = want.get(name).map_or("MISSING", |p| p[index].as_str().unwrap_or("?"));
+                if was != outcome {
+                    problems.push(format!("{which}: {file} :: {name}: recorded {was}, now {outcome}"));
+                }
+            }
+            for name in want.keys().filter(|n| !subtests.contains_key(*n) && want[*n][index] != "MISSING") {
+                problems.push(format!("{which}: {file} :: {name}: recorded, now not run"));
+            }
+        }
+    }
+
+    // Every subtest node passes and jsbox does not is a known difference.
+    let known: BTreeMap<String, String> =
+        serde_json::from_str(&read(&wpt_dir().join("known-differences.json"))).expect("known-differences.json");
+    let mut differing = Vec::new();
+    for (file, subtests) in recorded["files"].as_object().unwrap() {
+        for (name, pair) in subtests.as_object().unwrap() {
+            if pair[1] == "PASS" && pair[0] != "PASS" {
+                differing.push(format!("{file} :: {name}"));
+            }
+        }
+    }
+    for d in &differing {
+        if !known.contains_key(d) {
+            problems.push(format!("node passes, jsbox does not, and known-differences.json does not say why: {d}"));
+        }
+    }
+    for k in known.keys() {
+        if !differing.contains(k) {
+            problems.push(format!("known-differences.json lists a subtest that is no longer a difference: {k}"));
+        }
+    }
+    if !read(&doc_path()).contains(&table(&recorded)) {
+        problems.push("docs/web-platform.md's WPT table is not the recorded one (JSBOX_WPT_UPDATE=1)".into());
+    }
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
