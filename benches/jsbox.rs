@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use jsbox::{CacheDir, CallLogPolicy, EngineFactory, EngineOptions, NativeModule};
 
 const SCRIPT: &str = "var n = 41; n + 1;";
@@ -358,6 +358,55 @@ fn parallel_spawn(c: &mut Criterion) {
     g.finish();
 }
 
+/// The author's loop: building a factory for a plugin. `new_plugin` is a
+/// plugin never built before with the cache warm from others (a new or
+/// edited plugin: a new snapshot of a guest whose functions are compiled);
+/// `cold` is the same build with an empty cache (everything compiled).
+fn factory_build(c: &mut Criterion) {
+    static EDIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let plugin = |cache: CacheDir| {
+        // Unique per build (process id and a counter): never in the cache.
+        let edit = EDIT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        registry()
+            .cache(cache)
+            .module("plugin", format!("exports.edit = {}{edit}; exports.run = (x) => x * 2;", std::process::id()))
+    };
+    let check = |factory: EngineFactory| {
+        assert_eq!(factory.new_runtime().unwrap().eval_json("require('plugin').run(21)", "p.js").unwrap(), "42");
+    };
+    let warm = std::env::temp_dir().join(format!("jsbox-bench-factory-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&warm);
+    check(EngineFactory::new(plugin(CacheDir::Path(warm.clone()))).unwrap());
+    let mut g = c.benchmark_group("factory_build");
+    // Seconds per cold build: the fewest samples criterion takes, one
+    // build each (linear sampling would run 1 + 2 + ... + 10 builds).
+    g.sample_size(10).sampling_mode(SamplingMode::Flat);
+    g.bench_function("new_plugin", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let factory = EngineFactory::new(plugin(CacheDir::Path(warm.clone()))).unwrap();
+                check(factory);
+            }
+            start.elapsed()
+        })
+    });
+    g.bench_function("cold", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let empty = tempfile::tempdir().unwrap();
+                let start = Instant::now();
+                check(EngineFactory::new(plugin(CacheDir::Path(empty.path().to_path_buf()))).unwrap());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&warm);
+}
+
 fn config() -> Criterion {
     let quick = std::env::var_os("JSBOX_BENCH_QUICK").is_some();
     Criterion::default()
@@ -370,6 +419,7 @@ criterion_group! {
     name = benches;
     config = config();
     targets = runtime_spawn, spawn_and_execute, runtime_reuse, js_loading, js_calling_host,
-              host_calling_js, require_loading, parallel_spawn, event_loop, concurrent_waits
+              host_calling_js, require_loading, parallel_spawn, event_loop, concurrent_waits,
+              factory_build
 }
 criterion_main!(benches);

@@ -93,7 +93,7 @@ pub fn code(e: &Error) -> u8 {
         // A malformed --allow-net value.
         Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
-        Error::InvalidValue(_) | Error::NeverSettles => JS_ERROR,
+        Error::InvalidValue(_) | Error::NeverSettles | Error::NondeterministicBuild { .. } => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
         Error::Denied(_) | Error::ModuleDenied(_) | Error::ModuleRefused { .. } => DENIED,
@@ -122,6 +122,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::InvalidValue(_) => "invalid_value",
         Error::NeverSettles => "never_settles",
         Error::Cancelled => "cancelled",
+        Error::NondeterministicBuild { .. } => "nondeterministic_build",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
         Error::Capacity(_) | Error::CapacityTimeout { .. } => "capacity",

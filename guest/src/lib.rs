@@ -315,6 +315,10 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
         let bootstrap: Function = eval_script(&ctx, PRELUDE, PRELUDE_NAME)?
             .into_function()
             .ok_or_else(|| error(ErrorKind::Invalid, "the prelude is not a function"))?;
+        // From here on the embedder's code runs (the prelude's preloads,
+        // then init scripts and imports): the host refuses the clock and
+        // randomness to it while a snapshot is built.
+        host::user_code();
         let api: Object = bootstrap
             .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), node_module))
             .catch(&ctx)

@@ -2,7 +2,9 @@
 //! copy-on-write memory images and, when the machine allows, the pooling
 //! allocator with keep-resident memory and pagemap scanning.
 
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use std::sync::Arc;
+
+use wasmtime::{CacheStore, Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::error::{Error, Result};
 
@@ -30,8 +32,12 @@ const KEEP_RESIDENT: usize = 4 << 20;
 /// threads get 2 MiB.)
 const WASM_STACK: usize = 1 << 20;
 
-fn base_config(fuel: bool) -> Config {
+fn base_config(fuel: bool, functions: Option<&Arc<dyn CacheStore>>) -> Result<Config> {
     let mut config = Config::new();
+    // Compiled functions reused across snapshots (see cache::functions).
+    if let Some(store) = functions {
+        config.enable_incremental_compilation(store.clone()).map_err(Error::engine)?;
+    }
     config
         .cranelift_opt_level(OptLevel::Speed)
         .epoch_interruption(true)
@@ -44,12 +50,18 @@ fn base_config(fuel: bool) -> Config {
     if std::env::var_os("JSBOX_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
-    config
+    Ok(config)
 }
 
 /// Builds the engine, trying pooling first and falling back to on-demand
-/// allocation when the address space does not allow the pool.
-pub(crate) fn build(max_memory: usize, max_runtimes: u32, fuel: bool) -> Result<(Engine, EngineInfo)> {
+/// allocation when the address space does not allow the pool. `functions`
+/// is where Cranelift finds functions it compiled before.
+pub(crate) fn build(
+    max_memory: usize,
+    max_runtimes: u32,
+    fuel: bool,
+    functions: Option<&Arc<dyn CacheStore>>,
+) -> Result<(Engine, EngineInfo)> {
     let pagemap = PoolingAllocationConfig::is_pagemap_scan_available();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(max_runtimes)
@@ -62,13 +74,13 @@ pub(crate) fn build(max_memory: usize, max_runtimes: u32, fuel: bool) -> Result<
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         .pagemap_scan(if pagemap { Enabled::Yes } else { Enabled::No });
-    let mut config = base_config(fuel);
+    let mut config = base_config(fuel, functions)?;
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&config) {
         Ok(engine) => Ok((engine, EngineInfo { pooling: true, pagemap_scan: pagemap, fuel })),
         Err(e) => {
             tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation");
-            let engine = Engine::new(&base_config(fuel)).map_err(Error::engine)?;
+            let engine = Engine::new(&base_config(fuel, functions)?).map_err(Error::engine)?;
             Ok((engine, EngineInfo { pooling: false, pagemap_scan: false, fuel }))
         }
     }

@@ -160,6 +160,19 @@ pub enum Error {
         /// How long the caller waited.
         waited: std::time::Duration,
     },
+    /// Code of the embedder's modules, preloads, init scripts or imports
+    /// read the clock or the random source while the factory's snapshot
+    /// was built: the value would be the same in every runtime. Read it
+    /// inside a function called at run time, or allow it with
+    /// [`crate::EngineOptions::allow_nondeterministic_build`].
+    #[error(
+        "{what} read at build time by a module's top level or an init script: the value would be baked into every \
+         runtime's snapshot (read it inside a function, or allow it with EngineOptions::allow_nondeterministic_build)"
+    )]
+    NondeterministicBuild {
+        /// What was read.
+        what: &'static str,
+    },
     /// The options given to the factory are inconsistent.
     #[error("invalid options: {0}")]
     InvalidOptions(String),

@@ -66,6 +66,11 @@ pub struct FactoryInfo {
     /// `sources` run the same code (limits and native modules aside): what
     /// `jsbox batch --resume` checks a plugin by.
     pub sources: String,
+    /// Guest functions Cranelift compiled for this factory: 0 when the
+    /// module came from the cache, or when every function of a new
+    /// snapshot was found in the cache's compiled-function store (a new or
+    /// edited plugin of a guest compiled before).
+    pub compiled_functions: usize,
 }
 
 /// Builds runtimes. Build once, share across threads, call
@@ -132,6 +137,9 @@ struct RegistryDoc<'a> {
     /// What resolution depends on besides the files (which the cache's
     /// manifest covers): part of the cache key, unused by the guest.
     resolution: Resolution<'a>,
+    /// Whether code run at build time may read the clock and randomness:
+    /// part of the cache key, unused by the guest.
+    nondeterministic_build: bool,
     /// Whether `init` runs once for a snapshot (else once per runtime):
     /// work that only pays off when kept (instantiating every built-in) is
     /// skipped without one.
@@ -246,6 +254,7 @@ impl EngineFactory {
             esm: esm_names.iter().map(String::as_str).collect(),
             imports: &options.imports,
             resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
+            nondeterministic_build: options.nondeterministic_build,
             snapshot: !options.no_snapshot,
             env: &options.env,
             version: env!("CARGO_PKG_VERSION"),
@@ -257,7 +266,14 @@ impl EngineFactory {
         // Each engine's pool holds its share; a full pool sends a spawn to
         // the next engine, and `slots` caps the total.
         let per_shard = max_runtimes.div_ceil(wanted_shards as u32);
-        let (engine, engine_info) = engine::build(limits.max_memory, per_shard, options.fuel_metering)?;
+        let cache_dir = options.cache.path();
+        let functions = cache_dir.as_deref().map(|dir| Arc::new(cache::FunctionStore::new(dir)));
+        let function_store = functions.clone().map(|f| f as Arc<dyn wasmtime::CacheStore>);
+        let (engine, engine_info) =
+            engine::build(limits.max_memory, per_shard, options.fuel_metering, function_store.as_ref())?;
+        if let Some(functions) = &functions {
+            functions.bind(&engine, GUEST);
+        }
         // Without the pool there is no pool state to contend on (and the
         // one engine's pool-less allocation has room for every runtime).
         let shard_count = if engine_info.pooling { wanted_shards } else { 1 };
@@ -278,17 +294,17 @@ impl EngineFactory {
 
         let snapshot = !options.no_snapshot;
         let key = cache::key(&engine, GUEST, snapshot.then_some(registry_json.as_str()), options.clock);
-        let cache_dir = options.cache.path();
         // A snapshot is only as fresh as the files resolution read.
         let cached = cache_dir
             .as_deref()
             .filter(|dir| !snapshot || cache::manifest_valid(dir, &key))
-            .and_then(|dir| cache::load(&engine, dir, &key));
+            .and_then(|dir| cache::load(&engine, dir, &key, cache::Entry::Runtime));
         let outcome = match (&cached, &cache_dir) {
             (Some(_), _) => CacheOutcome::Hit,
             (None, Some(_)) => CacheOutcome::Miss,
             (None, None) => CacheOutcome::Off,
         };
+        let mut compiled_functions = 0;
         let (module, module_bytes) = match cached {
             Some(module) => {
                 let range = module.image_range();
@@ -297,14 +313,27 @@ impl EngineFactory {
             None => {
                 let wasm = if snapshot {
                     let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
-                    crate::snapshot::snapshot(GUEST, &registry_json, build_env).map_err(|e| session.refused_or(e))?
+                    crate::snapshot::snapshot(
+                        GUEST,
+                        &registry_json,
+                        build_env,
+                        options.nondeterministic_build,
+                        cache_dir.as_deref(),
+                    )
+                    .map_err(|e| session.refused_or(e))?
                 } else {
                     GUEST.to_vec()
                 };
                 let module = Module::new(&engine, &wasm).map_err(Error::engine)?;
+                compiled_functions = functions.as_ref().map_or(module.functions().len(), |f| f.added());
+                if let Some(functions) = &functions {
+                    if let Err(e) = functions.persist() {
+                        tracing::warn!(error = %e, "could not write the compiled-function store");
+                    }
+                }
                 if let Some(dir) = &cache_dir {
                     let stored = if snapshot { cache::store_manifest(dir, &key, &session.manifest()) } else { Ok(()) };
-                    if let Err(e) = stored.and_then(|()| cache::store(dir, &key, &module)) {
+                    if let Err(e) = stored.and_then(|()| cache::store(dir, &key, cache::Entry::Runtime, &module)) {
                         tracing::warn!(error = %e, "could not write the compiled-module cache");
                     }
                 }
@@ -316,7 +345,7 @@ impl EngineFactory {
         if shard_count > 1 {
             let compiled = module.serialize().map_err(Error::engine)?;
             for _ in 1..shard_count {
-                let (engine, _) = engine::build(limits.max_memory, per_shard, options.fuel_metering)?;
+                let (engine, _) = engine::build(limits.max_memory, per_shard, options.fuel_metering, None)?;
                 // SAFETY: these bytes were serialized just now, in this
                 // process, by an engine with the very same configuration.
                 let module = unsafe { Module::deserialize(&engine, &compiled) }.map_err(Error::engine)?;
@@ -347,6 +376,7 @@ impl EngineFactory {
                 modules: modules.keys().cloned().collect(),
                 engines: shard_count,
                 sources: String::new(),
+                compiled_functions,
             },
         };
         // A snapshot is only as good as its init: surface registry errors

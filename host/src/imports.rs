@@ -247,6 +247,62 @@ fn fd_write(mut caller: Caller<'_, HostState>, fd: i32, iovs: i32, iovs_len: i32
     Ok(write_bytes(&mut caller, nwritten, &total.to_le_bytes()))
 }
 
+fn random_get(mut caller: Caller<'_, HostState>, buf: i32, len: i32) -> i32 {
+    let mut bytes = vec![0u8; len as u32 as usize];
+    rand::rng().fill_bytes(&mut bytes);
+    write_bytes(&mut caller, buf, &bytes)
+}
+
+fn clock_time_get(mut caller: Caller<'_, HostState>, id: i32, _precision: i64, out: i32) -> i32 {
+    let clock = caller.data().shared.clock;
+    let nanos: u64 = match (clock, id) {
+        (Clock::Frozen(ms), 0) => ms.saturating_mul(1_000_000),
+        (Clock::Frozen(_), 1..=3) => 0,
+        (Clock::System, 0) => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+        (Clock::System, 1..=3) => caller.data().shared.started.elapsed().as_nanos() as u64,
+        _ => return ERRNO_INVAL,
+    };
+    write_bytes(&mut caller, out, &nanos.to_le_bytes())
+}
+
+/// The imports of the snapshot step (Wizer's `init`): a runtime's, except
+/// that once the embedder's code runs (the guest's `user-code` call) the
+/// clock and the random source trap with [`Error::NondeterministicBuild`]
+/// unless `allow_nondeterminism`: what that code read would otherwise be
+/// the same in every runtime. (The guest's own setup before that point may
+/// read them: QuickJS seeds internal state from the clock; nothing of it is
+/// observable as time.) Wizer itself refuses WASI during init by default.
+pub(crate) fn add_to_build_linker(linker: &mut Linker<HostState>, allow_nondeterminism: bool) -> wasmtime::Result<()> {
+    add_to_linker(linker)?;
+    linker.allow_shadowing(true);
+    linker.func_wrap(names::HOST_INTERFACE, "user-code", |mut caller: Caller<'_, HostState>| {
+        caller.data_mut().user_code = true;
+    })?;
+    if !allow_nondeterminism {
+        linker.func_wrap(WASI, "random_get", |caller: Caller<'_, HostState>, buf: i32, len: i32| {
+            refuse_in_user_code(&caller, "randomness (Math.random, crypto.getRandomValues, crypto.randomUUID)")?;
+            Ok(random_get(caller, buf, len))
+        })?;
+        linker.func_wrap(
+            WASI,
+            "clock_time_get",
+            |caller: Caller<'_, HostState>, id: i32, precision: i64, out: i32| {
+                refuse_in_user_code(&caller, "the clock (Date, performance.now)")?;
+                Ok(clock_time_get(caller, id, precision, out))
+            },
+        )?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+fn refuse_in_user_code(caller: &Caller<'_, HostState>, what: &'static str) -> wasmtime::Result<()> {
+    if caller.data().user_code {
+        return Err(wasmtime::Error::new(Error::NondeterministicBuild { what }));
+    }
+    Ok(())
+}
+
 /// Adds every import the guest needs to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(names::HOST_INTERFACE, "call", host_call)?;
@@ -254,28 +310,15 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     linker.func_wrap(names::HOST_INTERFACE, "resolve-module", host_resolve_module)?;
     async_calls::add_to_linker(linker)?;
 
-    linker.func_wrap(WASI, "random_get", |mut caller: Caller<'_, HostState>, buf: i32, len: i32| {
-        let mut bytes = vec![0u8; len as u32 as usize];
-        rand::rng().fill_bytes(&mut bytes);
-        write_bytes(&mut caller, buf, &bytes)
-    })?;
+    linker.func_wrap(names::HOST_INTERFACE, "user-code", |_: Caller<'_, HostState>| {})?;
+    linker.func_wrap(WASI, "random_get", random_get)?;
     linker.func_wrap(WASI, "environ_get", |_: Caller<'_, HostState>, _: i32, _: i32| ERRNO_SUCCESS)?;
     linker.func_wrap(WASI, "environ_sizes_get", |mut caller: Caller<'_, HostState>, count: i32, size: i32| {
         let a = write_bytes(&mut caller, count, &0u32.to_le_bytes());
         let b = write_bytes(&mut caller, size, &0u32.to_le_bytes());
         if a == ERRNO_SUCCESS { b } else { a }
     })?;
-    linker.func_wrap(WASI, "clock_time_get", |mut caller: Caller<'_, HostState>, id: i32, _precision: i64, out: i32| {
-        let clock = caller.data().shared.clock;
-        let nanos: u64 = match (clock, id) {
-            (Clock::Frozen(ms), 0) => ms.saturating_mul(1_000_000),
-            (Clock::Frozen(_), 1..=3) => 0,
-            (Clock::System, 0) => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
-            (Clock::System, 1..=3) => caller.data().shared.started.elapsed().as_nanos() as u64,
-            _ => return ERRNO_INVAL,
-        };
-        write_bytes(&mut caller, out, &nanos.to_le_bytes())
-    })?;
+    linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: Caller<'_, HostState>, _fd: i32| ERRNO_BADF)?;
     linker.func_wrap(WASI, "fd_fdstat_get", |mut caller: Caller<'_, HostState>, fd: i32, out: i32| {
         if !(0..=2).contains(&fd) {

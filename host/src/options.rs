@@ -68,6 +68,7 @@ pub struct EngineOptions {
     pub(crate) clock: Clock,
     pub(crate) cache: CacheDir,
     pub(crate) no_snapshot: bool,
+    pub(crate) nondeterministic_build: bool,
     pub(crate) fuel_metering: bool,
     pub(crate) max_runtimes: Option<u32>,
     pub(crate) engines: Option<u32>,
@@ -99,6 +100,7 @@ impl std::fmt::Debug for EngineOptions {
             .field("clock", &self.clock)
             .field("cache", &self.cache)
             .field("no_snapshot", &self.no_snapshot)
+            .field("nondeterministic_build", &self.nondeterministic_build)
             .field("fuel_metering", &self.fuel_metering)
             .field("max_runtimes", &self.max_runtimes)
             .field("engines", &self.engines)
@@ -391,6 +393,33 @@ impl EngineOptions {
     /// for checking that a snapshot behaves like a fresh start.
     pub fn without_snapshot(mut self) -> Self {
         self.no_snapshot = true;
+        self
+    }
+
+    /// Lets code that runs while the snapshot is built (module top levels,
+    /// preloads, init scripts, ES-module imports) read the clock and the
+    /// random source. Off by default: what it reads would be baked into the
+    /// snapshot, the same in every runtime (a "random" id shared by all, a
+    /// start time that never moves), so the build fails with
+    /// [`crate::Error::NondeterministicBuild`] instead. Reads at run time
+    /// (inside functions the runtime calls) are never affected. With this
+    /// on, the [`Clock`] in force at build time is what such code sees.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::{EngineFactory, EngineOptions, Error};
+    ///
+    /// let at_build = EngineOptions::new().module("id", "exports.id = Math.random();");
+    /// let err = EngineFactory::new(at_build.clone()).unwrap_err();
+    /// assert!(matches!(err, Error::NondeterministicBuild { .. }));
+    /// EngineFactory::new(at_build.allow_nondeterministic_build(true))?;
+    /// // Per runtime, as intended: read when called.
+    /// EngineFactory::new(EngineOptions::new().module("id", "exports.id = () => Math.random();"))?;
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn allow_nondeterministic_build(mut self, allow: bool) -> Self {
+        self.nondeterministic_build = allow;
         self
     }
 

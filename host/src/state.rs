@@ -74,6 +74,9 @@ pub(crate) struct HostState {
     pub(crate) cancelled: Arc<Interrupt>,
     /// Async native calls in flight and finished (see [`crate::event_loop`]).
     pub(crate) event_loop: HostLoop,
+    /// The embedder's code is running in `init` (the guest's `user-code`
+    /// call); the snapshot step refuses it the clock and randomness.
+    pub(crate) user_code: bool,
 }
 
 impl HostState {
@@ -92,6 +95,7 @@ impl HostState {
             deadline: None,
             cancelled: Arc::new(Interrupt::default()),
             event_loop: HostLoop::default(),
+            user_code: false,
         }
     }
 }

@@ -246,6 +246,99 @@ fn disk_cache_hits_and_survives_corruption() {
 }
 
 #[test]
+fn a_new_plugin_reuses_the_compiled_guest_functions() {
+    // Every snapshot is the same guest code with another memory image: an
+    // edited plugin must not send that code through Cranelift again.
+    let dir = tempfile::tempdir().unwrap();
+    let first = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-one';")).unwrap();
+    assert_eq!(first.info().cache, CacheOutcome::Miss);
+    let all = first.info().compiled_functions;
+    assert!(all > 1000, "a cold build compiles the whole guest: {all} functions");
+    check_cached(&first, "plugin-one");
+    drop(first);
+
+    for edit in ["plugin-two", "plugin-three"] {
+        let edited = EngineFactory::new(cached_options(dir.path(), &format!("exports.v = '{edit}';"))).unwrap();
+        assert_eq!(edited.info().cache, CacheOutcome::Miss, "a new snapshot, not a cached one");
+        // Nearly every function is reused. (A few percent of Cranelift's
+        // incremental-cache keys differ from one compile to the next, so
+        // those functions are compiled again; the store converges as their
+        // variants accumulate.)
+        let compiled = edited.info().compiled_functions;
+        assert!(compiled < all / 10, "{edit}: {compiled} of {all} functions compiled again");
+        check_cached(&edited, edit);
+    }
+    let again = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-one';")).unwrap();
+    assert_eq!((again.info().cache, again.info().compiled_functions), (CacheOutcome::Hit, 0));
+
+    // A damaged function store is ignored: the guest is compiled again and
+    // still runs the new plugin.
+    let store: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("functions-"))
+        .collect();
+    assert_eq!(store.len(), 1, "one function store per guest and engine: {store:?}");
+    let mut bytes = std::fs::read(&store[0]).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&store[0], &bytes).unwrap();
+    let rebuilt = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-four';")).unwrap();
+    assert_eq!(rebuilt.info().compiled_functions, all);
+    check_cached(&rebuilt, "plugin-four");
+    let next = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-five';")).unwrap();
+    assert!(next.info().compiled_functions < all / 10, "the store was written whole again");
+    check_cached(&next, "plugin-five");
+
+    // `cache clear` removes the store and the compiled Wizer step too.
+    let (files, _) = CacheDir::Path(dir.path().to_path_buf()).clear().unwrap();
+    assert!(files >= 3, "entries, the instrumented guest and the store: {files}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn build_time_code_may_not_read_the_clock_or_randomness() {
+    // What a module's top level reads at build time would be the same in
+    // every runtime: refused, with the reason, unless allowed.
+    let cases = [
+        ("exports.started = Date.now();", "clock"),
+        ("exports.t = performance.now();", "clock"),
+        ("exports.d = new Date().toISOString();", "clock"),
+        ("exports.id = Math.random();", "randomness"),
+        ("exports.id = crypto.randomUUID();", "randomness"),
+        ("exports.b = crypto.getRandomValues(new Uint8Array(4));", "randomness"),
+    ];
+    for (source, what) in cases {
+        let options = EngineOptions::new().cache(CacheDir::Off).module("m", source).preload("m");
+        match EngineFactory::new(options.clone()) {
+            Err(Error::NondeterministicBuild { what: read }) => assert!(read.contains(what), "{source}: {read}"),
+            other => panic!("{source}: expected NondeterministicBuild, got {other:?}"),
+        }
+        let allowed = EngineFactory::new(options.allow_nondeterministic_build(true)).unwrap();
+        allowed.new_runtime().unwrap().eval("require('m')").unwrap();
+    }
+    // Init scripts and ES-module top levels are build-time code too.
+    let init = EngineOptions::new().cache(CacheDir::Off).init_script("globalThis.t0 = Date.now();");
+    assert!(matches!(EngineFactory::new(init).unwrap_err(), Error::NondeterministicBuild { .. }));
+
+    // Read at run time, inside functions: per runtime, never refused.
+    let f = EngineFactory::new(
+        EngineOptions::new()
+            .cache(CacheDir::Off)
+            .module("m", "exports.now = () => Date.now(); exports.id = () => Math.random();")
+            .preload("m"),
+    )
+    .unwrap();
+    let mut rt = f.new_runtime().unwrap();
+    assert!(rt.eval_as::<f64>("require('m').now()").unwrap() > 1.6e12);
+    let (a, b): (f64, f64) = (
+        rt.eval_as("require('m').id()").unwrap(),
+        f.new_runtime().unwrap().eval_as("require('m').id()").unwrap(),
+    );
+    assert_ne!(a, b, "each runtime draws its own");
+}
+
+#[test]
 fn disk_cache_rejects_foreign_files() {
     let dir = tempfile::tempdir().unwrap();
     let src = "exports.v = 'foreign-test';";

@@ -26,6 +26,12 @@
 //! snapshot is taken, so they are not in the key: `<key>.files.json` lists
 //! every path resolution looked at (with its BLAKE3 hash, or its absence)
 //! and is re-checked before the entry is used.
+//!
+//! Beside the entries, [`functions`] keeps every guest function Cranelift
+//! compiled, so a snapshot never built before (a new or edited plugin)
+//! reuses the machine code of the ones that were.
+
+mod functions;
 
 use std::hash::Hasher;
 use std::io::Write;
@@ -37,6 +43,8 @@ use crate::error::{Error, Result};
 use crate::modules::vfs::Manifest;
 use crate::state::Clock;
 
+pub(crate) use functions::FunctionStore;
+
 /// The entry format; bump it when the snapshot step or the header changes,
 /// so entries written by an older build with the same version are ignored.
 const FORMAT: &[u8; 8] = b"jsbox\0c3";
@@ -44,8 +52,24 @@ const FORMAT: &[u8; 8] = b"jsbox\0c3";
 const KEY_LEN: usize = 64;
 const DIGEST: usize = 32;
 const HEADER: usize = FORMAT.len() + KEY_LEN + DIGEST;
-/// File name suffix of an entry.
-const ENTRY_EXT: &str = "cwasm";
+/// What an entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// The module runtimes are instances of (`<key>.cwasm`).
+    Runtime,
+    /// The guest instrumented by Wizer, compiled for the snapshot step
+    /// (`<key>.wizer`): the same for every snapshot of one guest.
+    Instrumented,
+}
+
+impl Entry {
+    fn ext(self) -> &'static str {
+        match self {
+            Entry::Runtime => "cwasm",
+            Entry::Instrumented => "wizer",
+        }
+    }
+}
 /// Prefix and suffix of the temporary files entries are written through.
 const TMP_PREFIX: &str = ".jsbox-";
 const TMP_SUFFIX: &str = ".tmp";
@@ -116,8 +140,11 @@ impl CacheDir {
             let entry = entry.map_err(cache_error)?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let ours = Path::new(&*name).extension().is_some_and(|e| e == ENTRY_EXT)
+            let ours = Path::new(&*name)
+                .extension()
+                .is_some_and(|e| [Entry::Runtime, Entry::Instrumented].iter().any(|k| e == k.ext()))
                 || name.ends_with(MANIFEST_SUFFIX)
+                || (name.starts_with(functions::PREFIX) && name.ends_with(functions::SUFFIX))
                 || (name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX));
             if ours && entry.file_type().map_err(cache_error)?.is_file() {
                 bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -177,8 +204,8 @@ fn digest(key: &str, compiled: &[u8]) -> blake3::Hash {
     h.finalize()
 }
 
-fn entry_path(dir: &Path, key: &str) -> PathBuf {
-    dir.join(format!("{key}.{ENTRY_EXT}"))
+fn entry_path(dir: &Path, key: &str, kind: Entry) -> PathBuf {
+    dir.join(format!("{key}.{}", kind.ext()))
 }
 
 /// The compiled module inside an entry, if the entry is whole and was
@@ -198,8 +225,8 @@ fn checked_module<'a>(bytes: &'a [u8], key: &str) -> Option<&'a [u8]> {
 
 /// Loads a cached module, or `None` when there is no valid entry (a bad
 /// entry is removed so it gets rebuilt).
-pub(crate) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Module> {
-    let path = entry_path(dir, key);
+pub(crate) fn load(engine: &Engine, dir: &Path, key: &str, kind: Entry) -> Option<Module> {
+    let path = entry_path(dir, key, kind);
     let bytes = std::fs::read(&path).ok()?;
     let Some(compiled) = checked_module(&bytes, key) else {
         tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
@@ -222,7 +249,7 @@ pub(crate) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Module> {
 }
 
 /// Stores a compiled module under `key`.
-pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
+pub(crate) fn store(dir: &Path, key: &str, kind: Entry, module: &Module) -> Result<()> {
     let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
     let compiled = module.serialize().map_err(|e| cache_error(&e))?;
@@ -235,7 +262,7 @@ pub(crate) fn store(dir: &Path, key: &str, module: &Module) -> Result<()> {
     tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(digest(key, &compiled).as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
-    tmp.persist(entry_path(dir, key)).map_err(|e| cache_error(&e))?;
+    tmp.persist(entry_path(dir, key, kind)).map_err(|e| cache_error(&e))?;
     Ok(())
 }
 
@@ -308,14 +335,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = key(engine, EMPTY_WASM, Some("{}"), Clock::System);
         let module = Module::new(engine, EMPTY_WASM).unwrap();
-        store(dir.path(), &key, &module).unwrap();
-        let path = entry_path(dir.path(), &key);
+        store(dir.path(), &key, Entry::Runtime, &module).unwrap();
+        let path = entry_path(dir.path(), &key, Entry::Runtime);
         (dir, key, path)
     }
 
     fn assert_rebuilt(engine: &Engine, dir: &Path, key: &str, what: &str) {
-        assert!(load(engine, dir, key).is_none(), "{what}: the entry was loaded");
-        assert!(!entry_path(dir, key).exists(), "{what}: the bad entry was left in place");
+        assert!(load(engine, dir, key, Entry::Runtime).is_none(), "{what}: the entry was loaded");
+        assert!(!entry_path(dir, key, Entry::Runtime).exists(), "{what}: the bad entry was left in place");
     }
 
     #[test]
@@ -323,7 +350,7 @@ mod tests {
         let engine = engine(false);
         let (dir, key, path) = stored(&engine);
         assert!(std::fs::metadata(&path).unwrap().len() > HEADER as u64);
-        assert!(load(&engine, dir.path(), &key).is_some());
+        assert!(load(&engine, dir.path(), &key, Entry::Runtime).is_some());
         // Nothing but the entry is left behind (the temp file was renamed).
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -364,9 +391,9 @@ mod tests {
         let (dir, key, path) = stored(&engine);
         let other = key_with_version(&engine, "0.0.0-other");
         assert_ne!(other, key);
-        std::fs::copy(&path, entry_path(dir.path(), &other)).unwrap();
+        std::fs::copy(&path, entry_path(dir.path(), &other, Entry::Runtime)).unwrap();
         assert_rebuilt(&engine, dir.path(), &other, "an entry of another key");
-        assert!(load(&engine, dir.path(), &key).is_some(), "the original entry still loads");
+        assert!(load(&engine, dir.path(), &key, Entry::Runtime).is_some(), "the original entry still loads");
     }
 
     #[test]
