@@ -78,10 +78,10 @@ go to stderr. Exits 0 when every record succeeded, 1 when some failed (the
 output is still complete), other codes when the sandbox cannot be built.
 
 The plugin's top level runs once, when the sandbox is built, for a CommonJS
-plugin as for an ES module: every record starts from that state (time,
-randomness and console output at the top level are not per record). A
-CommonJS top level that calls the host (fs, exec, native modules) runs in each
-record's sandbox instead.
+plugin as for an ES module: every record starts from that state (console
+output at the top level is not per record). A CommonJS top level that calls
+the host (fs, exec, native modules) or reads the clock or randomness runs in
+each record's sandbox instead (an ES module's may not read them).
 
 With --output FILE the results are written crash-safe: after a kill FILE holds
 a prefix of the results in whole lines (synced to disk every second and at the

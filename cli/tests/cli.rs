@@ -504,11 +504,16 @@ fn batch_runs_a_commonjs_top_level_once_unless_it_needs_the_host() {
         String::from_utf8(out).unwrap().lines().map(str::to_string).collect()
     };
     // Run once, in the snapshot, like an ES module's top level: every
-    // record sees the one value it drew.
-    let drawn = outputs("drawn.js", "const at = Math.random();\nmodule.exports = (x) => [x, at];\n", &[]);
+    // record sees the one object it made.
+    let made = outputs("made.js", "const at = { n: 0 };\nmodule.exports = (x) => [x, ++at.n];\n", &[]);
     let at = |line: &str| serde_json::from_str::<serde_json::Value>(line).unwrap()["ok"][1].clone();
+    assert_eq!(made.len(), 3);
+    assert!(made.iter().all(|l| at(l) == serde_json::json!(1)), "a fresh runtime per record: {made:?}");
+    // A top level that draws randomness may not run at build time (the
+    // value would be every record's): it runs in each runtime instead.
+    let drawn = outputs("drawn.js", "const at = Math.random();\nmodule.exports = (x) => [x, at];\n", &[]);
     assert_eq!(drawn.len(), 3);
-    assert!(drawn.iter().all(|l| at(l) == at(&drawn[0])), "{drawn:?}");
+    assert!(drawn.iter().skip(1).all(|l| at(l) != at(&drawn[0])), "{drawn:?}");
     // A top level that calls a native module cannot run at build time: it
     // runs in each runtime, as before.
     let data = dir.path().join("data");

@@ -325,16 +325,14 @@ fn crypto_random_values_and_uuids() {
 }
 
 /// Randomness comes from the host at call time: runtimes spawned from one
-/// snapshot (and an init script that drew random values while the
-/// snapshot was taken) still get different values.
+/// snapshot (and an init script that, allowed to, drew random values while
+/// the snapshot was taken) still get different values.
 #[test]
 fn randomness_is_not_shared_between_runtimes() {
-    let factory = EngineFactory::new(
-        EngineOptions::new()
-            .cache(cache())
-            .init_script("globalThis.atInit = crypto.randomUUID();"),
-    )
-    .unwrap();
+    let options = EngineOptions::new().cache(cache()).init_script("globalThis.atInit = crypto.randomUUID();");
+    // Not allowed by default: the UUID would be the same in every runtime.
+    assert!(matches!(EngineFactory::new(options.clone()).unwrap_err(), jsbox::Error::NondeterministicBuild { .. }));
+    let factory = EngineFactory::new(options.allow_nondeterministic_build(true)).unwrap();
     let draw = "[crypto.randomUUID(), Array.from(crypto.getRandomValues(new Uint32Array(4))), atInit]";
     let mut a = factory.new_runtime().unwrap();
     let mut b = factory.new_runtime().unwrap();
@@ -352,7 +350,8 @@ fn performance_clock_is_per_runtime() {
     let factory = EngineFactory::new(
         EngineOptions::new()
             .cache(cache())
-            .init_script("globalThis.originAtInit = performance.timeOrigin; new Event('x');"),
+            .init_script("globalThis.originAtInit = performance.timeOrigin; new Event('x');")
+            .allow_nondeterministic_build(true),
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(50));
