@@ -284,7 +284,9 @@ fn a_new_plugin_reuses_the_compiled_guest_functions() {
     bytes[mid] ^= 0x5a;
     std::fs::write(&store[0], &bytes).unwrap();
     let rebuilt = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-four';")).unwrap();
-    assert_eq!(rebuilt.info().compiled_functions, all);
+    // Compiled again, nearly whole (a cold compile's count varies by a few
+    // functions, like the keys above).
+    assert!(rebuilt.info().compiled_functions > all * 9 / 10, "{} of {all}", rebuilt.info().compiled_functions);
     check_cached(&rebuilt, "plugin-four");
     let next = EngineFactory::new(cached_options(dir.path(), "exports.v = 'plugin-five';")).unwrap();
     assert!(next.info().compiled_functions < all / 4, "the store was written whole again");

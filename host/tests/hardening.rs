@@ -132,11 +132,17 @@ fn no_ambient_authority() {
     let mut rt = rt();
     let probe = rt
         .eval(
-            "[typeof process, typeof XMLHttpRequest, typeof WebSocket, typeof std, typeof os, \
-              typeof Deno, typeof Bun, typeof setTimeout === 'undefined' || typeof setTimeout === 'function']",
+            "[typeof XMLHttpRequest, typeof WebSocket, typeof std, typeof os, \
+              typeof Deno, typeof Bun, typeof setTimeout === 'undefined' || typeof setTimeout === 'function', \
+              Object.keys(process.env).length, typeof process.binding, typeof process.exit, typeof process.cwd]",
         )
         .unwrap();
-    assert_eq!(probe, json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", "undefined", true]));
+    // `process` exists (node compatibility) but reaches nothing of the host:
+    // an empty environment, no bindings, no exit, no working directory.
+    assert_eq!(
+        probe,
+        json!(["undefined", "undefined", "undefined", "undefined", "undefined", "undefined", true, 0, "undefined", "undefined", "undefined"])
+    );
     // `fetch` is a web global, but without a net grant the host refuses
     // every request before any connection is made.
     let denied = rt
@@ -149,7 +155,9 @@ fn no_ambient_authority() {
         let r = rt.require(name);
         assert!(matches!(r, Err(Error::ModuleNotFound(_) | Error::ModuleDenied(_))), "require('{name}') without a grant: {r:?}");
     }
-    for name in ["child_process", "net", "http", "os", "process"] {
+    // (`process` is the global's module: `require('process')` is it.)
+    assert_eq!(rt.require("process").unwrap()["env"], json!({}));
+    for name in ["child_process", "net", "http", "os"] {
         match rt.require(name) {
             Err(Error::ModuleNotFound(_)) => {}
             other => panic!("require('{name}') without a grant: expected ModuleNotFound, got {other:?}"),
