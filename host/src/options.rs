@@ -410,12 +410,13 @@ impl EngineOptions {
     /// ```
     /// use jsbox::{EngineFactory, EngineOptions, Error};
     ///
-    /// let at_build = EngineOptions::new().module("id", "exports.id = Math.random();");
+    /// // A preloaded module's top level runs while the snapshot is built.
+    /// let at_build = EngineOptions::new().module("id", "exports.id = Math.random();").preload("id");
     /// let err = EngineFactory::new(at_build.clone()).unwrap_err();
     /// assert!(matches!(err, Error::NondeterministicBuild { .. }));
     /// EngineFactory::new(at_build.allow_nondeterministic_build(true))?;
     /// // Per runtime, as intended: read when called.
-    /// EngineFactory::new(EngineOptions::new().module("id", "exports.id = () => Math.random();"))?;
+    /// EngineFactory::new(EngineOptions::new().module("id", "exports.id = () => Math.random();").preload("id"))?;
     /// # Ok::<(), jsbox::Error>(())
     /// ```
     pub fn allow_nondeterministic_build(mut self, allow: bool) -> Self {
