@@ -60,7 +60,7 @@ pub(crate) fn build(
     max_memory: usize,
     max_runtimes: u32,
     fuel: bool,
-    functions: Option<&Arc<dyn CacheStore>>,
+    functions: Option<Arc<dyn CacheStore>>,
 ) -> Result<(Engine, EngineInfo)> {
     let pagemap = PoolingAllocationConfig::is_pagemap_scan_available();
     let mut pool = PoolingAllocationConfig::new();
@@ -74,13 +74,13 @@ pub(crate) fn build(
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         .pagemap_scan(if pagemap { Enabled::Yes } else { Enabled::No });
-    let mut config = base_config(fuel, functions)?;
+    let mut config = base_config(fuel, functions.as_ref())?;
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&config) {
         Ok(engine) => Ok((engine, EngineInfo { pooling: true, pagemap_scan: pagemap, fuel })),
         Err(e) => {
             tracing::warn!(error = %e, "pooling allocator unavailable; using on-demand allocation");
-            let engine = Engine::new(&base_config(fuel, functions)?).map_err(Error::engine)?;
+            let engine = Engine::new(&base_config(fuel, functions.as_ref())?).map_err(Error::engine)?;
             Ok((engine, EngineInfo { pooling: false, pagemap_scan: false, fuel }))
         }
     }

@@ -268,9 +268,12 @@ impl EngineFactory {
         let per_shard = max_runtimes.div_ceil(wanted_shards as u32);
         let cache_dir = options.cache.path();
         let functions = cache_dir.as_deref().map(|dir| Arc::new(cache::FunctionStore::new(dir)));
-        let function_store = functions.clone().map(|f| f as Arc<dyn wasmtime::CacheStore>);
-        let (engine, engine_info) =
-            engine::build(limits.max_memory, per_shard, options.fuel_metering, function_store.as_ref())?;
+        let (engine, engine_info) = engine::build(
+            limits.max_memory,
+            per_shard,
+            options.fuel_metering,
+            functions.clone().map(|f| f as Arc<dyn wasmtime::CacheStore>),
+        )?;
         if let Some(functions) = &functions {
             functions.bind(&engine, GUEST);
         }

@@ -63,18 +63,16 @@ pub(crate) fn snapshot(
 
 /// The compiled instrumented guest, from the disk cache when it is there.
 fn instrumented_module(engine: &Engine, instrumented: &[u8], cache: Option<&Path>) -> Result<Module> {
+    let compile = || Module::new(engine, instrumented).map_err(Error::engine);
+    let Some(dir) = cache else { return compile() };
     // The clock plays no part in compiling; any fixed value keys the entry.
-    let key = cache.map(|_| cache::key(engine, instrumented, None, Clock::System));
-    if let (Some(dir), Some(key)) = (cache, &key) {
-        if let Some(module) = cache::load(engine, dir, key, cache::Entry::Instrumented) {
-            return Ok(module);
-        }
+    let key = cache::key(engine, instrumented, None, Clock::System);
+    if let Some(module) = cache::load(engine, dir, &key, cache::Entry::Instrumented) {
+        return Ok(module);
     }
-    let module = Module::new(engine, instrumented).map_err(Error::engine)?;
-    if let (Some(dir), Some(key)) = (cache, &key) {
-        if let Err(e) = cache::store(dir, key, cache::Entry::Instrumented, &module) {
-            tracing::warn!(error = %e, "could not cache the instrumented guest");
-        }
+    let module = compile()?;
+    if let Err(e) = cache::store(dir, &key, cache::Entry::Instrumented, &module) {
+        tracing::warn!(error = %e, "could not cache the instrumented guest");
     }
     Ok(module)
 }
