@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use jsbox::{CacheDir, CallLogPolicy, EngineFactory, EngineOptions, NativeModule};
+use jsbox::{CacheDir, CallLogPolicy, Cell, Columns, EngineFactory, EngineOptions, NativeModule};
 
 const SCRIPT: &str = "var n = 41; n + 1;";
 const MATH: &str = "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;";
@@ -407,6 +407,75 @@ fn factory_build(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&warm);
 }
 
+/// The string transform of a SQL UDF (issue 22, `make distributed`'s).
+const TRANSFORM: &str = "exports.tag = (name) => name.trim().toLowerCase().split(' ').reverse().join('-');";
+/// Rows of the batch-mode bench, in DataFusion's default batches.
+const SQL_ROWS: usize = 200_000;
+const SQL_BATCH: usize = 8192;
+
+fn sql_names(rows: usize) -> Vec<String> {
+    (0..rows).map(|i| format!(" Name {} Of {} ", i % 977, i % 13)).collect()
+}
+
+/// One JS function over many rows, as `jsbox-datafusion` runs it: batch
+/// mode (a fresh runtime per 8192-row batch, one `call_columns` each, the
+/// arguments encoded from the strings), per-row mode (a fresh runtime and
+/// a JSON call per row), and the same loop in native QuickJS (rquickjs, no
+/// sandbox, no encoding). Throughput is rows.
+fn sql_transform(c: &mut Criterion) {
+    let factory = EngineFactory::new(EngineOptions::new().cache(cache_dir()).module("tag", TRANSFORM)).unwrap();
+    let names = sql_names(SQL_ROWS);
+    let mut g = c.benchmark_group("sql_transform");
+    g.throughput(Throughput::Elements(SQL_ROWS as u64));
+    g.bench_function("batch_200k", |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for batch in names.chunks(SQL_BATCH) {
+                let mut args = Columns::new(batch.len(), 1);
+                for name in batch {
+                    args.push_str(name);
+                }
+                let cells = factory.new_runtime().unwrap().call_columns(Some("tag"), "tag", &args).unwrap();
+                bytes += cells.byte_len();
+            }
+            black_box(bytes)
+        })
+    });
+    let (rt, ctx) = rquickjs_runtime();
+    ctx.with(|ctx| {
+        ctx.eval::<(), _>(format!("var exports = {{}}; {TRANSFORM}; globalThis.tag = exports.tag;")).unwrap();
+        let names_js = rquickjs::Array::new(ctx.clone()).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            names_js.set(i, name.as_str()).unwrap();
+        }
+        ctx.globals().set("names", names_js).unwrap();
+    });
+    g.bench_function("rquickjs_native_200k", |b| {
+        b.iter(|| ctx.with(|ctx| ctx.eval::<i32, _>("(() => { let n = 0; for (const s of names) n += tag(s).length; return n; })()").unwrap()))
+    });
+    drop(rt);
+    // A fresh runtime per row is ~100x slower: one batch's worth of rows.
+    g.throughput(Throughput::Elements(SQL_BATCH as u64));
+    let batch: Vec<String> = names[..SQL_BATCH].iter().map(|n| serde_json::json!([n]).to_string()).collect();
+    g.bench_function("per_row_8192", |b| {
+        b.iter(|| {
+            for args in &batch {
+                let mut rt = factory.new_runtime().unwrap();
+                black_box(rt.call_json(Some("tag"), "tag", args).unwrap());
+            }
+        })
+    });
+    g.finish();
+    // The batch path gives what the per-row path gives.
+    let mut args = Columns::new(3, 1);
+    for name in &names[..3] {
+        args.push_str(name);
+    }
+    let cells = factory.new_runtime().unwrap().call_columns(Some("tag"), "tag", &args).unwrap();
+    let first: Vec<Cell> = cells.iter().take(1).collect();
+    assert_eq!(first, [Cell::String("0-of-0-name")]);
+}
+
 fn config() -> Criterion {
     let quick = std::env::var_os("JSBOX_BENCH_QUICK").is_some();
     Criterion::default()
@@ -420,6 +489,6 @@ criterion_group! {
     config = config();
     targets = runtime_spawn, spawn_and_execute, runtime_reuse, js_loading, js_calling_host,
               host_calling_js, require_loading, parallel_spawn, event_loop, concurrent_waits,
-              factory_build
+              factory_build, sql_transform
 }
 criterion_main!(benches);

@@ -270,6 +270,11 @@ fn main() {
     let peer = |p: &str, w: &str| peers.get(p).and_then(|t| t.get(w)).copied();
     let jsbox = |w: &str| jsbox_workloads.iter().find(|(n, _)| *n == w).and_then(|(_, t)| *t);
     let faster = |p: &str, w: &str| Some(peer(p, w)? / jsbox(w)?);
+    // sql_transform: one thread, so rows/s is per core.
+    let rows_per_s = |k: &str, rows: f64| get(k).map(|ns| rows / ns * 1e9);
+    let sql_batch = rows_per_s("sql_transform/batch_200k", 200_000.0);
+    let sql_row = rows_per_s("sql_transform/per_row_8192", 8192.0);
+    let sql_native = rows_per_s("sql_transform/rquickjs_native_200k", 200_000.0);
     let goals = [
         Goal {
             what: "fresh spawn + eval: quickjs-emscripten time / jsbox time",
@@ -319,6 +324,20 @@ fn main() {
             value: parallel,
             unit: "×",
             met: |v| v >= 1.85,
+        },
+        Goal {
+            what: "SQL string transform, batch mode (rows/s, one core)",
+            goal: ">= 1,000,000",
+            value: sql_batch,
+            unit: "",
+            met: |v| v >= 1_000_000.0,
+        },
+        Goal {
+            what: "SQL string transform, per-row fresh runtimes (rows/s, one core)",
+            goal: ">= 50,000",
+            value: sql_row,
+            unit: "",
+            met: |v| v >= 50_000.0,
         },
         Goal {
             what: "`jsbox batch` transform example, 2 jobs (records/s)",
@@ -375,6 +394,11 @@ fn main() {
     if let Some(b) = batch {
         md.push_str(&format!("| `jsbox batch` transform example, 2 jobs | {b:.0} records/s |\n"));
     }
+    for (what, rate) in [("batch mode (`call_columns` per 8192 rows)", sql_batch), ("per-row fresh runtimes", sql_row), ("native QuickJS loop (rquickjs, no sandbox)", sql_native)] {
+        if let Some(r) = rate {
+            md.push_str(&format!("| SQL string transform, {what} | {r:.0} rows/s |\n"));
+        }
+    }
 
     md.push_str("\n## Peers (same workloads; ratio = peer time / jsbox time)\n\n");
     if peers.is_empty() {
@@ -430,6 +454,7 @@ fn main() {
         },
         "ratios": ratios,
         "batch_records_per_s": batch,
+        "sql_transform_rows_per_s": { "batch": sql_batch, "per_row": sql_row, "rquickjs_native": sql_native },
         "peers_ns": peers,
         "peers_method": peers_method,
         "targets": goals.iter().map(|g| (g.what, g.json())).collect::<BTreeMap<_, _>>(),

@@ -121,10 +121,12 @@ utf8 by default (a string, or any other value as its JSON text). Types:
 boolean, int8..int64, uint8..uint64, float32, float64, utf8, list<T>,
 struct<name: T, ...> (SQL names such as bigint, double, varchar work too).
 
-Each row runs in a fresh sandbox (--per-batch: one per Arrow batch), with the
-capabilities, limits and --calllog given, as `jsbox run`. A failing row stops
-the query with an error naming the row and the plugin's error (exit 1), or
-is NULL with --on-error null.
+Each Arrow batch runs in one sandbox with one call (the rows in order, sharing
+its JS globals); --per-row gives each row a fresh sandbox instead (slower). The
+sandbox has the capabilities, limits and --calllog given, as `jsbox run`; the
+limits cover a batch's call, and a batch that hits one is run again a row at
+a time. A failing row stops the query with an error naming the row and the
+plugin's error (exit 1), or is NULL with --on-error null.
 
 The result is printed as a table, or written to --output FILE (.parquet,
 .csv, .json/.jsonl). --ballista df://HOST:PORT runs the query on a Ballista
@@ -134,7 +136,7 @@ jsbox-ballista): the plugin travels with the plan.
 Examples:
   jsbox sql \"SELECT id, clean(name) FROM 'data/records.parquet'\" --udf clean=plugin.js
   jsbox sql \"SELECT score(text) AS s FROM 'in.jsonl'\" --udf 'score=plugin.js:score->float64' --output out.parquet
-  jsbox sql \"SELECT f(a, b) FROM 'in.csv'\" --udf 'f=f.js(bigint, varchar)->bigint' --per-batch --on-error null
+  jsbox sql \"SELECT f(a, b) FROM 'in.csv'\" --udf 'f=f.js(bigint, varchar)->bigint' --per-row --on-error null
   jsbox sql \"SELECT tag(name) FROM '/data/big.parquet'\" --udf tag=tag.js --ballista df://127.0.0.1:50050";
 
 const EVAL_HELP: &str = "\

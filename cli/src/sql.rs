@@ -39,8 +39,13 @@ pub struct SqlArgs {
     /// follows the extension: .parquet, .csv, .json/.jsonl (JSON Lines).
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// One JS runtime per Arrow batch instead of one per row (faster; the
-    /// rows of a batch share JS globals).
+    /// A fresh JS runtime and a JSON call per row: no row sees what
+    /// another left in the JS globals (slower: by default each Arrow batch
+    /// runs in one runtime, in one call).
+    #[arg(long, conflicts_with = "per_batch")]
+    per_row: bool,
+    /// One JS runtime and one call per Arrow batch (the default; the rows
+    /// of a batch share JS globals).
     #[arg(long)]
     per_batch: bool,
     /// What a row whose plugin call fails becomes: `fail` stops the query
@@ -162,7 +167,11 @@ fn sandbox(args: &SandboxArgs) -> Result<Sandbox> {
 
 fn udfs(args: &SqlArgs) -> Result<Vec<JsUdf>> {
     let sandbox = sandbox(&args.sandbox)?;
-    let mode = if args.per_batch { Mode::PerBatch } else { Mode::PerRow };
+    // clap refuses both flags together; --per-batch names the default.
+    let mode = match (args.per_row, args.per_batch) {
+        (true, _) => Mode::PerRow,
+        (false, _) => Mode::PerBatch,
+    };
     let on_error = if args.on_error == "null" { OnError::Null } else { OnError::Fail };
     let mut udfs = Vec::new();
     for spec in &args.udfs {

@@ -10,7 +10,9 @@ use tempfile::TempDir;
 const CLEAN: &str = "module.exports = (name) => name === null ? null : name.trim().toLowerCase();\n\
 module.exports.score = (name, id) => name.length * 100 + id;\n\
 module.exports.fail3 = (id) => { if (id === 3) throw new RangeError('id 3 is cursed'); return id; };\n\
-module.exports.peek = (id) => require('fs').readFileSync('secret/note.txt', 'utf8').trim() + id;\n";
+module.exports.peek = (id) => require('fs').readFileSync('secret/note.txt', 'utf8').trim() + id;\n\
+let calls = 0;\n\
+module.exports.tally = () => ++calls;\n";
 
 fn jsbox(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("jsbox").unwrap();
@@ -98,6 +100,24 @@ fn a_failing_row_fails_with_its_row_and_error_unless_null() {
         .success();
     // CSV writes a NULL as nothing (quoted, on a row of one column).
     assert_eq!(read(dir.path().join("out.csv")), "v\n1\n2\n\"\"\n");
+}
+
+#[test]
+fn a_batch_shares_one_runtime_unless_per_row() {
+    let dir = fixture();
+    let sql = "SELECT tally(id) AS n FROM 'people.csv'";
+    let run = |extra: &[&str]| {
+        jsbox(dir.path())
+            .args(["sql", sql, "--udf", "tally=clean.js:tally->bigint", "--jobs", "1", "--output", "out.csv"])
+            .args(extra)
+            .assert()
+            .success();
+        read(dir.path().join("out.csv"))
+    };
+    assert_eq!(run(&[]), "n\n1\n2\n3\n");
+    assert_eq!(run(&["--per-batch"]), "n\n1\n2\n3\n");
+    assert_eq!(run(&["--per-row"]), "n\n1\n1\n1\n");
+    jsbox(dir.path()).args(["sql", sql, "--udf", "tally=clean.js:tally", "--per-row", "--per-batch"]).assert().code(2);
 }
 
 #[test]

@@ -1,14 +1,17 @@
-//! Arrow values to JSON values (a UDF's arguments) and back (its results).
+//! Arrow values to a UDF's arguments and back from its results: as JSON
+//! values (a row at a time) or as [`jsbox::Columns`] and [`jsbox::Cells`]
+//! (a batch at a time).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    Int8Array, LargeStringArray, ListArray, NullArray, StringArray, StructArray, UInt16Array, UInt32Array,
-    UInt64Array, UInt8Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, GenericStringBuilder, Int16Array,
+    Int32Array, Int64Array, Int8Array, LargeStringArray, ListArray, NullArray, OffsetSizeTrait, StringArray,
+    StructArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{self as t, DataType, Field};
+use jsbox::{Cell, Cells, Columns};
 use serde_json::{Map, Number, Value};
 
 use crate::JsType;
@@ -208,6 +211,154 @@ fn text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The rows of `arrays` as the columns of one [`jsbox::Runtime::call_columns`]
+/// call: scalars as themselves (numbers as `f64`, what JS has; NaN and the
+/// infinities as `null`, as JSON has them in the row path), lists,
+/// structs and dictionaries as their JSON text.
+pub(crate) fn to_columns(arrays: &[ArrayRef], rows: usize) -> Columns {
+    let mut columns = Columns::new(rows, arrays.len());
+    for array in arrays {
+        let array = array.as_ref();
+        macro_rules! cells {
+            ($value:expr, $push:ident) => {
+                for row in 0..rows {
+                    if array.is_null(row) {
+                        columns.push_null();
+                    } else {
+                        columns.$push($value(row));
+                    }
+                }
+            };
+        }
+        macro_rules! numbers {
+            ($t:ty) => {{
+                let a = array.as_primitive::<$t>();
+                cells!(|row| a.value(row) as f64, push_finite)
+            }};
+        }
+        match array.data_type() {
+            DataType::Null => (0..rows).for_each(|_| columns.push_null()),
+            DataType::Boolean => {
+                let a = array.as_boolean();
+                cells!(|row| a.value(row), push_bool)
+            }
+            DataType::Int8 => numbers!(t::Int8Type),
+            DataType::Int16 => numbers!(t::Int16Type),
+            DataType::Int32 => numbers!(t::Int32Type),
+            DataType::Int64 => numbers!(t::Int64Type),
+            DataType::UInt8 => numbers!(t::UInt8Type),
+            DataType::UInt16 => numbers!(t::UInt16Type),
+            DataType::UInt32 => numbers!(t::UInt32Type),
+            DataType::UInt64 => numbers!(t::UInt64Type),
+            DataType::Float32 => numbers!(t::Float32Type),
+            DataType::Float64 => numbers!(t::Float64Type),
+            DataType::Utf8 => {
+                let a = array.as_string::<i32>();
+                cells!(|row| a.value(row), push_str)
+            }
+            DataType::LargeUtf8 => {
+                let a = array.as_string::<i64>();
+                cells!(|row| a.value(row), push_str)
+            }
+            DataType::Utf8View => {
+                let a = array.as_string_view();
+                cells!(|row| a.value(row), push_str)
+            }
+            _ => {
+                for row in 0..rows {
+                    match to_json(array, row) {
+                        Value::Null => columns.push_null(),
+                        Value::String(s) => columns.push_str(&s),
+                        value => columns.push_json(&value.to_string()),
+                    }
+                }
+            }
+        }
+    }
+    columns
+}
+
+/// `push_number`, with NaN and the infinities as `null`.
+trait PushFinite {
+    fn push_finite(&mut self, n: f64);
+}
+
+impl PushFinite for Columns {
+    fn push_finite(&mut self, n: f64) {
+        if n.is_finite() {
+            self.push_number(n)
+        } else {
+            self.push_null()
+        }
+    }
+}
+
+/// A row that failed: its index and why.
+pub(crate) struct Failed {
+    pub row: usize,
+    pub message: String,
+}
+
+/// The Arrow array of a batch's results. A thrown cell, or a value that
+/// does not fit `ty`, is NULL when `null_on_error` is set, else the
+/// first such row is the error.
+pub(crate) fn from_cells(cells: &Cells, ty: &JsType, null_on_error: bool) -> Result<ArrayRef, Failed> {
+    match ty {
+        JsType::Utf8 => strings::<i32>(cells, null_on_error),
+        JsType::LargeUtf8 => strings::<i64>(cells, null_on_error),
+        _ => {
+            let mut values = Vec::with_capacity(cells.len());
+            for (row, cell) in cells.iter().enumerate() {
+                let value = cell_value(cell).and_then(|v| check(&v, ty).map(|()| v));
+                match value {
+                    Ok(v) => values.push(Some(v)),
+                    Err(_) if null_on_error => values.push(None),
+                    Err(message) => return Err(Failed { row, message }),
+                }
+            }
+            let refs: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
+            Ok(from_json(&refs, ty))
+        }
+    }
+}
+
+/// A string result column without a JSON value per row: strings as they
+/// are, anything else as its JSON text (as [`from_json`] makes them).
+fn strings<O: OffsetSizeTrait>(cells: &Cells, null_on_error: bool) -> Result<ArrayRef, Failed> {
+    let mut out = GenericStringBuilder::<O>::with_capacity(cells.len(), cells.byte_len());
+    for (row, cell) in cells.iter().enumerate() {
+        match cell {
+            Cell::String(s) => out.append_value(s),
+            Cell::Null => out.append_null(),
+            Cell::Thrown(_) if null_on_error => out.append_null(),
+            Cell::Thrown(message) => return Err(Failed { row, message: message.to_string() }),
+            other => match cell_value(other) {
+                Ok(Value::Null) => out.append_null(),
+                Ok(value) => out.append_value(text(&value)),
+                Err(_) if null_on_error => out.append_null(),
+                Err(message) => return Err(Failed { row, message }),
+            },
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// A result cell as the JSON value the row path would have read: numbers
+/// as integers when whole (JSON.stringify writes them so), NaN and the
+/// infinities as `null`.
+fn cell_value(cell: Cell<'_>) -> Result<Value, String> {
+    Ok(match cell {
+        Cell::Null => Value::Null,
+        Cell::Bool(b) => Value::Bool(b),
+        Cell::Number(n) if n.fract() == 0.0 && n >= i64::MIN as f64 && n < i64::MAX as f64 => Value::from(n as i64),
+        Cell::Number(n) if n.fract() == 0.0 && n >= 0.0 && n < u64::MAX as f64 => Value::from(n as u64),
+        Cell::Number(n) => Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null),
+        Cell::String(s) => Value::String(s.to_string()),
+        Cell::Json(json) => serde_json::from_str(json).map_err(|e| format!("the plugin's result is not JSON: {e}"))?,
+        Cell::Thrown(message) => return Err(message.to_string()),
+    })
 }
 
 #[cfg(test)]

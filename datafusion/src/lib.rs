@@ -1,10 +1,11 @@
 //! # jsbox-datafusion
 //!
 //! JavaScript plugins as [Apache DataFusion](https://datafusion.apache.org)
-//! scalar functions, each row evaluated in a fresh
-//! [jsbox](https://docs.rs/jsbox) sandbox (QuickJS in wasm), with the
-//! sandbox's grants, limits and call log; and a plan codec that carries the
-//! plugin with the plan, so the same query runs distributed on Ballista.
+//! scalar functions, evaluated in [jsbox](https://docs.rs/jsbox) sandboxes
+//! (QuickJS in wasm) with the sandbox's grants, limits and call log: each
+//! Arrow batch in one guest call by default, or each row in a fresh
+//! runtime; and a plan codec that carries the plugin with the plan, so the
+//! same query runs distributed on Ballista.
 //!
 //! ```
 //! use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -45,14 +46,19 @@
 //!   query is planned it checks the argument types (an Arrow type with no
 //!   JSON form is a planning error, never a row-time panic). When it runs,
 //!   it builds the plugin's [`jsbox::EngineFactory`] once (per process and
-//!   definition, shared through an `Arc`) and evaluates each row in a fresh
-//!   runtime ([`Mode::PerRow`], the isolation guarantee), or each Arrow
-//!   batch in one ([`Mode::PerBatch`]).
-//! - **Values** cross as JSON: each row's arguments become the plugin's
-//!   positional arguments (numbers, strings, booleans, `null`, arrays for
-//!   lists, objects for structs), and its result is checked against the
-//!   return type and converted back (see [`JsType`]). SQL NULLs are passed
-//!   as `null`; a `null` or `undefined` result is NULL.
+//!   definition, shared through an `Arc`) and evaluates each Arrow batch
+//!   in one runtime with one guest call ([`Mode::PerBatch`], the default,
+//!   for speed), or each row in a fresh runtime ([`Mode::PerRow`], the
+//!   isolation guarantee).
+//! - **Values**: each row's arguments become the plugin's positional
+//!   arguments (numbers, strings, booleans, `null`, arrays for lists,
+//!   objects for structs), and its result is checked against the return
+//!   type and converted back (see [`JsType`]). SQL NULLs are passed as
+//!   `null`; a `null` or `undefined` result is NULL; NaN and the
+//!   infinities are `null` both ways (JSON has no form for them). A batch
+//!   crosses as columns in one binary buffer ([`jsbox::Columns`]) and its
+//!   results as another ([`jsbox::Cells`]); a row crosses as JSON. Both
+//!   give the same values.
 //! - **Errors**: a row whose call fails (the plugin throws, a limit is hit,
 //!   the result does not fit the return type) fails the query with
 //!   [`UdfError::Row`], which names the UDF, the row, its arguments and the

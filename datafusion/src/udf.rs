@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use datafusion::arrow::array::Array;
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{
@@ -19,19 +19,36 @@ use crate::error::UdfError;
 use crate::plugin::{Plugin, Sandbox, WRAPPER_EXPORT, WRAPPER_MODULE};
 use crate::JsType;
 
-/// How many rows share a JS runtime.
+/// How many rows share a JS runtime, and how a batch crosses into it.
+///
+/// The default is [`Mode::PerBatch`], for speed: a UDF is one function
+/// applied to every row of a query, as in the SQL engines that run
+/// JavaScript natively, and the sandbox around it (grants, limits, call
+/// log) is the same in both modes. [`Mode::PerRow`] is for a plugin that
+/// must not see what an earlier row left in its globals. Measured on the
+/// string transform `trim().toLowerCase().split(' ').reverse().join('-')`
+/// by the `sql_transform` benchmarks of the jsbox repository (`make
+/// bench`, whose report gives both modes' rows/s).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Mode {
-    /// Every row in a fresh runtime (the default): nothing one row's call
-    /// leaves in the JS globals is seen by another row. A fresh runtime
-    /// costs microseconds (a copy-on-write instance of the snapshot).
-    #[default]
+    /// Every row in a fresh runtime: nothing one row's call leaves in the
+    /// JS globals is seen by another row. A fresh runtime costs
+    /// microseconds (a copy-on-write instance of the snapshot), and each
+    /// row's arguments and result cross as JSON.
     PerRow,
     /// One runtime per Arrow batch (up to `datafusion.execution.batch_size`
-    /// rows, 8192 by default): the rows of a batch run one after the other
-    /// in the same JS globals, so state a call leaves behind is seen by
-    /// the next rows of the batch (and never by another batch). After a
-    /// failed row the batch continues in a fresh runtime.
+    /// rows, 8192 by default), and one guest call for the whole batch
+    /// ([`jsbox::Runtime::call_columns`]): the arguments cross as columns
+    /// in one buffer, the guest calls the function for each row in order,
+    /// and the results come back in one buffer. State a call leaves in the
+    /// globals is seen by the next rows of the batch (never by another
+    /// batch). A row that throws fails alone (its error names the row).
+    /// The limits cover the batch's call as a whole; a batch whose call
+    /// hits one (or whose arguments or results exceed
+    /// [`jsbox::Limits::max_value_bytes`]) is run again a row at a time in
+    /// a fresh runtime, so the row that hits it is named and the others
+    /// still get their values (the rows before it run twice).
+    #[default]
     PerBatch,
 }
 
@@ -74,15 +91,16 @@ pub struct UdfDefinition {
 
 impl UdfDefinition {
     /// A UDF named `name` running `plugin`: arguments as the query gives
-    /// them, `utf8` result, a fresh runtime per row, errors fail the
-    /// query, the default [`Sandbox`].
+    /// them, `utf8` result, a runtime and one call per batch
+    /// ([`Mode::PerBatch`]), errors fail the query, the default
+    /// [`Sandbox`].
     pub fn new(name: impl Into<String>, plugin: Plugin) -> Self {
         UdfDefinition {
             name: name.into(),
             plugin,
             args: None,
             returns: JsType::Utf8,
-            mode: Mode::PerRow,
+            mode: Mode::PerBatch,
             on_error: OnError::Fail,
             sandbox: Sandbox::default(),
         }
@@ -143,8 +161,8 @@ fn engine(key: &[u8; 32]) -> Engine {
 ///
 /// Its [`EngineFactory`] is built on first use (or by
 /// [`JsUdf::factory`]) and shared by every `JsUdf` of the same definition
-/// in the process; it is built once and every row then gets a runtime from
-/// it.
+/// in the process; it is built once and every batch (or row, with
+/// [`Mode::PerRow`]) then gets a runtime from it.
 ///
 /// # Examples
 ///
@@ -249,14 +267,42 @@ impl JsUdf {
         Ok(())
     }
 
-    /// Evaluates the rows of one batch.
-    fn evaluate(&self, arrays: &[Arc<dyn Array>], rows: usize) -> Result<Vec<Option<Value>>, UdfError> {
+    /// Evaluates one batch into its result array.
+    fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef, UdfError> {
+        if self.def.mode == Mode::PerBatch {
+            if let Some(array) = self.evaluate_columns(arrays, rows)? {
+                return Ok(array);
+            }
+        }
+        let values = self.evaluate_rows(arrays, rows)?;
+        let refs: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
+        Ok(convert::from_json(&refs, &self.def.returns))
+    }
+
+    /// [`Mode::PerBatch`]: the batch in one guest call
+    /// ([`Runtime::call_columns`]). `None` when the call as a whole
+    /// failed (a limit hit, a batch over the size limit): the caller then
+    /// runs the rows one by one, which names the row that fails.
+    fn evaluate_columns(&self, arrays: &[ArrayRef], rows: usize) -> Result<Option<ArrayRef>, UdfError> {
+        let factory = self.factory()?;
+        let args = convert::to_columns(arrays, rows);
+        let cells = factory
+            .new_runtime()
+            .and_then(|mut rt| rt.call_columns(Some(WRAPPER_MODULE), WRAPPER_EXPORT, &args));
+        let Ok(cells) = cells else { return Ok(None) };
+        match convert::from_cells(&cells, &self.def.returns, self.def.on_error == OnError::Null) {
+            Ok(array) => Ok(Some(array)),
+            Err(failed) => Err(self.row_error(arrays, failed.row, rows, failed.message)),
+        }
+    }
+
+    /// [`Mode::PerRow`], and batches whose one call failed: a call per row.
+    fn evaluate_rows(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<Option<Value>>, UdfError> {
         let factory = self.factory()?;
         let mut results = Vec::with_capacity(rows);
         let mut shared: Option<Runtime> = None;
         for row in 0..rows {
-            let args = Value::Array(arrays.iter().map(|a| convert::to_json(a.as_ref(), row)).collect());
-            let args_json = args.to_string();
+            let args_json = row_json(arrays, row);
             let called = match self.def.mode {
                 Mode::PerRow => factory
                     .new_runtime()
@@ -283,18 +329,26 @@ impl JsUdf {
             match value {
                 Ok(v) => results.push(Some(v)),
                 Err(_) if self.def.on_error == OnError::Null => results.push(None),
-                Err(message) => {
-                    let mut args = args_json;
-                    if args.len() > 200 {
-                        args.truncate(args.floor_char_boundary(200));
-                        args.push_str("...");
-                    }
-                    return Err(UdfError::Row { udf: self.def.name.clone(), row, rows, args, message });
-                }
+                Err(message) => return Err(self.row_error(arrays, row, rows, message)),
             }
         }
         Ok(results)
     }
+
+    /// [`UdfError::Row`] for row `row`, with its arguments (shortened).
+    fn row_error(&self, arrays: &[ArrayRef], row: usize, rows: usize, message: String) -> UdfError {
+        let mut args = row_json(arrays, row);
+        if args.len() > 200 {
+            args.truncate(args.floor_char_boundary(200));
+            args.push_str("...");
+        }
+        UdfError::Row { udf: self.def.name.clone(), row, rows, args, message }
+    }
+}
+
+/// Row `row`'s arguments as the JSON array text a row call takes.
+fn row_json(arrays: &[ArrayRef], row: usize) -> String {
+    Value::Array(arrays.iter().map(|a| convert::to_json(a.as_ref(), row)).collect()).to_string()
 }
 
 /// A jsbox error in one line, JS exceptions as `Name: message`.
@@ -335,8 +389,6 @@ impl ScalarUDFImpl for JsUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let rows = args.number_rows;
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let values = self.evaluate(&arrays, rows)?;
-        let refs: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
-        Ok(ColumnarValue::Array(convert::from_json(&refs, &self.def.returns)))
+        Ok(ColumnarValue::Array(self.evaluate(&arrays, rows)?))
     }
 }

@@ -38,6 +38,9 @@ async fn column(ctx: &SessionContext, sql: &str) -> datafusion::error::Result<Ar
     Ok(datafusion::arrow::compute::concat(&refs)?)
 }
 
+/// Both ways a batch runs: a call per row, and the batch in one call.
+const MODES: [Mode; 2] = [Mode::PerRow, Mode::PerBatch];
+
 fn one_column(name: &str, array: ArrayRef) -> RecordBatch {
     RecordBatch::try_from_iter([(name, array)]).unwrap()
 }
@@ -70,19 +73,22 @@ async fn every_supported_type_round_trips() {
         ("struct", Arc::new(inner)),
     ];
     let batch = RecordBatch::try_from_iter(columns.clone()).unwrap();
-    let defs = columns
-        .iter()
-        .map(|(name, array)| {
-            let ty = JsType::from_arrow(array.data_type()).unwrap();
-            // One module name and source for all: one compiled snapshot,
-            // from the disk cache after the first.
-            UdfDefinition::new(format!("id_{name}"), Plugin::from_source("id.js", "module.exports = (x) => x;")).returns(ty)
-        })
-        .collect();
-    let ctx = context(defs, batch);
-    for (name, array) in &columns {
-        let out = column(&ctx, &format!("SELECT id_{name}(\"{name}\") FROM t")).await.unwrap();
-        assert_eq!(out.as_ref(), array.as_ref(), "{name}");
+    for mode in MODES {
+        let defs = columns
+            .iter()
+            .map(|(name, array)| {
+                let ty = JsType::from_arrow(array.data_type()).unwrap();
+                // One module name and source for all: one compiled snapshot,
+                // from the disk cache after the first.
+                let plugin = Plugin::from_source("id.js", "module.exports = (x) => x;");
+                UdfDefinition::new(format!("id_{name}"), plugin).returns(ty).mode(mode)
+            })
+            .collect();
+        let ctx = context(defs, batch.clone());
+        for (name, array) in &columns {
+            let out = column(&ctx, &format!("SELECT id_{name}(\"{name}\") FROM t")).await.unwrap();
+            assert_eq!(out.as_ref(), array.as_ref(), "{name} {mode:?}");
+        }
     }
 }
 
@@ -105,64 +111,132 @@ async fn nested_values_are_built_from_js() {
 #[tokio::test]
 async fn nulls_reach_js_as_null_and_null_results_are_null() {
     let batch = one_column("s", Arc::new(StringArray::from(vec![Some("a"), None, Some("skip")])));
-    let def = udf("describe", "module.exports = (s) => s === 'skip' ? undefined : s === null ? 'was null' : typeof s;");
-    let ctx = context(vec![def], batch);
-    let out = column(&ctx, "SELECT describe(s) FROM t").await.unwrap();
-    let out = out.as_string::<i32>();
-    assert_eq!(out.value(0), "string");
-    assert_eq!(out.value(1), "was null");
-    assert!(out.is_null(2));
+    for mode in MODES {
+        let def = udf("describe", "module.exports = (s) => s === 'skip' ? undefined : s === null ? 'was null' : typeof s;");
+        let ctx = context(vec![def.mode(mode)], batch.clone());
+        let out = column(&ctx, "SELECT describe(s) FROM t").await.unwrap();
+        let out = out.as_string::<i32>();
+        assert_eq!(out.value(0), "string");
+        assert_eq!(out.value(1), "was null");
+        assert!(out.is_null(2));
+    }
 }
 
 #[tokio::test]
 async fn utf8_results_take_any_value_as_json_text() {
-    let batch = one_column("n", Arc::new(Int64Array::from(vec![1])));
-    let ctx = context(vec![udf("obj", "module.exports = (n) => ({n, list: [n]});")], batch);
-    let out = column(&ctx, "SELECT obj(n) FROM t").await.unwrap();
-    let text: serde_json::Value = serde_json::from_str(out.as_string::<i32>().value(0)).unwrap();
-    assert_eq!(text, serde_json::json!({"n": 1, "list": [1]}));
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3, 4])));
+    let source = "module.exports = (n) => [{n, list: [n]}, n / 2, n === 3, 1e21][n - 1];";
+    let mut outputs = Vec::new();
+    for mode in MODES {
+        let ctx = context(vec![udf("obj", source).mode(mode)], batch.clone());
+        let out = column(&ctx, "SELECT obj(n) FROM t").await.unwrap();
+        let text: serde_json::Value = serde_json::from_str(out.as_string::<i32>().value(0)).unwrap();
+        assert_eq!(text, serde_json::json!({"n": 1, "list": [1]}));
+        assert_eq!(out.as_string::<i32>().value(1), "1");
+        outputs.push(out);
+    }
+    // Numbers and booleans read the same in both modes.
+    assert_eq!(outputs[0].as_ref(), outputs[1].as_ref());
 }
 
 #[tokio::test]
 async fn a_failing_row_fails_the_query_and_names_the_row() {
     let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3, 4])));
     let source = "module.exports = (n) => { if (n === 3) throw new RangeError('three is not allowed'); return n * 10; };";
-    let ctx = context(vec![udf("tens", source).returns(JsType::Int64)], batch);
-    let err = column(&ctx, "SELECT tens(n) FROM t").await.unwrap_err().to_string();
-    assert!(err.contains("tens: row 2 of a batch of 4"), "{err}");
-    assert!(err.contains("RangeError: three is not allowed"), "{err}");
-    assert!(err.contains("[3]"), "the arguments: {err}");
+    for mode in MODES {
+        let ctx = context(vec![udf("tens", source).returns(JsType::Int64).mode(mode)], batch.clone());
+        let err = column(&ctx, "SELECT tens(n) FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("tens: row 2 of a batch of 4"), "{err}");
+        assert!(err.contains("RangeError: three is not allowed"), "{err}");
+        assert!(err.contains("[3]"), "the arguments: {err}");
+    }
 }
 
 #[tokio::test]
 async fn a_failing_row_is_null_when_asked() {
     let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3, 4])));
     let source = "module.exports = (n) => { if (n === 3) throw new Error('no'); return n === 4 ? 'not a number' : n * 10; };";
-    let ctx = context(vec![udf("tens", source).returns(JsType::Int64).on_error(OnError::Null)], batch);
-    let out = column(&ctx, "SELECT tens(n) FROM t").await.unwrap();
-    assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(10), Some(20), None, None]);
+    for mode in MODES {
+        let def = udf("tens", source).returns(JsType::Int64).on_error(OnError::Null).mode(mode);
+        let ctx = context(vec![def], batch.clone());
+        let out = column(&ctx, "SELECT tens(n) FROM t").await.unwrap();
+        assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(10), Some(20), None, None]);
+        let def = udf("up", "module.exports = (n) => { if (n === 3) throw new Error('no'); return 'n' + n; };");
+        let ctx = context(vec![def.on_error(OnError::Null).mode(mode)], batch.clone());
+        let out = column(&ctx, "SELECT up(n) FROM t").await.unwrap();
+        assert_eq!(out.as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("n1"), Some("n2"), None, Some("n4")]);
+    }
 }
 
 #[tokio::test]
 async fn a_result_of_the_wrong_type_is_a_row_error() {
     let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2])));
-    let ctx = context(vec![udf("bad", "module.exports = (n) => n === 2 ? 'two' : n;").returns(JsType::Int64)], batch);
-    let err = column(&ctx, "SELECT bad(n) FROM t").await.unwrap_err().to_string();
-    assert!(err.contains("row 1"), "{err}");
-    assert!(err.contains(r#"returned "two" where the return type is int64"#), "{err}");
+    for mode in MODES {
+        let def = udf("bad", "module.exports = (n) => n === 2 ? 'two' : n;").returns(JsType::Int64).mode(mode);
+        let ctx = context(vec![def], batch.clone());
+        let err = column(&ctx, "SELECT bad(n) FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("row 1"), "{err}");
+        assert!(err.contains(r#"returned "two" where the return type is int64"#), "{err}");
+    }
 }
 
 #[tokio::test]
 async fn limits_apply_to_each_row() {
-    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2])));
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3])));
     let sandbox = jsbox_datafusion::Sandbox::default().timeout(Some(std::time::Duration::from_millis(200)));
-    let def = udf("spin", "module.exports = (n) => { if (n === 2) for (;;) {} return n; };")
-        .returns(JsType::Int64)
-        .sandbox(sandbox)
-        .on_error(OnError::Null);
-    let ctx = context(vec![def], batch);
-    let out = column(&ctx, "SELECT spin(n) FROM t").await.unwrap();
-    assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(1), None]);
+    let source = "module.exports = (n) => { if (n === 2) for (;;) {} return n; };";
+    for mode in MODES {
+        // A batch's one call that hits a limit is run again row by row,
+        // so the limit hit is the row's.
+        let def = udf("spin", source).returns(JsType::Int64).sandbox(sandbox.clone()).mode(mode);
+        let ctx = context(vec![def.clone().on_error(OnError::Null)], batch.clone());
+        let out = column(&ctx, "SELECT spin(n) FROM t").await.unwrap();
+        assert_eq!(out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), vec![Some(1), None, Some(3)]);
+        let ctx = context(vec![def], batch.clone());
+        let err = column(&ctx, "SELECT spin(n) FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("spin: row 1 of a batch of 3"), "{err}");
+        assert!(err.contains("timeout") || err.contains("timed out"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn batch_mode_gives_what_per_row_gives_over_many_batches() {
+    let names: Vec<String> = (0..2500).map(|i| format!(" Name {} Of {} ", i % 977, i % 13)).collect();
+    let batch = one_column("name", Arc::new(StringArray::from(names)));
+    let source = "module.exports = (s) => s.trim().toLowerCase().split(' ').reverse().join('-');";
+    let mut outputs = Vec::new();
+    for mode in MODES {
+        let config = SessionConfig::new().with_batch_size(1000);
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_udf(JsUdf::new(udf("tag", source).mode(mode)).unwrap().into_scalar_udf());
+        ctx.register_batch("t", batch.clone()).unwrap();
+        outputs.push(column(&ctx, "SELECT tag(name) FROM t").await.unwrap());
+    }
+    assert_eq!(outputs[0].len(), 2500);
+    assert_eq!(outputs[0].as_string::<i32>().value(1), "1-of-1-name");
+    assert_eq!(outputs[0].as_ref(), outputs[1].as_ref());
+}
+
+#[tokio::test]
+async fn a_batch_over_the_value_limit_runs_a_row_at_a_time() {
+    // Each row's 3 MiB fits the 16 MiB limit; the batch's 24 MiB does not.
+    let batch = one_column("n", Arc::new(Int64Array::from((0..8).collect::<Vec<i64>>())));
+    let ctx = context(vec![udf("big", "module.exports = (n) => String(n).repeat(3 << 20);")], batch);
+    let out = column(&ctx, "SELECT big(n) FROM t").await.unwrap();
+    let out = out.as_string::<i32>();
+    assert_eq!((out.len(), out.value(7).len()), (8, 3 << 20));
+    assert!(out.value(7).starts_with("77"));
+}
+
+#[tokio::test]
+async fn promises_are_awaited_in_both_modes() {
+    let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3])));
+    let source = "module.exports = (n) => new Promise((ok) => setTimeout(() => ok(n * 7), n));";
+    for mode in MODES {
+        let ctx = context(vec![udf("later", source).returns(JsType::Int64).mode(mode)], batch.clone());
+        let out = column(&ctx, "SELECT later(n) FROM t").await.unwrap();
+        assert_eq!(out.as_primitive::<Int64Type>().values(), &[7, 14, 21], "{mode:?}");
+    }
 }
 
 #[tokio::test]
@@ -182,10 +256,10 @@ async fn unsupported_types_fail_at_planning_time() {
 }
 
 #[tokio::test]
-async fn each_row_gets_fresh_globals_unless_per_batch() {
+async fn each_row_gets_fresh_globals_only_per_row() {
     let batch = one_column("n", Arc::new(Int64Array::from(vec![10, 20, 30])));
     let source = "let calls = 0; globalThis.seen = globalThis.seen || []; module.exports = (n) => { seen.push(n); return ++calls * 1000 + seen.length; };";
-    let per_row = udf("count_row", source).returns(JsType::Int64);
+    let per_row = udf("count_row", source).returns(JsType::Int64).mode(Mode::PerRow);
     let per_batch = udf("count_batch", source).returns(JsType::Int64).mode(Mode::PerBatch);
     let ctx = context(vec![per_row, per_batch], batch);
     let out = column(&ctx, "SELECT count_row(n) FROM t").await.unwrap();
@@ -263,7 +337,7 @@ fn definitions_decode_to_the_same_definition() {
     let def = udf("f", "module.exports = (x) => x;")
         .args([JsType::Int64, "list<utf8>".parse().unwrap()])
         .returns("struct<a: int64>".parse().unwrap())
-        .mode(Mode::PerBatch)
+        .mode(Mode::PerRow)
         .on_error(OnError::Null);
     let bytes = JsUdfCodec::encode_definition(&def);
     let back = JsUdfCodec::decode_definition(&bytes).unwrap().unwrap();

@@ -22,6 +22,7 @@ use javy::quickjs::{
 };
 use javy::{Config, Runtime};
 
+mod columns;
 mod event_loop;
 
 wit_bindgen::generate!({ path: "../wit", world: "sandbox" });
@@ -364,6 +365,20 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
     Ok((State { runtime, api }, snapshot))
 }
 
+/// The function `call` and `call-columns` call, and its `this`: an export
+/// of registry module `module`, or the global `function`.
+fn lookup<'js>(
+    ctx: &Ctx<'js>,
+    api: &Object<'js>,
+    module: Option<String>,
+    function: String,
+) -> Result<(Value<'js>, Function<'js>), JsError> {
+    let catch = |c| caught_to_error(ctx, c);
+    let lookup: Function = api.get("lookup").catch(ctx).map_err(catch)?;
+    let found: Array = lookup.call((module, function)).catch(ctx).map_err(catch)?;
+    Ok((found.get(0).catch(ctx).map_err(catch)?, found.get(1).catch(ctx).map_err(catch)?))
+}
+
 impl Guest for Sandbox {
     fn init(registry_json: String) -> Result<(), JsError> {
         if STATE.with_borrow(Option::is_some) {
@@ -395,10 +410,7 @@ impl Guest for Sandbox {
     fn call(module: Option<String>, function: String, args_json: String) -> Result<String, JsError> {
         with_state(|ctx, api| {
             let catch = |c| caught_to_error(&ctx, c);
-            let lookup: Function = api.get("lookup").catch(&ctx).map_err(catch)?;
-            let found: Array = lookup.call((module, function)).catch(&ctx).map_err(catch)?;
-            let target: Value = found.get(0).catch(&ctx).map_err(catch)?;
-            let f: Function = found.get(1).catch(&ctx).map_err(catch)?;
+            let (target, f) = lookup(&ctx, &api, module, function)?;
             let args = ctx
                 .json_parse(args_json)
                 .catch(&ctx)
@@ -414,6 +426,13 @@ impl Guest for Sandbox {
             let value: Value = f.call_arg(rest).catch(&ctx).map_err(catch)?;
             let value = event_loop::settle(&ctx, value)?;
             to_json(&ctx, value)
+        })
+    }
+
+    fn call_columns(module: Option<String>, function: String, columns: Vec<u8>, start: u32) -> Result<Vec<u8>, JsError> {
+        with_state(|ctx, api| {
+            let (target, f) = lookup(&ctx, &api, module, function)?;
+            columns::call_rows(&ctx, target, f, &columns, start)
         })
     }
 

@@ -19,6 +19,7 @@ pub(crate) mod names {
     pub const INIT: &str = "jsbox:sandbox/guest@0.1.0#init";
     pub const EVAL: &str = "jsbox:sandbox/guest@0.1.0#eval";
     pub const CALL: &str = "jsbox:sandbox/guest@0.1.0#call";
+    pub const CALL_COLUMNS: &str = "jsbox:sandbox/guest@0.1.0#call-columns";
     pub const REQUIRE: &str = "jsbox:sandbox/guest@0.1.0#require";
     pub const RUN_LOOP: &str = "jsbox:sandbox/guest@0.1.0#run-loop";
     pub const POST_PREFIX: &str = "cabi_post_";
@@ -34,6 +35,7 @@ pub(crate) struct ExportIndex {
     init: Option<(ModuleExport, ModuleExport)>,
     eval: (ModuleExport, ModuleExport),
     call: (ModuleExport, ModuleExport),
+    call_columns: (ModuleExport, ModuleExport),
     require: (ModuleExport, ModuleExport),
     run_loop: (ModuleExport, ModuleExport),
 }
@@ -68,15 +70,16 @@ impl ExportIndex {
             init: with_post(module, names::INIT, 2).ok(),
             eval: with_post(module, names::EVAL, 4)?,
             call: with_post(module, names::CALL, 7)?,
+            call_columns: with_post(module, names::CALL_COLUMNS, 8)?,
             require: with_post(module, names::REQUIRE, 2)?,
             run_loop: with_post(module, names::RUN_LOOP, 0)?,
         })
     }
 }
 
-/// The most parameters a guest export takes (`call`: three strings and
-/// a flag).
-const MAX_PARAMS: usize = 7;
+/// The most parameters a guest export takes (`call-columns`: two strings,
+/// a flag, a byte list and a row).
+const MAX_PARAMS: usize = 8;
 
 /// A guest export or `cabi_realloc`, called through wasmtime's untyped entry
 /// with raw values. Every one takes only `i32`s and returns at most one
@@ -125,6 +128,7 @@ pub(crate) struct GuestExports {
     init: Option<Export>,
     eval: Option<Export>,
     call: Option<Export>,
+    call_columns: Option<Export>,
     require: Option<Export>,
     run_loop: Option<Export>,
 }
@@ -172,6 +176,7 @@ impl GuestExports {
             init: None,
             eval: None,
             call: None,
+            call_columns: None,
             require: None,
             run_loop: None,
         })
@@ -180,17 +185,23 @@ impl GuestExports {
 
 /// Copies `s` into a fresh guest allocation (the guest takes ownership).
 pub(crate) fn lower_str(
-    mut store: impl AsContextMut,
+    store: impl AsContextMut,
     realloc: GuestFunc,
     memory: &Memory,
     s: &str,
 ) -> wasmtime::Result<(i32, i32)> {
-    let len = i32::try_from(s.len()).map_err(|_| wasmtime::format_err!("string over 2 GiB"))?;
+    lower_bytes(store, realloc, memory, s.as_bytes())
+}
+
+/// Copies `bytes` (a `string` or a `list<u8>`) into a fresh guest
+/// allocation (the guest takes ownership).
+fn lower_bytes(mut store: impl AsContextMut, realloc: GuestFunc, memory: &Memory, bytes: &[u8]) -> wasmtime::Result<(i32, i32)> {
+    let len = i32::try_from(bytes.len()).map_err(|_| wasmtime::format_err!("value over 2 GiB"))?;
     if len == 0 {
         return Ok((1, 0));
     }
     let ptr = realloc.call(&mut store, &[0, 0, 1, len])?;
-    memory.write(&mut store, ptr as u32 as usize, s.as_bytes())?;
+    memory.write(&mut store, ptr as u32 as usize, bytes)?;
     Ok((ptr, len))
 }
 
@@ -282,13 +293,32 @@ fn decode_error(mem: &[u8], at: usize) -> Result<GuestError, String> {
 /// Layout (canonical ABI, 4-byte aligned): a `u8` discriminant at 0, then
 /// the payload at 4: `ok` is `(ptr, len)`; `err` is the `js-error` record.
 pub(crate) fn decode_result(mem: &[u8], retptr: u32, ok_has_string: bool) -> Result<Result<String, GuestError>, String> {
+    decode_result_with(mem, retptr, |mem, at| if ok_has_string { load_str(mem, at) } else { Ok(String::new()) })
+}
+
+/// Decodes a `result<list<u8>, js-error>` at `retptr` (laid out as a
+/// `result<string, js-error>`, with no UTF-8 check).
+pub(crate) fn decode_bytes_result(mem: &[u8], retptr: u32) -> Result<Result<Vec<u8>, GuestError>, String> {
+    decode_result_with(mem, retptr, |mem, at| {
+        let (ptr, len) = (load_u32(mem, at)? as usize, load_u32(mem, at + 4)? as usize);
+        ptr.checked_add(len)
+            .and_then(|end| mem.get(ptr..end))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("list at {ptr}+{len} is outside guest memory"))
+    })
+}
+
+fn decode_result_with<T>(
+    mem: &[u8],
+    retptr: u32,
+    ok: impl FnOnce(&[u8], usize) -> Result<T, String>,
+) -> Result<Result<T, GuestError>, String> {
     let base = retptr as usize;
     if !base.is_multiple_of(4) {
         return Err(format!("misaligned return area {retptr}"));
     }
     match load_u8(mem, base)? {
-        0 if ok_has_string => Ok(Ok(load_str(mem, base + 4)?)),
-        0 => Ok(Ok(String::new())),
+        0 => Ok(Ok(ok(mem, base + 4)?)),
         1 => Ok(Err(decode_error(mem, base + 4)?)),
         d => Err(format!("invalid result discriminant {d}")),
     }
@@ -401,17 +431,44 @@ impl GuestExports {
     ) -> CallOutcome {
         let (call, post) = lazy(&mut self.call, || pair(store, &self.instance, &self.index.call))?;
         let realloc = self.realloc(store)?;
-        let (some, mp, ml) = match module {
+        let (some, mp, ml) = self.lower_module(store, realloc, module)?;
+        let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, function)?;
+        let (ap, al) = lower_str(&mut *store, realloc, &self.memory, args_json)?;
+        let retptr = call.call(&mut *store, &[some, mp, ml, fp, fl, ap, al])?;
+        finish(store, &self.memory, post, retptr, true)
+    }
+
+    /// `call-columns(module, function, columns, start)`: the cells of the
+    /// rows from `start` (see [`crate::columns`]).
+    pub(crate) fn call_columns<T>(
+        &mut self,
+        store: &mut Store<T>,
+        module: Option<&str>,
+        function: &str,
+        columns: &[u8],
+        start: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, GuestError>> {
+        let (call, post) = lazy(&mut self.call_columns, || pair(store, &self.instance, &self.index.call_columns))?;
+        let realloc = self.realloc(store)?;
+        let (some, mp, ml) = self.lower_module(store, realloc, module)?;
+        let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, function)?;
+        let (cp, cl) = lower_bytes(&mut *store, realloc, &self.memory, columns)?;
+        let retptr = call.call(&mut *store, &[some, mp, ml, fp, fl, cp, cl, start as i32])?;
+        let decoded = decode_bytes_result(self.memory.data(&*store), retptr as u32)
+            .map_err(|e| wasmtime::format_err!("malformed answer from the guest: {e}"))?;
+        post.call(&mut *store, &[retptr])?;
+        Ok(decoded)
+    }
+
+    /// An `option<string>` module name, lowered.
+    fn lower_module<T>(&self, store: &mut Store<T>, realloc: GuestFunc, module: Option<&str>) -> wasmtime::Result<(i32, i32, i32)> {
+        Ok(match module {
             Some(m) => {
                 let (p, l) = lower_str(&mut *store, realloc, &self.memory, m)?;
                 (1, p, l)
             }
             None => (0, 0, 0),
-        };
-        let (fp, fl) = lower_str(&mut *store, realloc, &self.memory, function)?;
-        let (ap, al) = lower_str(&mut *store, realloc, &self.memory, args_json)?;
-        let retptr = call.call(&mut *store, &[some, mp, ml, fp, fl, ap, al])?;
-        finish(store, &self.memory, post, retptr, true)
+        })
     }
 
     /// `run-loop()`: one turn of the guest's event loop.

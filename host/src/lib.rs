@@ -37,6 +37,11 @@
 //!   memory, so no JS state is shared between runtimes. `eval`, `call`,
 //!   `require`; values come back as `serde_json::Value` or any `Deserialize`
 //!   type. It is `Send`; dropping it frees its pool slot.
+//! - **Batches**: [`Runtime::call_columns`] calls a function once per row
+//!   of a batch in one guest call; the arguments cross as [`Columns`] in
+//!   one binary buffer and the results come back as [`Cells`], one
+//!   [`Cell`] per row (a row that throws fails alone). For engines that
+//!   apply one function to many rows (`jsbox-datafusion`'s batch mode).
 //! - **Native modules**: Rust functions JS reaches with
 //!   `require("name").fn(...)`, through one host import; arguments and
 //!   results cross as JSON.
@@ -180,6 +185,7 @@
 mod abi;
 mod cache;
 pub mod calllog;
+mod columns;
 mod console;
 mod engine;
 mod error;
@@ -198,6 +204,7 @@ mod snapshot;
 mod state;
 mod ticker;
 
+pub use columns::{Cell, Cells, Columns};
 pub use calllog::{CallEntry, CallLogPolicy, CallLogSink, Direction, MemoryCallLog};
 pub use console::{ConsoleLine, ConsoleOutput, LogLevel};
 pub use engine::EngineInfo;
@@ -230,9 +237,14 @@ pub mod fuzzing {
     /// Decodes a guest answer at `retptr` in `memory` the way the host does;
     /// must never panic, whatever the bytes.
     pub fn decode(memory: &[u8], retptr: u32) -> bool {
-        // Both answer shapes: `result<string, js-error>` and the event
-        // loop's `result<loop-state, js-error>`.
+        // Every answer shape: `result<string, js-error>`, the event loop's
+        // `result<loop-state, js-error>`, `call-columns`'s
+        // `result<list<u8>, js-error>` and the cells in it.
         let loop_state = crate::abi::decode_loop_state(memory, retptr).is_ok();
-        crate::abi::decode_result(memory, retptr, true).is_ok() || loop_state
+        let cells = match crate::abi::decode_bytes_result(memory, retptr) {
+            Ok(Ok(bytes)) => crate::columns::scan(&bytes).is_ok(),
+            _ => crate::columns::scan(memory).is_ok(),
+        };
+        crate::abi::decode_result(memory, retptr, true).is_ok() || loop_state || cells
     }
 }

@@ -1,6 +1,7 @@
 //! A runtime: one wasmtime instance of the factory's snapshot, with its own
 //! store, memory, console, call-log binding and limits.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -9,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasmtime::{Engine, Store, Trap};
 
-use crate::abi::{CallOutcome, GuestExports, PENDING};
+use crate::abi::{CallOutcome, GuestError, GuestExports, PENDING};
 use crate::calllog::Direction;
+use crate::columns::{self, Cells, Columns};
 use crate::console::ConsoleLine;
 use crate::error::{Error, Result};
 use crate::limits::{Limits, Stats};
@@ -236,6 +238,101 @@ impl Runtime {
         self.run(module.unwrap_or(""), function, logged, |guest, store| guest.call(store, module, function, args_json))
     }
 
+    /// Calls a function once per row of a batch, in one guest call: the
+    /// arguments cross as columns in one buffer ([`Columns`]) and the
+    /// results come back as one ([`Cells`]), one cell per row. Rows run in
+    /// order in this runtime's JS globals (state one row leaves is seen by
+    /// the next). A row that throws is a [`crate::Cell::Thrown`] and the
+    /// other rows still run; a row's promise is awaited, as for
+    /// [`Runtime::call`]. `module: None` means a global function.
+    ///
+    /// The limits apply to the call as a whole: the timeout and fuel cover
+    /// every row, and [`Limits::max_value_bytes`] caps the encoded
+    /// arguments and the encoded results. The call log records one entry
+    /// for the call, its arguments and result summarized as
+    /// `{"rows":..,"columns":..,"bytes":..}` and `{"rows":..,"bytes":..}`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidValue`] when `columns` is incomplete, the function
+    /// is not a function, or a JSON cell does not parse;
+    /// [`Error::TooLarge`] over the value limit; a limit hit while any
+    /// row runs ([`Error::Timeout`], [`Error::OutOfMemory`], ...), which
+    /// fails the whole call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::{Cell, Columns, EngineOptions};
+    ///
+    /// let mut rt = jsbox::open(EngineOptions::new().init_script("function tag(s, n) { if (n < 0) throw new RangeError('negative'); return s + n }"))?;
+    /// let mut args = Columns::new(3, 2);
+    /// for s in ["a", "b", "c"] {
+    ///     args.push_str(s);
+    /// }
+    /// for n in [1.0, -1.0, 3.0] {
+    ///     args.push_number(n);
+    /// }
+    /// let results = rt.call_columns(None, "tag", &args)?;
+    /// let cells: Vec<Cell> = results.iter().collect();
+    /// assert_eq!(cells, [Cell::String("a1"), Cell::Thrown("RangeError: negative"), Cell::String("c3")]);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn call_columns(&mut self, module: Option<&str>, function: &str, columns: &Columns) -> Result<Cells> {
+        columns.check()?;
+        let max = self.max_value();
+        if columns.byte_len() > max {
+            return Err(Error::TooLarge { what: "arguments", size: columns.byte_len(), limit: max });
+        }
+        let logged = self.store.data().calllog.is_some().then(|| {
+            format!(r#"{{"rows":{},"columns":{},"bytes":{}}}"#, columns.rows(), columns.columns(), columns.byte_len())
+        });
+        let frame = self.begin(None)?;
+        let result = self.columns_rows(module, function, columns, &frame.limits);
+        self.finish(frame, module.unwrap_or(""), function, logged, result)
+    }
+
+    /// The guest calls of [`Runtime::call_columns`]: one, plus one more
+    /// after each row whose promise had to be awaited.
+    fn columns_rows(&mut self, module: Option<&str>, function: &str, args: &Columns, limits: &Limits) -> Result<Cells> {
+        let rows = args.rows();
+        let mut out: Vec<u8> = Vec::new();
+        let mut start = 0;
+        loop {
+            let outcome = self.guest.call_columns(&mut self.store, module, function, args.bytes(), start as u32);
+            if self.store.data().limiter.refused {
+                // A row ran out of memory: the guest saw an exception, but
+                // the runtime is at its cap.
+                return Err(Error::OutOfMemory { limit: limits.max_memory });
+            }
+            let chunk = self.map_outcome(outcome, limits)?;
+            let scan = columns::scan(&chunk).map_err(|e| Error::Trap(format!("malformed answer from the guest: {e}")))?;
+            start += scan.cells;
+            if start > rows {
+                return Err(Error::Trap(format!("the guest answered {start} rows of {rows}")));
+            }
+            if out.is_empty() && !scan.pending {
+                out = chunk;
+            } else {
+                out.extend_from_slice(&chunk[..chunk.len() - usize::from(scan.pending)]);
+            }
+            if scan.pending {
+                let json = self.settle_blocking(limits);
+                match json {
+                    Ok(json) => columns::push_settled(&mut out, &json),
+                    // A rejection is the row's; a limit hit is the call's.
+                    Err(e) if !e.is_fatal() => columns::push_thrown(&mut out, &e),
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            if start != rows {
+                return Err(Error::Trap(format!("the guest answered {start} rows of {rows}")));
+            }
+            return Ok(Cells::new(out, rows));
+        }
+    }
+
     /// Checks a call's arguments' size; their call-log form.
     fn call_logged(&self, args_json: &str) -> Result<Option<String>> {
         let max = self.max_value();
@@ -389,14 +486,14 @@ impl Runtime {
 
     /// Accounts for a finished call (time, fuel, size cap, call log,
     /// poisoning).
-    fn finish(
+    fn finish<T: Answer>(
         &mut self,
         frame: Frame,
         module: &str,
         function: &str,
         logged_args: Option<String>,
-        result: Result<String>,
-    ) -> Result<String> {
+        result: Result<T>,
+    ) -> Result<T> {
         let elapsed = frame.started.elapsed();
         self.wall_time += elapsed;
         if let Some(budget) = frame.fuel_budget {
@@ -414,16 +511,23 @@ impl Runtime {
             _ => result,
         };
         let max = frame.limits.max_value_bytes;
-        let result = result.and_then(|json| {
-            if json.len() > max {
-                Err(Error::TooLarge { what: "result", size: json.len(), limit: max })
+        let result = result.and_then(|answer| {
+            if answer.size() > max {
+                Err(Error::TooLarge { what: "result", size: answer.size(), limit: max })
             } else {
-                Ok(json)
+                Ok(answer)
             }
         });
         if let (Some(log), Some(args), Some(wall)) = (self.store.data_mut().calllog.as_mut(), logged_args, frame.wall) {
-            let logged = result.as_deref().map_err(|e| e.to_string());
-            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, logged)?;
+            let logged = match &result {
+                Ok(answer) => Ok(answer.logged()),
+                Err(e) => Err(e.to_string()),
+            };
+            let outcome = match &logged {
+                Ok(text) => Ok(text.as_ref()),
+                Err(e) => Err(e.clone()),
+            };
+            log.record(Direction::HostToJs, module, function, &args, wall, elapsed, outcome)?;
         }
         if let Err(e) = &result {
             if e.is_fatal() {
@@ -433,7 +537,7 @@ impl Runtime {
         result
     }
 
-    fn map_outcome(&mut self, outcome: CallOutcome, limits: &Limits) -> Result<String> {
+    fn map_outcome<T>(&mut self, outcome: wasmtime::Result<std::result::Result<T, GuestError>>, limits: &Limits) -> Result<T> {
         let data = self.store.data_mut();
         let oom = data.limiter.refused;
         match outcome {
@@ -461,6 +565,34 @@ impl Runtime {
                 _ => Error::Trap(format!("{e:#}")),
             }),
         }
+    }
+}
+
+/// What a guest call answers with: JSON text, or the cells of
+/// [`Runtime::call_columns`]; its size for the value limit and its
+/// call-log form.
+trait Answer {
+    fn size(&self) -> usize;
+    fn logged(&self) -> Cow<'_, str>;
+}
+
+impl Answer for String {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn logged(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl Answer for Cells {
+    fn size(&self) -> usize {
+        self.byte_len()
+    }
+
+    fn logged(&self) -> Cow<'_, str> {
+        Cow::Owned(format!(r#"{{"rows":{},"bytes":{}}}"#, self.len(), self.byte_len()))
     }
 }
 

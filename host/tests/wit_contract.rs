@@ -95,8 +95,9 @@ fn guest_matches_the_wit_world() {
         }
     }
     // host: call, console, call-async, take-completion, loop-now,
-    // resolve-module, user-code; guest: init, eval, call, require, run-loop.
-    assert_eq!(checked, 12, "functions checked");
+    // resolve-module, user-code; guest: init, eval, call, call-columns,
+    // require, run-loop.
+    assert_eq!(checked, 13, "functions checked");
     assert_eq!(exports.get("cabi_realloc"), Some(&(vec![ValType::I32; 4], vec![ValType::I32])));
 
     // Nothing else may be imported: the WIT world plus the small WASI set
