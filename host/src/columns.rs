@@ -316,7 +316,8 @@ mod tests {
         }
         let scan = scan(&buf).unwrap();
         assert_eq!((scan.cells, scan.pending), (7, false));
-        let cells: Vec<_> = Cells::new(buf.clone(), 7).iter().collect::<Vec<_>>();
+        let all = Cells::new(buf.clone(), 7);
+        let cells: Vec<_> = all.iter().collect();
         assert_eq!(
             cells,
             [Cell::Null, Cell::Bool(false), Cell::Bool(true), Cell::Number(2.5), Cell::String("é"), Cell::Json("[1]"), Cell::Thrown("Error: x")]
@@ -342,7 +343,8 @@ mod tests {
         for json in ["null", "true", "\"s\"", "4", "{\"a\":1}"] {
             push_settled(&mut buf, json);
         }
-        let cells: Vec<_> = Cells::new(buf, 5).iter().collect();
+        let all = Cells::new(buf, 5);
+        let cells: Vec<_> = all.iter().collect();
         assert_eq!(cells, [Cell::Null, Cell::Bool(true), Cell::String("s"), Cell::Number(4.0), Cell::Json("{\"a\":1}")]);
     }
 }
