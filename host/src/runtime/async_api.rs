@@ -170,7 +170,7 @@ impl Drop for Unfinished<'_> {
             self.rt.store.data_mut().event_loop.handle = None;
             // No caller to hand an error to (a failing call log reports
             // itself at the next call).
-            let _ = self.rt.finish(frame, self.module, self.function, self.logged_args.take(), Err(Error::Cancelled));
+            let _ = self.rt.finish::<String>(frame, self.module, self.function, self.logged_args.take(), Err(Error::Cancelled));
         }
     }
 }
