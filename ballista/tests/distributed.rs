@@ -5,6 +5,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use ballista::prelude::SessionContextExt;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::*;
-use jsbox_datafusion::{JsUdf, Plugin, UdfDefinition};
+use jsbox_datafusion::{JsFunctionFactory, JsUdf, Mode, Plugin, UdfDefinition};
 
 /// Kills and reaps its children when dropped.
 struct Processes(Vec<Child>);
@@ -46,7 +47,9 @@ fn wait_for(port: u16, processes: &mut Processes) {
 
 fn tag_udf() -> JsUdf {
     let source = "let calls = 0; module.exports = (id, name) => `${name.trim().toUpperCase()}#${id * 2}/${++calls}`;";
-    JsUdf::new(UdfDefinition::new("tag", Plugin::from_source("tag.js", source))).unwrap()
+    // Per row: every row's counter is 1 wherever the row runs (batches
+    // differ between the two runs).
+    JsUdf::new(UdfDefinition::new("tag", Plugin::from_source("tag.js", source)).mode(Mode::PerRow)).unwrap()
 }
 
 fn write_dataset(dir: &Path) {
@@ -71,13 +74,10 @@ async fn run(ctx: &SessionContext, data: &Path) -> String {
     pretty_format_batches(&batches).unwrap().to_string()
 }
 
-#[test]
-fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("people");
-    std::fs::create_dir(&data).unwrap();
-    write_dataset(&data);
-
+/// A scheduler and `executors` executors (one task at a time each) on
+/// loopback: the processes, the scheduler's port and the executors' work
+/// directories.
+fn cluster(dir: &Path, executors: usize) -> (Processes, u16, Vec<std::path::PathBuf>) {
     let mut processes = Processes(Vec::new());
     let scheduler_port = free_port();
     processes.0.push(
@@ -89,9 +89,9 @@ fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
     );
     wait_for(scheduler_port, &mut processes);
     let mut work_dirs = Vec::new();
-    for n in 0..2 {
+    for n in 0..executors {
         let (port, grpc_port) = (free_port(), free_port());
-        let work_dir = dir.path().join(format!("executor-{n}"));
+        let work_dir = dir.join(format!("executor-{n}"));
         std::fs::create_dir(&work_dir).unwrap();
         processes.0.push(
             Command::new(env!("CARGO_BIN_EXE_jsbox-executor"))
@@ -99,7 +99,7 @@ fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
                 .args(["--scheduler", &format!("127.0.0.1:{scheduler_port}"), "--concurrent-tasks", "1"])
                 .arg("--work-dir")
                 .arg(&work_dir)
-                .env("JSBOX_CACHE_DIR", dir.path().join("cache"))
+                .env("JSBOX_CACHE_DIR", dir.join("cache"))
                 .stdout(Stdio::null())
                 .spawn()
                 .unwrap(),
@@ -108,14 +108,32 @@ fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
         wait_for(grpc_port, &mut processes);
         work_dirs.push(work_dir);
     }
+    (processes, scheduler_port, work_dirs)
+}
+
+/// A client context of the cluster, with JS `CREATE FUNCTION`.
+async fn remote(scheduler_port: u16) -> SessionContext {
+    let config = jsbox_ballista::client_config().with_target_partitions(4);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_function_factory(Some(Arc::new(JsFunctionFactory::new())))
+        .build();
+    SessionContext::remote_with_state(&format!("df://127.0.0.1:{scheduler_port}"), state).await.unwrap()
+}
+
+#[test]
+fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("people");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data);
+    let (processes, scheduler_port, work_dirs) = cluster(dir.path(), 2);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (local, distributed) = runtime.block_on(async {
         let local = run(&SessionContext::new(), &data).await;
-        let config = jsbox_ballista::client_config().with_target_partitions(4);
-        let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
-        let url = format!("df://127.0.0.1:{scheduler_port}");
-        let remote = SessionContext::remote_with_state(&url, state).await.unwrap();
+        let remote = remote(scheduler_port).await;
         let distributed = tokio::time::timeout(Duration::from_secs(180), run(&remote, &data))
             .await
             .expect("the distributed query finished within 180 s");
@@ -127,5 +145,33 @@ fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
     // directories), not the client.
     let used = work_dirs.iter().filter(|d| std::fs::read_dir(d).unwrap().next().is_some()).count();
     assert!(used >= 1, "no executor wrote anything");
+    drop(processes);
+}
+
+/// `CREATE FUNCTION` on a Ballista client: the body travels with the
+/// plan to an executor that never saw the statement.
+#[test]
+fn a_created_function_runs_on_ballista() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("people");
+    std::fs::create_dir(&data).unwrap();
+    write_dataset(&data);
+    let (processes, scheduler_port, work_dirs) = cluster(dir.path(), 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = runtime.block_on(async {
+        let ctx = remote(scheduler_port).await;
+        ctx.register_csv("people", data.to_str().unwrap(), CsvReadOptions::new()).await.unwrap();
+        let create = "CREATE FUNCTION shout(VARCHAR, BIGINT) RETURNS VARCHAR LANGUAGE javascript AS '
+export function shout(name, id) { return name.trim().toUpperCase() + ''!'' + (id % 7); }'";
+        ctx.sql(create).await.unwrap().collect().await.unwrap();
+        let query = "SELECT shout(name, id) AS s, count(*) AS n FROM people GROUP BY shout(name, id) ORDER BY s LIMIT 2";
+        let batches = tokio::time::timeout(Duration::from_secs(180), async { ctx.sql(query).await.unwrap().collect().await.unwrap() })
+            .await
+            .expect("the distributed query finished within 180 s");
+        pretty_format_batches(&batches).unwrap().to_string()
+    });
+    assert!(table.contains("| NAME 0!0 | 1 |"), "{table}");
+    assert!(table.contains("| NAME 1!1 | 1 |"), "{table}");
+    assert!(std::fs::read_dir(&work_dirs[0]).unwrap().next().is_some(), "the executor ran no task");
     drop(processes);
 }

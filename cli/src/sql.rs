@@ -17,8 +17,10 @@ use datafusion::common::TableReference;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::*;
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures_util::StreamExt;
-use jsbox_datafusion::{Cache, JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, Sandbox, UdfDefinition, UdfError};
+use jsbox_datafusion::{Cache, JsFunctionFactory, JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, Sandbox, UdfDefinition, UdfError};
 
 use crate::failure::{self, usage};
 use crate::sandbox::SandboxArgs;
@@ -27,7 +29,10 @@ use crate::sandbox::SandboxArgs;
 pub struct SqlArgs {
     /// The query. A table is a file path in single quotes
     /// (`FROM 'data/records.parquet'`): .parquet, .csv (with a header
-    /// line), .json/.jsonl/.ndjson (JSON Lines).
+    /// line), .json/.jsonl/.ndjson (JSON Lines). Statements separated by
+    /// `;` run in order and the last one's rows are the result, so
+    /// `CREATE FUNCTION name(type, ...) RETURNS type LANGUAGE javascript
+    /// AS '...'` can define a function for the query that follows.
     #[arg(value_name = "SQL")]
     sql: String,
     /// A JS plugin as a SQL function (repeatable):
@@ -165,14 +170,17 @@ fn sandbox(args: &SandboxArgs) -> Result<Sandbox> {
     Ok(s)
 }
 
-fn udfs(args: &SqlArgs) -> Result<Vec<JsUdf>> {
-    let sandbox = sandbox(&args.sandbox)?;
+/// The sandbox, mode and error policy every function of the run gets
+/// (`--udf` and `CREATE FUNCTION` alike).
+fn policy(args: &SqlArgs) -> Result<(Sandbox, Mode, OnError)> {
     // clap refuses both flags together; --per-batch names the default.
-    let mode = match (args.per_row, args.per_batch) {
-        (true, _) => Mode::PerRow,
-        (false, _) => Mode::PerBatch,
-    };
+    let mode = if args.per_row { Mode::PerRow } else { Mode::PerBatch };
     let on_error = if args.on_error == "null" { OnError::Null } else { OnError::Fail };
+    Ok((sandbox(&args.sandbox)?, mode, on_error))
+}
+
+fn udfs(args: &SqlArgs) -> Result<Vec<JsUdf>> {
+    let (sandbox, mode, on_error) = policy(args)?;
     let mut udfs = Vec::new();
     for spec in &args.udfs {
         let spec = parse_udf(spec)?;
@@ -216,13 +224,29 @@ fn report(err: DataFusionError) -> anyhow::Error {
     }
 }
 
-/// Registers every quoted file path the query names as a table of that
-/// name, read by the format its extension says.
-async fn register_files(ctx: &SessionContext, sql: &str) -> Result<()> {
+/// The statements of the `SQL` argument.
+fn statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
     let state = ctx.state();
-    let dialect = state.config().options().sql_parser.dialect;
-    let statement = state.sql_to_statement(sql, &dialect).map_err(report)?;
-    for table in state.resolve_table_references(&statement).map_err(report)? {
+    let options = state.config().options();
+    let dialect = options.sql_parser.dialect;
+    let dialect = dialect_from_str(dialect).ok_or_else(|| usage(format!("unsupported SQL dialect {dialect}")))?;
+    let statements = DFParserBuilder::new(sql)
+        .with_dialect(dialect.as_ref())
+        .with_recursion_limit(options.sql_parser.recursion_limit.get())
+        .build()
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(report)?;
+    if statements.is_empty() {
+        return Err(usage("no SQL statement"));
+    }
+    Ok(statements.into())
+}
+
+/// Registers every quoted file path the statement names as a table of
+/// that name, read by the format its extension says.
+async fn register_files(ctx: &SessionContext, statement: &Statement) -> Result<()> {
+    let state = ctx.state();
+    for table in state.resolve_table_references(statement).map_err(report)? {
         let TableReference::Bare { table: name } = &table else { continue };
         let path = Path::new(name.as_ref());
         let Some(ext) = path.extension().and_then(|e| e.to_str()) else { continue };
@@ -272,7 +296,13 @@ async fn context(args: &SqlArgs) -> Result<SessionContext> {
     }
     // Split even a small file into partitions: the plugin is the cost.
     config.options_mut().optimizer.repartition_file_min_size = 1 << 20;
-    let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
+    let (sandbox, mode, on_error) = policy(args)?;
+    let functions = JsFunctionFactory::new().sandbox(sandbox).mode(mode).on_error(on_error);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_function_factory(Some(Arc::new(functions)))
+        .build();
     match &args.ballista {
         Some(url) => {
             use ballista::prelude::SessionContextExt;
@@ -346,9 +376,14 @@ async fn query(args: &SqlArgs) -> Result<()> {
     for udf in &udfs {
         ctx.register_udf(udf.clone().into_scalar_udf());
     }
-    register_files(&ctx, &args.sql).await?;
+    let mut statements = statements(&ctx, &args.sql)?;
+    let last = statements.pop().expect("statements() returns at least one");
     let started = Instant::now();
-    let df = ctx.sql(&args.sql).await.map_err(report)?;
+    for statement in statements {
+        let df = plan(&ctx, statement).await?;
+        df.collect().await.map_err(report)?;
+    }
+    let df = plan(&ctx, last).await?;
     let mut stream = df.execute_stream().await.map_err(report)?;
     let mut sink = Sink::new(args.output.as_deref(), stream.schema())?;
     let mut rows = 0;
@@ -370,6 +405,15 @@ async fn query(args: &SqlArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A statement's DataFrame (a DDL statement such as `CREATE FUNCTION` has
+/// run when it returns), its file tables registered first.
+async fn plan(ctx: &SessionContext, statement: Statement) -> Result<DataFrame> {
+    register_files(ctx, &statement).await?;
+    let state = ctx.state();
+    let plan = state.statement_to_plan(statement).await.map_err(report)?;
+    ctx.execute_logical_plan(plan).await.map_err(report)
 }
 
 pub fn run(args: SqlArgs) -> Result<ExitCode> {

@@ -163,3 +163,30 @@ fn a_broken_plugin_fails_before_the_query() {
         .code(1)
         .stderr(contains("cannot build the plugin's sandbox"));
 }
+
+/// `CREATE FUNCTION ... LANGUAGE javascript` before the query defines a
+/// function for it, in the run's sandbox (its grants apply); a body that
+/// does not compile is a usage error naming the function and the line.
+#[test]
+fn create_function_in_the_query() {
+    let dir = fixture();
+    let sql = "CREATE FUNCTION initials(VARCHAR) RETURNS VARCHAR LANGUAGE javascript AS '
+export function initials(name) {
+  return name.trim().split(/\\s+/).map((w) => w[0].toUpperCase()).join(''.'');
+}';
+SELECT id, initials(name) AS i FROM 'people.csv' ORDER BY id";
+    jsbox(dir.path()).args(["sql", sql]).assert().success().stdout(contains("| 1  | A |")).stdout(contains("| 3  | L |"));
+    let peek = "CREATE FUNCTION peek(BIGINT) RETURNS VARCHAR LANGUAGE javascript AS '
+import { readFileSync } from ''fs'';
+export function peek(id) { return readFileSync(''secret/note.txt'', ''utf8'').trim() + id; }';
+SELECT peek(id) AS p FROM 'people.csv' WHERE id = 2";
+    jsbox(dir.path()).args(["sql", peek, "--allow-read", "secret"]).assert().success().stdout(contains("| psst2 |"));
+    jsbox(dir.path()).args(["sql", peek]).assert().failure().stderr(contains("peek"));
+    let broken = "CREATE FUNCTION twice(BIGINT) RETURNS BIGINT LANGUAGE javascript AS '\nexport function twice(x) {\n  return x *;\n}'; SELECT twice(id) FROM 'people.csv'";
+    jsbox(dir.path())
+        .args(["sql", broken])
+        .assert()
+        .code(2)
+        .stderr(contains("twice"))
+        .stderr(contains("twice.mjs:3:"));
+}

@@ -65,6 +65,15 @@ pub enum UdfError {
         /// The plugin's error, or why its value does not fit.
         message: String,
     },
+    /// A `CREATE FUNCTION` statement jsbox cannot make a function of (see
+    /// [`crate::JsFunctionFactory`]).
+    #[error("CREATE FUNCTION {name}: {reason}")]
+    CreateFunction {
+        /// The function's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A UDF definition is not valid, or one carried in a plan could not be
     /// read.
     #[error("bad jsbox UDF definition: {0}")]
@@ -74,7 +83,10 @@ pub enum UdfError {
 impl From<UdfError> for datafusion::error::DataFusionError {
     fn from(e: UdfError) -> Self {
         match e {
-            UdfError::UnsupportedType(_) | UdfError::BadTypeName { .. } | UdfError::Arity { .. } => {
+            UdfError::UnsupportedType(_)
+            | UdfError::BadTypeName { .. }
+            | UdfError::Arity { .. }
+            | UdfError::CreateFunction { .. } => {
                 datafusion::error::DataFusionError::Plan(e.to_string())
             }
             other => datafusion::error::DataFusionError::External(Box::new(other)),

@@ -63,6 +63,10 @@
 //!   the result does not fit the return type) fails the query with
 //!   [`UdfError::Row`], which names the UDF, the row, its arguments and the
 //!   plugin's error, or becomes NULL with [`OnError::Null`].
+//! - **[`JsFunctionFactory`]**: `CREATE FUNCTION name(type, ...) RETURNS
+//!   type LANGUAGE javascript AS '...'` in SQL makes a [`JsUdf`] of the
+//!   body (an ES module exporting a function of that name), built by the
+//!   statement so a syntax error is a planning error with its line.
 //! - **[`JsUdfCodec`]**: a DataFusion logical and physical extension codec
 //!   that writes a `JsUdf`'s definition into serialized plans and rebuilds
 //!   it on decode, wrapping any other codec (Ballista's). With it a
@@ -76,6 +80,7 @@
 #![warn(clippy::missing_errors_doc)]
 
 mod codec;
+mod create;
 mod convert;
 mod error;
 mod plugin;
@@ -83,6 +88,7 @@ mod types;
 mod udf;
 
 pub use codec::JsUdfCodec;
+pub use create::JsFunctionFactory;
 pub use error::UdfError;
 pub use plugin::{Cache, Plugin, Sandbox};
 pub use types::JsType;

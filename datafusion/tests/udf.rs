@@ -15,7 +15,7 @@ use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
-use jsbox_datafusion::{JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
+use jsbox_datafusion::{JsFunctionFactory, JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
 
 fn udf(name: &str, source: &str) -> UdfDefinition {
     UdfDefinition::new(name, Plugin::from_source(format!("{name}.js"), source))
@@ -344,4 +344,83 @@ fn definitions_decode_to_the_same_definition() {
     assert_eq!(back.definition(), &def);
     assert!(JsUdfCodec::decode_definition(b"something else").unwrap().is_none());
     assert!(matches!(JsUdfCodec::decode_definition(b"jsbox-udf/1\n{"), Err(UdfError::Definition(_))));
+}
+
+fn with_factory() -> SessionContext {
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_default_features()
+        .with_function_factory(Some(Arc::new(JsFunctionFactory::new())))
+        .build();
+    SessionContext::new_with_state(state)
+}
+
+async fn run_sql(ctx: &SessionContext, sql: &str) -> datafusion::error::Result<String> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(datafusion::arrow::util::pretty::pretty_format_batches(&batches)?.to_string())
+}
+
+const GCD: &str = "CREATE FUNCTION euclid(BIGINT, BIGINT) RETURNS BIGINT LANGUAGE javascript AS '
+export function euclid(a, b) {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}'";
+
+/// CREATE FUNCTION registers a JS function with declared types (the
+/// planner casts to them); OR REPLACE replaces it, a second CREATE does
+/// not; DROP FUNCTION removes it.
+#[tokio::test]
+async fn create_function_then_drop_function() {
+    let ctx = with_factory();
+    run_sql(&ctx, GCD).await.unwrap();
+    let out = run_sql(&ctx, "SELECT euclid(a, 36) AS g FROM (VALUES (CAST(84 AS INT)), (NULL), (35)) AS t(a)").await.unwrap();
+    assert!(out.contains("| 12 |") && out.contains("| 1  |"), "{out}");
+    let again = run_sql(&ctx, GCD).await.unwrap_err().to_string();
+    assert!(again.contains("CREATE FUNCTION euclid: a function of this name exists"), "{again}");
+    let replace = "CREATE OR REPLACE FUNCTION euclid(BIGINT, BIGINT) RETURNS VARCHAR LANGUAGE js AS 'export const euclid = (a, b) => `${a}/${b}`;'";
+    run_sql(&ctx, replace).await.unwrap();
+    assert!(run_sql(&ctx, "SELECT euclid(84, 36) AS g").await.unwrap().contains("| 84/36 |"));
+    run_sql(&ctx, "DROP FUNCTION euclid").await.unwrap();
+    let gone = run_sql(&ctx, "SELECT euclid(84, 36)").await.unwrap_err().to_string();
+    assert!(gone.contains("euclid"), "{gone}");
+    // A built-in's name is taken too.
+    let builtin = "CREATE FUNCTION gcd(BIGINT, BIGINT) RETURNS BIGINT LANGUAGE javascript AS 'export const gcd = (a) => a;'";
+    assert!(run_sql(&ctx, builtin).await.unwrap_err().to_string().contains("exists"));
+    run_sql(&ctx, "DROP FUNCTION IF EXISTS euclid").await.unwrap();
+}
+
+/// A body that does not compile fails the CREATE FUNCTION statement as a
+/// planning error naming the function and the line; so do another
+/// language, a return type with no JSON form, and a body that is not a
+/// string. Nothing is registered.
+#[tokio::test]
+async fn create_function_errors_are_planning_errors() {
+    let ctx = with_factory();
+    let broken = "CREATE FUNCTION half(DOUBLE) RETURNS DOUBLE LANGUAGE javascript AS '\nexport function half(x) {\n  return x /;\n}'";
+    let err = ctx.sql(broken).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err.find_root(), datafusion::error::DataFusionError::Plan(_)), "{err:?}");
+    assert!(text.contains("half") && text.contains("syntax error") && text.contains("half.mjs:3:"), "{text}");
+    assert!(run_sql(&ctx, "SELECT half(1.0)").await.is_err());
+    let python = ctx.sql("CREATE FUNCTION p(BIGINT) RETURNS BIGINT LANGUAGE python AS 'x'").await.unwrap_err();
+    assert!(python.to_string().contains("CREATE FUNCTION p: only LANGUAGE javascript"), "{python}");
+    let date = ctx.sql("CREATE FUNCTION d(BIGINT) RETURNS DATE LANGUAGE javascript AS 'export const d = (x) => x;'").await;
+    assert!(date.unwrap_err().to_string().contains("cannot cross into JS"));
+    let number = ctx.sql("CREATE FUNCTION n(BIGINT) RETURNS BIGINT LANGUAGE javascript RETURN $1 + 1").await.unwrap_err();
+    assert!(number.to_string().contains("the body must be a string"), "{number}");
+}
+
+/// A created function's body travels in a serialized plan: a context
+/// with no factory and no registration runs it.
+#[tokio::test]
+async fn created_functions_travel_with_the_plan() {
+    let ctx = with_factory();
+    run_sql(&ctx, GCD).await.unwrap();
+    let plan = ctx.sql("SELECT euclid(1071, 462) AS g").await.unwrap().into_optimized_plan().unwrap();
+    let codec = JsUdfCodec::new();
+    let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap();
+    let other = SessionContext::new();
+    let decoded = logical_plan_from_bytes_with_extension_codec(&bytes, &other.task_ctx(), &codec).unwrap();
+    let batches = other.execute_logical_plan(decoded).await.unwrap().collect().await.unwrap();
+    let out = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+    assert!(out.contains("| 21 |"), "{out}");
 }
