@@ -13,7 +13,7 @@ use ballista::prelude::SessionContextExt;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::*;
-use jsbox_datafusion::{JsFunctionFactory, JsUdf, Mode, Plugin, UdfDefinition};
+use jsbox_datafusion::{JsFunctionFactory, JsType, JsUdaf, JsUdf, Mode, Plugin, UdfDefinition};
 
 /// Kills and reaps its children when dropped.
 struct Processes(Vec<Child>);
@@ -62,6 +62,15 @@ fn write_dataset(dir: &Path) {
         }
         std::fs::write(dir.join(format!("part-{file}.csv")), text).unwrap();
     }
+}
+
+fn js_mean() -> JsUdaf {
+    let source = "exports.create_state = () => ({ n: 0, sum: 0 });
+exports.accumulate = (s, x) => { s.n += 1; s.sum += x; };
+exports.merge = (s, o) => ({ n: s.n + o.n, sum: s.sum + o.sum });
+exports.finish = (s) => s.sum / s.n;";
+    let def = UdfDefinition::new("js_mean", Plugin::from_source("mean.js", source)).args([JsType::Float64]).returns(JsType::Float64);
+    JsUdaf::new(def).unwrap()
 }
 
 const QUERY: &str = "SELECT id, tag(id, name) AS t, length(tag(id, name)) AS n FROM people ORDER BY id";
@@ -137,6 +146,16 @@ fn a_js_udf_runs_on_a_ballista_cluster_of_real_processes() {
         let distributed = tokio::time::timeout(Duration::from_secs(180), run(&remote, &data))
             .await
             .expect("the distributed query finished within 180 s");
+        // A JS aggregate: partial states on the executors, merged by the
+        // final step; it equals SQL's own avg for every group.
+        remote.register_udaf(js_mean().into_aggregate_udf());
+        let same = "SELECT count(*) AS groups, sum(CASE WHEN abs(js - s) < 1e-9 THEN 1 ELSE 0 END) AS same \
+            FROM (SELECT id % 7 AS g, js_mean(id) AS js, avg(id) AS s FROM people GROUP BY id % 7)";
+        let batches = tokio::time::timeout(Duration::from_secs(180), async { remote.sql(same).await.unwrap().collect().await.unwrap() })
+            .await
+            .expect("the distributed aggregate finished within 180 s");
+        let same = pretty_format_batches(&batches).unwrap().to_string();
+        assert!(same.contains("| 7      | 7    |"), "{same}");
         (local, distributed)
     });
     assert!(local.contains("| 3    | NAME 3#6/1"), "{}", &local[..local.len().min(600)]);

@@ -18,14 +18,17 @@ use datafusion_proto::physical_plan::{
 };
 
 use crate::error::UdfError;
+use crate::udaf::JsUdaf;
 use crate::udf::{JsUdf, UdfDefinition};
 
 /// What a definition's bytes start with (and its format's version).
 const MAGIC: &[u8] = b"jsbox-udf/1\n";
+/// What an aggregate's definition bytes start with.
+const AGGREGATE_MAGIC: &[u8] = b"jsbox-udaf/1\n";
 
 /// A DataFusion extension codec (logical and physical) that writes a
-/// [`JsUdf`]'s [`UdfDefinition`] (plugin sources, types, mode, policy,
-/// sandbox) into the plan, and rebuilds the UDF from it on the other side:
+/// [`JsUdf`]'s or [`JsUdaf`]'s [`UdfDefinition`] (plugin sources, types,
+/// mode, policy, sandbox) into the plan, and rebuilds the UDF from it on the other side:
 /// the plugin travels with the plan, and whoever decodes it needs no
 /// registration. Everything else is handed to the codecs it wraps
 /// (DataFusion's defaults, or Ballista's).
@@ -110,6 +113,19 @@ impl JsUdfCodec {
     fn decode_udf(buf: &[u8]) -> DfResult<Option<Arc<ScalarUDF>>> {
         Ok(JsUdfCodec::decode_definition(buf)?.map(|udf| Arc::new(udf.into_scalar_udf())))
     }
+
+    fn encode_udaf(node: &AggregateUDF, buf: &mut Vec<u8>) -> Option<()> {
+        let udaf = node.inner().downcast_ref::<JsUdaf>()?;
+        buf.extend_from_slice(AGGREGATE_MAGIC);
+        serde_json::to_writer(buf, udaf.definition()).expect("a definition serializes");
+        Some(())
+    }
+
+    fn decode_udaf(buf: &[u8]) -> DfResult<Option<Arc<AggregateUDF>>> {
+        let Some(json) = buf.strip_prefix(AGGREGATE_MAGIC) else { return Ok(None) };
+        let def: UdfDefinition = serde_json::from_slice(json).map_err(|e| UdfError::Definition(e.to_string()))?;
+        Ok(Some(Arc::new(JsUdaf::new(def)?.into_aggregate_udf())))
+    }
 }
 
 impl LogicalExtensionCodec for JsUdfCodec {
@@ -171,11 +187,17 @@ impl LogicalExtensionCodec for JsUdfCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
-        self.logical.try_decode_udaf(name, buf)
+        match JsUdfCodec::decode_udaf(buf)? {
+            Some(udaf) => Ok(udaf),
+            None => self.logical.try_decode_udaf(name, buf),
+        }
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.logical.try_encode_udaf(node, buf)
+        match JsUdfCodec::encode_udaf(node, buf) {
+            Some(()) => Ok(()),
+            None => self.logical.try_encode_udaf(node, buf),
+        }
     }
 
     fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {
@@ -248,11 +270,17 @@ impl PhysicalExtensionCodec for JsUdfCodec {
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<AggregateUDF>> {
-        self.physical.try_decode_udaf(name, buf)
+        match JsUdfCodec::decode_udaf(buf)? {
+            Some(udaf) => Ok(udaf),
+            None => self.physical.try_decode_udaf(name, buf),
+        }
     }
 
     fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        self.physical.try_encode_udaf(node, buf)
+        match JsUdfCodec::encode_udaf(node, buf) {
+            Some(()) => Ok(()),
+            None => self.physical.try_encode_udaf(node, buf),
+        }
     }
 
     fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<WindowUDF>> {

@@ -65,6 +65,18 @@ pub enum UdfError {
         /// The plugin's error, or why its value does not fit.
         message: String,
     },
+    /// An aggregate's call failed (the plugin threw, a limit was hit, its
+    /// state is not JSON, or its result does not fit the return type).
+    #[error("{udf}: {step}: {message}")]
+    Aggregate {
+        /// The aggregate's SQL name.
+        udf: String,
+        /// The wrapper step: `aggregate_update`, `aggregate_merge` or
+        /// `aggregate_finish`.
+        step: &'static str,
+        /// The plugin's error, or why its value does not fit.
+        message: String,
+    },
     /// A `CREATE FUNCTION` statement jsbox cannot make a function of (see
     /// [`crate::JsFunctionFactory`]).
     #[error("CREATE FUNCTION {name}: {reason}")]

@@ -63,6 +63,11 @@
 //!   the result does not fit the return type) fails the query with
 //!   [`UdfError::Row`], which names the UDF, the row, its arguments and the
 //!   plugin's error, or becomes NULL with [`OnError::Null`].
+//! - **[`JsUdaf`]**: a module exporting `create_state`, `accumulate`,
+//!   `merge` and `finish` as a DataFusion aggregate function. The state
+//!   crosses as JSON text, a `Utf8` state column between DataFusion's
+//!   partial and final steps, so states computed on different Ballista
+//!   executors merge.
 //! - **[`JsFunctionFactory`]**: `CREATE FUNCTION name(type, ...) RETURNS
 //!   type LANGUAGE javascript AS '...'` in SQL makes a [`JsUdf`] of the
 //!   body (an ES module exporting a function of that name), built by the
@@ -85,6 +90,7 @@ mod convert;
 mod error;
 mod plugin;
 mod types;
+mod udaf;
 mod udf;
 
 pub use codec::JsUdfCodec;
@@ -92,6 +98,7 @@ pub use create::JsFunctionFactory;
 pub use error::UdfError;
 pub use plugin::{Cache, Plugin, Sandbox};
 pub use types::JsType;
+pub use udaf::JsUdaf;
 pub use udf::{JsUdf, Mode, OnError, UdfDefinition};
 
 pub use datafusion;

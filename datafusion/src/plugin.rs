@@ -154,7 +154,8 @@ impl Plugin {
         let spec = serde_json::to_string(&format!("./{}", self.entry)).expect("a string serializes");
         let export = serde_json::to_string(&self.export).expect("a string serializes");
         format!(
-            "const m = require({spec});\n\
+            "const entry = {spec};\n\
+             const m = require(entry);\n\
              const name = {export};\n\
              function pick() {{\n\
              \x20 if (name !== null) return m == null ? undefined : m[name];\n\
@@ -166,10 +167,37 @@ impl Plugin {
              \x20 const f = pick();\n\
              \x20 if (typeof f !== 'function') throw new TypeError({spec} + (name === null ? ' exports no function' : ' has no function export ' + name));\n\
              \x20 return f(...args);\n\
-             }};\n"
+             }};\n{AGGREGATE_WRAPPER}"
         )
     }
 }
+
+/// The wrapper's aggregate exports (see [`crate::JsUdaf`]): states cross
+/// as JSON, `null` for a state not created yet. `accumulate` and `merge`
+/// may return the new state or change the one they are given.
+const AGGREGATE_WRAPPER: &str = r#"function aggregate() {
+  for (const f of ['create_state', 'accumulate', 'merge', 'finish'])
+    if (m == null || typeof m[f] !== 'function') throw new TypeError(entry + ' exports no function ' + f + ' (an aggregate exports create_state, accumulate, merge and finish)');
+  return m;
+}
+function start(a, state) { return state === null ? a.create_state() : state; }
+exports.aggregate_update = function (state, rows) {
+  const a = aggregate();
+  let s = start(a, state);
+  for (const args of rows) { const r = a.accumulate(s, ...args); if (r !== undefined) s = r; }
+  return s;
+};
+exports.aggregate_merge = function (state, others) {
+  const a = aggregate();
+  let s = start(a, state);
+  for (const o of others) if (o !== null) { const r = a.merge(s, o); if (r !== undefined) s = r; }
+  return s;
+};
+exports.aggregate_finish = function (state) {
+  const a = aggregate();
+  return a.finish(start(a, state));
+};
+"#;
 
 /// Where a factory's compiled snapshot is cached on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -255,7 +255,25 @@ impl JsUdf {
         Ok(())
     }
 
-    fn check_args(&self, arg_types: &[DataType]) -> Result<(), UdfError> {
+    /// Its signature (shared with [`crate::JsUdaf`]).
+    pub(crate) fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// The argument types the planner casts to: checked, dictionaries as
+    /// their values.
+    pub(crate) fn coerce(&self, arg_types: &[DataType]) -> DfResult<Vec<DataType>> {
+        self.check_args(arg_types)?;
+        Ok(arg_types
+            .iter()
+            .map(|t| match t {
+                DataType::Dictionary(_, values) => values.as_ref().clone(),
+                other => other.clone(),
+            })
+            .collect())
+    }
+
+    pub(crate) fn check_args(&self, arg_types: &[DataType]) -> Result<(), UdfError> {
         if let Some(declared) = &self.def.args {
             if declared.len() != arg_types.len() {
                 return Err(UdfError::Arity { udf: self.def.name.clone(), expected: declared.len(), got: arg_types.len() });
@@ -352,7 +370,7 @@ fn row_json(arrays: &[ArrayRef], row: usize) -> String {
 }
 
 /// A jsbox error in one line, JS exceptions as `Name: message`.
-fn message(e: &jsbox::Error) -> String {
+pub(crate) fn message(e: &jsbox::Error) -> String {
     match e {
         jsbox::Error::Exception(x) if x.name.is_empty() => x.message.clone(),
         jsbox::Error::Exception(x) => format!("{}: {}", x.name, x.message),
@@ -370,15 +388,7 @@ impl ScalarUDFImpl for JsUdf {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> DfResult<Vec<DataType>> {
-        self.check_args(arg_types)?;
-        // Dictionaries are passed as their values.
-        Ok(arg_types
-            .iter()
-            .map(|t| match t {
-                DataType::Dictionary(_, values) => values.as_ref().clone(),
-                other => other.clone(),
-            })
-            .collect())
+        self.coerce(arg_types)
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {

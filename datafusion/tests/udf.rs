@@ -15,7 +15,7 @@ use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
-use jsbox_datafusion::{JsFunctionFactory, JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
+use jsbox_datafusion::{JsFunctionFactory, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
 
 fn udf(name: &str, source: &str) -> UdfDefinition {
     UdfDefinition::new(name, Plugin::from_source(format!("{name}.js"), source))
@@ -423,4 +423,107 @@ async fn created_functions_travel_with_the_plan() {
     let batches = other.execute_logical_plan(decoded).await.unwrap().collect().await.unwrap();
     let out = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
     assert!(out.contains("| 21 |"), "{out}");
+}
+
+const MEAN: &str = "exports.create_state = () => ({ n: 0, sum: 0 });
+exports.accumulate = (s, x) => { if (x !== null) { s.n += 1; s.sum += x; } };
+exports.merge = (s, o) => ({ n: s.n + o.n, sum: s.sum + o.sum });
+exports.finish = (s) => (s.n === 0 ? null : s.sum / s.n);";
+
+/// The jsbox error inside a query's error.
+fn udf_error(err: &datafusion::error::DataFusionError) -> &UdfError {
+    match err.find_root() {
+        datafusion::error::DataFusionError::External(e) => e.downcast_ref::<UdfError>().expect("a jsbox error"),
+        other => panic!("not a jsbox error: {other}"),
+    }
+}
+
+fn js_mean() -> JsUdaf {
+    JsUdaf::new(udf("js_mean", MEAN).args([JsType::Float64]).returns(JsType::Float64)).unwrap()
+}
+
+/// A context whose table `t(g, x)` is 4 partitions of 250 rows: the
+/// aggregate runs as partial states per partition merged by a final step.
+fn partitioned(udafs: Vec<JsUdaf>) -> SessionContext {
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(4).with_batch_size(100));
+    for udaf in udafs {
+        ctx.register_udaf(udaf.into_aggregate_udf());
+    }
+    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new("x", DataType::Int64, true),
+    ]));
+    let partitions = (0..4)
+        .map(|p| {
+            let ids: Vec<i64> = (p * 250..(p + 1) * 250).collect();
+            let g = Int64Array::from(ids.iter().map(|i| i % 7).collect::<Vec<_>>());
+            let x = Int64Array::from(ids.iter().map(|i| (i % 13 != 0).then_some(i * 3 % 101)).collect::<Vec<_>>());
+            vec![RecordBatch::try_new(schema.clone(), vec![Arc::new(g), Arc::new(x)]).unwrap()]
+        })
+        .collect();
+    ctx.register_table("t", Arc::new(MemTable::try_new(schema, partitions).unwrap())).unwrap();
+    ctx
+}
+
+/// A JS aggregate gives what the same aggregate in SQL gives, per group
+/// and overall, across partial and final aggregation (the plan has both).
+#[tokio::test]
+async fn a_js_aggregate_equals_the_sql_aggregate() {
+    let ctx = partitioned(vec![js_mean()]);
+    let plan = run_sql(&ctx, "EXPLAIN SELECT g, js_mean(x) FROM t GROUP BY g").await.unwrap();
+    assert!(plan.contains("mode=Partial") && plan.contains("mode=Final"), "{plan}");
+    let both = run_sql(&ctx, "SELECT g, js_mean(x) AS js, avg(x) AS sql FROM t GROUP BY g ORDER BY g").await.unwrap();
+    let batches = ctx
+        .sql("SELECT g, js_mean(x) AS js, avg(x) AS sql FROM t GROUP BY g ORDER BY g")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut groups = 0;
+    for batch in &batches {
+        let (js, sql) = (batch.column(1).as_primitive::<datafusion::arrow::datatypes::Float64Type>(), batch.column(2).as_primitive::<datafusion::arrow::datatypes::Float64Type>());
+        for row in 0..batch.num_rows() {
+            assert!((js.value(row) - sql.value(row)).abs() < 1e-9, "{both}");
+            groups += 1;
+        }
+    }
+    assert_eq!(groups, 7, "{both}");
+    let overall = run_sql(&ctx, "SELECT js_mean(x) = avg(x) AS same, js_mean(CAST(NULL AS DOUBLE)) AS none FROM t").await.unwrap();
+    assert!(overall.contains("| true |      |"), "{overall}");
+}
+
+/// A throwing accumulate fails the query naming the aggregate and the
+/// step; a module without the four functions says which one is missing;
+/// a result of the wrong type is an error. The aggregate crosses the
+/// plan codec with its partial and final steps.
+#[tokio::test]
+async fn aggregate_errors_and_the_codec() {
+    let throws = JsUdaf::new(
+        udf("picky", &MEAN.replace("s.n += 1;", "if (x > 90) throw new RangeError('too big: ' + x); s.n += 1;"))
+            .args([JsType::Float64])
+            .returns(JsType::Float64),
+    )
+    .unwrap();
+    let partial = JsUdaf::new(udf("partial", "exports.create_state = () => 0; exports.accumulate = (s) => s + 1;")).unwrap();
+    let wrong = JsUdaf::new(udf("wrong", MEAN).args([JsType::Float64]).returns(JsType::Boolean)).unwrap();
+    let ctx = partitioned(vec![throws, partial, wrong, js_mean()]);
+    let err = run_sql(&ctx, "SELECT picky(x) FROM t").await.unwrap_err();
+    let UdfError::Aggregate { udf, step, message } = udf_error(&err) else { panic!("{err}") };
+    assert_eq!((udf.as_str(), *step), ("picky", "aggregate_update"));
+    assert!(message.starts_with("RangeError: too big: "), "{message}");
+    let err = run_sql(&ctx, "SELECT partial(x) FROM t").await.unwrap_err().to_string();
+    assert!(err.contains("exports no function merge"), "{err}");
+    let err = run_sql(&ctx, "SELECT wrong(x) FROM t").await.unwrap_err().to_string();
+    assert!(err.contains("wrong: aggregate_finish"), "{err}");
+
+    let sql = "SELECT g, js_mean(x) AS m FROM t GROUP BY g ORDER BY g";
+    let expected = run_sql(&ctx, sql).await.unwrap();
+    let physical = ctx.sql(sql).await.unwrap().create_physical_plan().await.unwrap();
+    let codec = JsUdfCodec::new();
+    let bytes = physical_plan_to_bytes_with_extension_codec(physical, &codec).unwrap();
+    let other = partitioned(Vec::new());
+    let decoded = physical_plan_from_bytes_with_extension_codec(&bytes, &other.task_ctx(), &codec).unwrap();
+    let batches = datafusion::physical_plan::collect(decoded, other.task_ctx()).await.unwrap();
+    assert_eq!(datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string(), expected);
 }
