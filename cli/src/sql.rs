@@ -20,7 +20,7 @@ use datafusion::prelude::*;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures_util::StreamExt;
-use jsbox_datafusion::{Cache, JsFunctionFactory, JsType, JsUdf, JsUdfCodec, Mode, OnError, Plugin, Sandbox, UdfDefinition, UdfError};
+use jsbox_datafusion::{Cache, JsFunctionFactory, JsTableFunction, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Plugin, Sandbox, UdfDefinition, UdfError};
 
 use crate::failure::{self, usage};
 use crate::sandbox::SandboxArgs;
@@ -40,6 +40,14 @@ pub struct SqlArgs {
     /// to the query's own; the return type defaults to utf8.
     #[arg(long = "udf", value_name = "SPEC")]
     udfs: Vec<String>,
+    /// A JS module exporting create_state, accumulate, merge and finish as
+    /// a SQL aggregate function (repeatable; the same SPEC as --udf).
+    #[arg(long = "udaf", value_name = "SPEC")]
+    udafs: Vec<String>,
+    /// A JS generator as a table function, `FROM name(args)` (repeatable;
+    /// the same SPEC as --udf; a struct return type gives the columns).
+    #[arg(long = "udtf", value_name = "SPEC")]
+    udtfs: Vec<String>,
     /// Write the result to FILE instead of printing a table; the format
     /// follows the extension: .parquet, .csv, .json/.jsonl (JSON Lines).
     #[arg(long, value_name = "FILE")]
@@ -179,30 +187,44 @@ fn policy(args: &SqlArgs) -> Result<(Sandbox, Mode, OnError)> {
     Ok((sandbox(&args.sandbox)?, mode, on_error))
 }
 
-fn udfs(args: &SqlArgs) -> Result<Vec<JsUdf>> {
+/// The functions of `--udf`, `--udaf` and `--udtf`.
+struct Functions {
+    scalar: Vec<JsUdf>,
+    aggregate: Vec<JsUdaf>,
+    table: Vec<JsTableFunction>,
+}
+
+fn functions(args: &SqlArgs) -> Result<Functions> {
+    let definitions = |specs: &[String]| specs.iter().map(|spec| definition(args, spec)).collect::<Result<Vec<_>>>();
+    let bad = |e: UdfError| usage(e.to_string());
+    Ok(Functions {
+        scalar: definitions(&args.udfs)?.into_iter().map(|d| JsUdf::new(d).map_err(bad)).collect::<Result<_>>()?,
+        aggregate: definitions(&args.udafs)?.into_iter().map(|d| JsUdaf::new(d).map_err(bad)).collect::<Result<_>>()?,
+        table: definitions(&args.udtfs)?.into_iter().map(|d| JsTableFunction::new(d).map_err(bad)).collect::<Result<_>>()?,
+    })
+}
+
+/// The definition of one `--udf`, `--udaf` or `--udtf` spec.
+fn definition(args: &SqlArgs, spec: &str) -> Result<UdfDefinition> {
     let (sandbox, mode, on_error) = policy(args)?;
-    let mut udfs = Vec::new();
-    for spec in &args.udfs {
-        let spec = parse_udf(spec)?;
-        let mut plugin = Plugin::from_file(&spec.plugin).map_err(|e| match &e {
-            // A module it requires is refused (or broken): the library's code.
-            UdfError::Build { source, .. } => failure::Failed::new(failure::code(source), e.to_string()).into(),
-            _ => usage(e.to_string()),
-        })?;
-        if let Some(export) = spec.export {
-            plugin = plugin.export(export);
-        }
-        let mut def = UdfDefinition::new(spec.name, plugin)
-            .returns(spec.returns)
-            .mode(mode)
-            .on_error(on_error)
-            .sandbox(sandbox.clone());
-        if let Some(types) = spec.args {
-            def = def.args(types);
-        }
-        udfs.push(JsUdf::new(def).map_err(|e| usage(e.to_string()))?);
+    let spec = parse_udf(spec)?;
+    let mut plugin = Plugin::from_file(&spec.plugin).map_err(|e| match &e {
+        // A module it requires is refused (or broken): the library's code.
+        UdfError::Build { source, .. } => failure::Failed::new(failure::code(source), e.to_string()).into(),
+        _ => usage(e.to_string()),
+    })?;
+    if let Some(export) = spec.export {
+        plugin = plugin.export(export);
     }
-    Ok(udfs)
+    let mut def = UdfDefinition::new(spec.name, plugin)
+        .returns(spec.returns)
+        .mode(mode)
+        .on_error(on_error)
+        .sandbox(sandbox);
+    if let Some(types) = spec.args {
+        def = def.args(types);
+    }
+    Ok(def)
 }
 
 /// A `--udf` error, a failed plugin build, a failed row or a SQL error as
@@ -213,7 +235,9 @@ fn report(err: DataFusionError) -> anyhow::Error {
         if let Some(udf) = e.downcast_ref::<UdfError>() {
             return match udf {
                 UdfError::Build { source, .. } => failure::Failed::new(failure::code(source), udf.to_string()).into(),
-                UdfError::Row { .. } => failure::Failed::new(failure::JS_ERROR, udf.to_string()).into(),
+                UdfError::Row { .. } | UdfError::Aggregate { .. } => {
+                    failure::Failed::new(failure::JS_ERROR, udf.to_string()).into()
+                }
                 _ => failure::Failed::new(failure::OTHER, udf.to_string()).into(),
             };
         }
@@ -365,16 +389,30 @@ impl Sink {
 }
 
 async fn query(args: &SqlArgs) -> Result<()> {
-    let udfs = udfs(args)?;
+    let functions = functions(args)?;
+    let built = |e: UdfError| report(DataFusionError::External(Box::new(e)));
     if args.ballista.is_none() {
         // Build each sandbox now: a broken plugin fails before the query.
-        for udf in &udfs {
-            udf.factory().map_err(|e| report(DataFusionError::External(Box::new(e))))?;
+        for udf in &functions.scalar {
+            udf.factory().map_err(built)?;
+        }
+        for udaf in &functions.aggregate {
+            udaf.factory().map_err(built)?;
         }
     }
+    for udtf in &functions.table {
+        // A table function runs on this machine, as the query is planned.
+        udtf.factory().map_err(built)?;
+    }
     let ctx = context(args).await?;
-    for udf in &udfs {
+    for udf in &functions.scalar {
         ctx.register_udf(udf.clone().into_scalar_udf());
+    }
+    for udaf in &functions.aggregate {
+        ctx.register_udaf(udaf.clone().into_aggregate_udf());
+    }
+    for udtf in &functions.table {
+        ctx.register_udtf(&udtf.definition().name, Arc::new(udtf.clone()));
     }
     let mut statements = statements(&ctx, &args.sql)?;
     let last = statements.pop().expect("statements() returns at least one");
@@ -394,8 +432,14 @@ async fn query(args: &SqlArgs) -> Result<()> {
     }
     sink.finish()?;
     let elapsed = started.elapsed();
-    for udf in &udfs {
-        udf.flush_calllog().map_err(|e| report(DataFusionError::External(Box::new(e))))?;
+    for udf in &functions.scalar {
+        udf.flush_calllog().map_err(built)?;
+    }
+    for udaf in &functions.aggregate {
+        udaf.flush_calllog().map_err(built)?;
+    }
+    for udtf in &functions.table {
+        udtf.flush_calllog().map_err(built)?;
     }
     if args.stats {
         eprintln!(

@@ -190,3 +190,31 @@ SELECT peek(id) AS p FROM 'people.csv' WHERE id = 2";
         .stderr(contains("twice"))
         .stderr(contains("twice.mjs:3:"));
 }
+
+/// `--udaf` makes a module exporting create_state, accumulate, merge and
+/// finish an aggregate (its length is SQL's max(length) over the partitions of
+/// `--jobs 2`); `--udtf` makes a generator a table function.
+#[test]
+fn aggregates_and_table_functions() {
+    let dir = fixture();
+    std::fs::write(
+        dir.path().join("agg.js"),
+        "exports.longest = { create_state: () => '', accumulate: (s, x) => (x !== null && x.length > s.length ? x : s),\n\
+         merge: (s, o) => (o.length > s.length ? o : s), finish: (s) => s };\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("gen.js"), "module.exports = function* (n) { for (let i = 1; i <= n; i++) yield { n: i, even: i % 2 === 0 }; };").unwrap();
+    let sql = "SELECT longest(name) AS l, max(length(name)) AS m, (SELECT count(*) FROM numbers(7) WHERE even) AS evens FROM 'people.csv'";
+    jsbox(dir.path())
+        .args(["sql", sql, "--jobs", "2", "--udaf", "longest=agg.js:longest(utf8)", "--udtf", "numbers=gen.js->struct<n: int64, even: boolean>"])
+        .assert()
+        .success()
+        .stdout(contains("|   Ada  | 6 | 3     |"));
+    std::fs::write(dir.path().join("half.js"), "exports.create_state = () => 0;").unwrap();
+    jsbox(dir.path())
+        .args(["sql", "SELECT half(id) FROM 'people.csv'", "--udaf", "half=half.js->int64"])
+        .assert()
+        .code(1)
+        .stderr(contains("half: aggregate_update"))
+        .stderr(contains("exports no function accumulate"));
+}

@@ -68,6 +68,9 @@
 //!   crosses as JSON text, a `Utf8` state column between DataFusion's
 //!   partial and final steps, so states computed on different Ballista
 //!   executors merge.
+//! - **[`JsTableFunction`]**: a JS generator as a DataFusion table
+//!   function (`SELECT * FROM js_gen(10)`), run once per query while it is
+//!   planned; a [`JsType::Struct`] return type gives the columns.
 //! - **[`JsFunctionFactory`]**: `CREATE FUNCTION name(type, ...) RETURNS
 //!   type LANGUAGE javascript AS '...'` in SQL makes a [`JsUdf`] of the
 //!   body (an ES module exporting a function of that name), built by the
@@ -92,6 +95,7 @@ mod plugin;
 mod types;
 mod udaf;
 mod udf;
+mod udtf;
 
 pub use codec::JsUdfCodec;
 pub use create::JsFunctionFactory;
@@ -99,6 +103,7 @@ pub use error::UdfError;
 pub use plugin::{Cache, Plugin, Sandbox};
 pub use types::JsType;
 pub use udaf::JsUdaf;
+pub use udtf::JsTableFunction;
 pub use udf::{JsUdf, Mode, OnError, UdfDefinition};
 
 pub use datafusion;

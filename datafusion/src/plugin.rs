@@ -167,18 +167,26 @@ impl Plugin {
              \x20 const f = pick();\n\
              \x20 if (typeof f !== 'function') throw new TypeError({spec} + (name === null ? ' exports no function' : ' has no function export ' + name));\n\
              \x20 return f(...args);\n\
+             }};\n\
+             exports.table_rows = function (...args) {{\n\
+             \x20 const rows = [];\n\
+             \x20 for (const row of exports.{WRAPPER_EXPORT}(...args)) rows.push(row);\n\
+             \x20 return rows;\n\
              }};\n{AGGREGATE_WRAPPER}"
         )
     }
 }
 
-/// The wrapper's aggregate exports (see [`crate::JsUdaf`]): states cross
-/// as JSON, `null` for a state not created yet. `accumulate` and `merge`
+/// The wrapper's aggregate exports (see [`crate::JsUdaf`]): the four
+/// functions are the entry module's (or its export's, with
+/// [`Plugin::export`]); states cross as JSON, `null` for a state not
+/// created yet. `accumulate` and `merge`
 /// may return the new state or change the one they are given.
 const AGGREGATE_WRAPPER: &str = r#"function aggregate() {
+  const a = name === null || m == null ? m : m[name];
   for (const f of ['create_state', 'accumulate', 'merge', 'finish'])
-    if (m == null || typeof m[f] !== 'function') throw new TypeError(entry + ' exports no function ' + f + ' (an aggregate exports create_state, accumulate, merge and finish)');
-  return m;
+    if (a == null || typeof a[f] !== 'function') throw new TypeError(entry + (name === null ? '' : ' ' + name) + ' exports no function ' + f + ' (an aggregate exports create_state, accumulate, merge and finish)');
+  return a;
 }
 function start(a, state) { return state === null ? a.create_state() : state; }
 exports.aggregate_update = function (state, rows) {

@@ -18,7 +18,8 @@ use crate::udf::{message, JsUdf, UdfDefinition};
 /// A JS module as a DataFusion aggregate function
 /// ([`AggregateUDFImpl`]).
 ///
-/// The plugin's entry module exports four functions:
+/// The plugin's entry module (or the object it exports under
+/// [`Plugin::export`](crate::Plugin::export)'s name) has four functions:
 ///
 /// - `create_state()`: a new group's state;
 /// - `accumulate(state, ...args)`: adds a row (its SQL arguments, NULLs as
@@ -79,6 +80,15 @@ impl JsUdaf {
     /// Its definition.
     pub fn definition(&self) -> &UdfDefinition {
         self.udf.definition()
+    }
+
+    /// Flushes the call log of the plugin's factory, if it was built.
+    ///
+    /// # Errors
+    ///
+    /// [`UdfError::Build`] holding the call log's error.
+    pub fn flush_calllog(&self) -> Result<(), UdfError> {
+        self.udf.flush_calllog()
     }
 
     /// Wraps it as an [`AggregateUDF`], for `SessionContext::register_udaf`.

@@ -15,7 +15,7 @@ use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
-use jsbox_datafusion::{JsFunctionFactory, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
+use jsbox_datafusion::{JsFunctionFactory, JsTableFunction, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Plugin, UdfDefinition, UdfError};
 
 fn udf(name: &str, source: &str) -> UdfDefinition {
     UdfDefinition::new(name, Plugin::from_source(format!("{name}.js"), source))
@@ -526,4 +526,48 @@ async fn aggregate_errors_and_the_codec() {
     let decoded = physical_plan_from_bytes_with_extension_codec(&bytes, &other.task_ctx(), &codec).unwrap();
     let batches = datafusion::physical_plan::collect(decoded, other.task_ctx()).await.unwrap();
     assert_eq!(datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string(), expected);
+}
+
+/// A JS generator as a table function: its arguments are constant
+/// expressions, each yielded object is a row of the struct's columns
+/// (another return type gives one `value` column), and the table joins
+/// and aggregates like any other.
+#[tokio::test]
+async fn a_generator_is_a_table_function() {
+    let ctx = SessionContext::new();
+    let gen = "module.exports = function* (n, prefix) { for (let i = 0; i < n; i++) yield { id: i, label: prefix + i, tags: i % 2 ? ['odd'] : [] }; };";
+    let def = udf("js_gen", gen).returns("struct<id: int64, label: utf8, tags: list<utf8>>".parse().unwrap());
+    ctx.register_udtf("js_gen", Arc::new(JsTableFunction::new(def).unwrap()));
+    let words = udf("words", "exports.main = (s) => s.split(' ');").returns(JsType::Utf8);
+    ctx.register_udtf("words", Arc::new(JsTableFunction::new(words).unwrap()));
+
+    let out = run_sql(&ctx, "SELECT * FROM js_gen(10, 'row') WHERE id >= 8 ORDER BY id").await.unwrap();
+    assert!(out.contains("| 8  | row8  | []    |") && out.contains("| 9  | row9  | [odd] |"), "{out}");
+    let out = run_sql(&ctx, "SELECT count(*) AS n, sum(id) AS s FROM js_gen(2 * 50, 'x')").await.unwrap();
+    assert!(out.contains("| 100 | 4950 |"), "{out}");
+    let out = run_sql(&ctx, "SELECT w.value, g.id FROM words('b a c') w JOIN js_gen(3, 'r') g ON length(w.value) + 1 = g.id + 0 + 1 ORDER BY w.value").await.unwrap();
+    assert!(out.contains("| a     | 1  |") && out.contains("| c     | 1  |"), "{out}");
+}
+
+/// A row that does not fit the columns, a generator that throws and a
+/// plugin that yields a non-object for a struct fail the query, naming the
+/// function and the row.
+#[tokio::test]
+async fn table_function_errors_name_the_row() {
+    let ctx = SessionContext::new();
+    let ty: JsType = "struct<id: int64>".parse().unwrap();
+    let bad = "module.exports = function* () { yield { id: 1 }; yield { id: 'two' }; };";
+    ctx.register_udtf("bad", Arc::new(JsTableFunction::new(udf("bad", bad).returns(ty.clone())).unwrap()));
+    let throws = "module.exports = function* (n) { yield { id: 1 }; throw new Error('no more after ' + n); };";
+    ctx.register_udtf("throws", Arc::new(JsTableFunction::new(udf("throws", throws).returns(ty.clone())).unwrap()));
+    let scalar = "module.exports = () => [1, 2];";
+    ctx.register_udtf("scalar", Arc::new(JsTableFunction::new(udf("scalar", scalar).returns(ty)).unwrap()));
+
+    let err = run_sql(&ctx, "SELECT * FROM bad()").await.unwrap_err();
+    let UdfError::Row { udf, row, .. } = udf_error(&err) else { panic!("{err}") };
+    assert_eq!((udf.as_str(), *row), ("bad", 1), "{err}");
+    let err = run_sql(&ctx, "SELECT * FROM throws(5)").await.unwrap_err().to_string();
+    assert!(err.contains("throws") && err.contains("no more after 5"), "{err}");
+    let err = run_sql(&ctx, "SELECT * FROM scalar()").await.unwrap_err().to_string();
+    assert!(err.contains("a row must be an object"), "{err}");
 }
