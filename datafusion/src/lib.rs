@@ -63,6 +63,10 @@
 //!   the result does not fit the return type) fails the query with
 //!   [`UdfError::Row`], which names the UDF, the row, its arguments and the
 //!   plugin's error, or becomes NULL with [`OnError::Null`].
+//! - **Async**: [`JsUdf::into_async_udf`] makes it DataFusion's async
+//!   scalar function: a batch's rows are all started before any is
+//!   awaited, so a plugin awaiting a granted `fetch` overlaps its rows'
+//!   waits.
 //! - **[`JsUdaf`]**: a module exporting `create_state`, `accumulate`,
 //!   `merge` and `finish` as a DataFusion aggregate function. The state
 //!   crosses as JSON text, a `Utf8` state column between DataFusion's

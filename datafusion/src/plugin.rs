@@ -168,6 +168,12 @@ impl Plugin {
              \x20 if (typeof f !== 'function') throw new TypeError({spec} + (name === null ? ' exports no function' : ' has no function export ' + name));\n\
              \x20 return f(...args);\n\
              }};\n\
+             exports.call_all = function (rows) {{\n\
+             \x20 const settle = (args) => new Promise((ok) => ok(exports.{WRAPPER_EXPORT}(...args))).then(\n\
+             \x20   (value) => ({{ value: value === undefined ? null : value }}),\n\
+             \x20   (e) => ({{ error: e instanceof Error ? (e.name ? e.name + ': ' + e.message : e.message) : String(e) }}));\n\
+             \x20 return Promise.all(rows.map(settle));\n\
+             }};\n\
              exports.table_rows = function (...args) {{\n\
              \x20 const rows = [];\n\
              \x20 for (const row of exports.{WRAPPER_EXPORT}(...args)) rows.push(row);\n\

@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
+use datafusion::logical_expr::async_udf::{AsyncScalarUDF, AsyncScalarUDFImpl};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -229,6 +230,20 @@ impl JsUdf {
         ScalarUDF::new_from_impl(self)
     }
 
+    /// Wraps it as DataFusion's async scalar function ([`AsyncScalarUDF`]),
+    /// for a plugin that waits (on a granted `fetch`, a timer): each batch
+    /// runs in one runtime with one async call that starts every row's
+    /// call before awaiting any, so the rows' waits overlap, and the query
+    /// holds no thread while they wait. Rows are called in order and share
+    /// the runtime (as in [`Mode::PerBatch`], whatever the mode); a row
+    /// that throws or rejects fails alone. A batch whose call as a whole
+    /// fails (a limit hit) is run again as the definition's [`Mode`] runs
+    /// it. DataFusion evaluates async functions only in projections
+    /// and filters, and [`crate::JsUdfCodec`] does not carry them.
+    pub fn into_async_udf(self) -> ScalarUDF {
+        AsyncScalarUDF::new(Arc::new(self)).into_scalar_udf()
+    }
+
     /// The plugin's factory, built now if it is not yet (a syntax error in
     /// the plugin shows here). Building it once up front turns a broken
     /// plugin into an error before the query runs.
@@ -312,6 +327,42 @@ impl JsUdf {
             Ok(array) => Ok(Some(array)),
             Err(failed) => Err(self.row_error(arrays, failed.row, rows, failed.message)),
         }
+    }
+
+    /// [`JsUdf::into_async_udf`]: the batch in one async call whose rows'
+    /// promises are awaited together.
+    async fn evaluate_concurrently(&self, arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef, UdfError> {
+        let factory = self.factory()?;
+        let args: Vec<Value> = (0..rows)
+            .map(|row| Value::Array(arrays.iter().map(|a| convert::to_json(a.as_ref(), row)).collect()))
+            .collect();
+        let args = Value::Array(vec![Value::Array(args)]).to_string();
+        let called = match factory.new_runtime() {
+            Ok(mut rt) => rt.call_json_async(Some(WRAPPER_MODULE), "call_all", &args).await,
+            Err(e) => Err(e),
+        };
+        let Ok(json) = called else { return self.evaluate(arrays, rows) };
+        let outcomes: Vec<Value> = serde_json::from_str(&json).unwrap_or_default();
+        if outcomes.len() != rows {
+            return self.evaluate(arrays, rows);
+        }
+        let mut values = Vec::with_capacity(rows);
+        for (row, mut outcome) in outcomes.into_iter().enumerate() {
+            let value = match outcome.get_mut("error") {
+                Some(error) => Err(error.as_str().unwrap_or("the call failed").to_string()),
+                None => {
+                    let value = outcome.get_mut("value").map(Value::take).unwrap_or(Value::Null);
+                    convert::check(&value, &self.def.returns).map(|()| value)
+                }
+            };
+            match value {
+                Ok(v) => values.push(Some(v)),
+                Err(_) if self.def.on_error == OnError::Null => values.push(None),
+                Err(message) => return Err(self.row_error(arrays, row, rows, message)),
+            }
+        }
+        let refs: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
+        Ok(convert::from_json(&refs, &self.def.returns))
     }
 
     /// [`Mode::PerRow`], and batches whose one call failed: a call per row.
@@ -400,5 +451,14 @@ impl ScalarUDFImpl for JsUdf {
         let rows = args.number_rows;
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         Ok(ColumnarValue::Array(self.evaluate(&arrays, rows)?))
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncScalarUDFImpl for JsUdf {
+    async fn invoke_async_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        Ok(ColumnarValue::Array(self.evaluate_concurrently(&arrays, rows).await?))
     }
 }

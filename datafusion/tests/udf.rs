@@ -571,3 +571,74 @@ async fn table_function_errors_name_the_row() {
     let err = run_sql(&ctx, "SELECT * FROM scalar()").await.unwrap_err().to_string();
     assert!(err.contains("a row must be an object"), "{err}");
 }
+
+/// A loopback HTTP server whose every response takes 300 ms; it counts the
+/// requests in flight at once.
+struct SlowServer {
+    port: u16,
+    most_at_once: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn slow_server() -> SlowServer {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let most_at_once = most.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let (now, most) = (now.clone(), most.clone());
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(in_flight, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                now.fetch_sub(1, Ordering::SeqCst);
+                let text = String::from_utf8_lossy(&request);
+                let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+                let body = format!("got {path}");
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            });
+        }
+    });
+    SlowServer { port, most_at_once }
+}
+
+/// An async UDF awaiting a granted `fetch`: a batch's rows wait together
+/// (the loopback server sees them in flight at once), results are in row
+/// order, and a row that rejects fails alone (NULL with OnError::Null).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_udf_overlaps_the_waits_of_its_rows() {
+    let server = slow_server();
+    let source = format!(
+        "module.exports = async (id) => {{ if (id === 5) throw new RangeError('no 5'); \
+         const r = await fetch('http://127.0.0.1:{}/item/' + id); return (await r.text()) + ' #' + id; }};",
+        server.port
+    );
+    let mut sandbox = jsbox_datafusion::Sandbox::default().timeout(Some(std::time::Duration::from_secs(20)));
+    sandbox.allow_net.push(format!("127.0.0.1:{}", server.port));
+    let def = udf("lookup", &source).args([JsType::Int64]).sandbox(sandbox);
+    let ctx = SessionContext::new();
+    ctx.register_udf(JsUdf::new(def.clone().on_error(OnError::Null)).unwrap().into_async_udf());
+    let out = run_sql(&ctx, "SELECT id, lookup(id) AS r FROM (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) AS t(id) ORDER BY id").await.unwrap();
+    assert!(out.contains("| 1  | got /item/1 #1 |") && out.contains("| 8  | got /item/8 #8 |"), "{out}");
+    assert!(out.contains("| 5  |                |"), "{out}");
+    let most = server.most_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most >= 4, "at most {most} requests were in flight at once\n{out}");
+
+    let failing = SessionContext::new();
+    let def = JsUdf::new(UdfDefinition { name: "lookup2".into(), ..def }).unwrap();
+    failing.register_udf(def.into_async_udf());
+    let err = run_sql(&failing, "SELECT lookup2(id) FROM (VALUES (4), (5)) AS t(id)").await.unwrap_err();
+    let UdfError::Row { row, message, .. } = udf_error(&err) else { panic!("{err}") };
+    assert_eq!((*row, message.as_str()), (1, "RangeError: no 5"));
+}
