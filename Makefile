@@ -44,16 +44,23 @@ guest-check: ## rebuild the guest from scratch and fail unless it matches the co
 BENCH_PKGS := -p jsbox-cli -p jsbox-bench
 BENCH_BIN := $${CARGO_TARGET_DIR:-target}/release
 
+# RisingWave's arrow-udf-js on the sql_transform rows: its own workspace
+# and lockfile (Arrow 54, rquickjs 0.6), built into its own target dir.
+ARROW_UDF_JS := cargo run --release --manifest-path benches/peers/arrow-udf-js/Cargo.toml \
+	--target-dir $${CARGO_TARGET_DIR:-target}/peer-arrow-udf-js -- $${CARGO_TARGET_DIR:-target}/bench-arrow-udf-js.json
+
 bench: ## run every criterion benchmark and the peers, write target/bench-report.{md,json}
 	cargo build --release $(BENCH_PKGS) --bins
 	cargo bench $(BENCH_PKGS) --bench jsbox
 	scripts/bench-peers.sh
+	$(ARROW_UDF_JS)
 	$(BENCH_BIN)/bench_report
 
 bench-quick: ## a short benchmark run (fewer samples)
 	cargo build --release $(BENCH_PKGS) --bins
 	JSBOX_BENCH_QUICK=1 cargo bench $(BENCH_PKGS) --bench jsbox
 	JSBOX_BENCH_QUICK=1 scripts/bench-peers.sh
+	JSBOX_PEER_RUNS=3 $(ARROW_UDF_JS)
 	$(BENCH_BIN)/bench_report
 
 bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' lockfile) into target/bench-peers.json

@@ -3,7 +3,8 @@
 //! measurements criterion cannot make: resident memory per live runtime and
 //! whole-process start of `jsbox run` against `node`, `jsbox batch`
 //! throughput on the transform example, and the peer sandboxes timed by
-//! `scripts/bench-peers.sh` (`target/bench-peers.json`). Every target of
+//! `scripts/bench-peers.sh` (`target/bench-peers.json`) and arrow-udf-js
+//! by `benches/peers/arrow-udf-js` (`target/bench-arrow-udf-js.json`). Every target of
 //! the speed goals is printed with its number and met / missed. Run by
 //! `make bench`.
 
@@ -275,6 +276,12 @@ fn main() {
     let sql_batch = rows_per_s("sql_transform/batch_200k", 200_000.0);
     let sql_row = rows_per_s("sql_transform/per_row_8192", 8192.0);
     let sql_native = rows_per_s("sql_transform/rquickjs_native_200k", 200_000.0);
+    // RisingWave's arrow-udf-js on the same rows (benches/peers/arrow-udf-js).
+    let arrow_udf_js: Option<Value> = std::fs::read_to_string(target.join("bench-arrow-udf-js.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let peer_rate = |k: &str| arrow_udf_js.as_ref().and_then(|v| v[k].as_f64());
+    let (sql_peer_8192, sql_peer_1024) = (peer_rate("batch_8192_rows_per_s"), peer_rate("batch_1024_rows_per_s"));
     let goals = [
         Goal {
             what: "fresh spawn + eval: quickjs-emscripten time / jsbox time",
@@ -331,6 +338,13 @@ fn main() {
             value: sql_batch,
             unit: "",
             met: |v| v >= 1_000_000.0,
+        },
+        Goal {
+            what: "SQL string transform, batch mode rows/s / arrow-udf-js rows/s (8192-row batches)",
+            goal: ">= 0.5×",
+            value: sql_batch.zip(sql_peer_8192).map(|(j, p)| j / p),
+            unit: "×",
+            met: |v| v >= 0.5,
         },
         Goal {
             what: "SQL string transform, per-row fresh runtimes (rows/s, one core)",
@@ -394,7 +408,7 @@ fn main() {
     if let Some(b) = batch {
         md.push_str(&format!("| `jsbox batch` transform example, 2 jobs | {b:.0} records/s |\n"));
     }
-    for (what, rate) in [("batch mode (`call_columns` per 8192 rows)", sql_batch), ("per-row fresh runtimes", sql_row), ("native QuickJS loop (rquickjs, no sandbox)", sql_native)] {
+    for (what, rate) in [("batch mode (`call_columns` per 8192 rows)", sql_batch), ("per-row fresh runtimes", sql_row), ("native QuickJS loop (rquickjs, no sandbox)", sql_native), ("arrow-udf-js, 8192-row batches (native QuickJS, no sandbox)", sql_peer_8192), ("arrow-udf-js, 1024-row batches", sql_peer_1024)] {
         if let Some(r) = rate {
             md.push_str(&format!("| SQL string transform, {what} | {r:.0} rows/s |\n"));
         }
@@ -454,7 +468,7 @@ fn main() {
         },
         "ratios": ratios,
         "batch_records_per_s": batch,
-        "sql_transform_rows_per_s": { "batch": sql_batch, "per_row": sql_row, "rquickjs_native": sql_native },
+        "sql_transform_rows_per_s": { "batch": sql_batch, "per_row": sql_row, "rquickjs_native": sql_native, "arrow_udf_js_8192": sql_peer_8192, "arrow_udf_js_1024": sql_peer_1024 },
         "peers_ns": peers,
         "peers_method": peers_method,
         "targets": goals.iter().map(|g| (g.what, g.json())).collect::<BTreeMap<_, _>>(),
