@@ -3,9 +3,10 @@
 
 #[path = "../../host/tests/common/http_server.rs"]
 mod http_server;
+#[path = "../../host/tests/support/node.rs"]
+mod node;
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use http_server::Server;
@@ -45,15 +46,13 @@ fn the_fetch_example_reads_json_from_a_granted_host() {
         "{\"ok\":true,\"status\":200,\"contentType\":\"application/json\",\"keys\":[\"hello\",\"n\"],\"doc\":{\"hello\":\"world\",\"n\":42}}\n"
     );
     // node's own fetch gives the same output for the same plugin and input.
-    let node = StdCommand::new("node")
+    let node = node::node_command()
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fetch/node.js"))
         .arg(input(&server, "/json"))
-        .output();
-    match node {
-        Ok(o) if o.status.success() => assert_eq!(String::from_utf8_lossy(&o.stdout), out),
-        Ok(o) => panic!("node failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => eprintln!("node not run ({e}); skipped the comparison"),
-    }
+        .output()
+        .expect("node ran");
+    assert!(node.status.success(), "node failed: {}", String::from_utf8_lossy(&node.stderr));
+    assert_eq!(String::from_utf8_lossy(&node.stdout), out);
     // A 404 is a result, not an error.
     jsbox()
         .arg("run")

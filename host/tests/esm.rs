@@ -2,14 +2,15 @@
 //! (tests/fixtures/esm, installed with npm), node's resolution rules,
 //! interop with CommonJS both ways, `import.meta.url`, cycles, top-level
 //! await, the module policy, the disk cache's file manifest, and the error
-//! cases. Outputs are compared with node's when `node` is on PATH, and with
-//! recorded outputs always.
+//! cases. Outputs are compared with node's and with recorded
+//! outputs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use jsbox::{CacheDir, CacheOutcome, EngineFactory, EngineOptions, Error, ModulePolicy};
 use serde_json::{json, Value};
+
+#[path = "support/node.rs"]
+mod node;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/esm")
@@ -23,24 +24,23 @@ fn plugin_options() -> EngineOptions {
     EngineOptions::new().cache(cache()).module_root(fixture()).import("./plugin.mjs")
 }
 
-/// What node prints for `plugin` (under the fixture) called with `input`,
-/// or `None` when node is not installed.
-fn node_output(plugin: &str, input: &Value, export: Option<&str>) -> Option<Value> {
+/// What node prints for `plugin` (under the fixture) called with `input`.
+fn node_output(plugin: &str, input: &Value, export: Option<&str>) -> Value {
     node_output_with_env(plugin, input, export, &[])
 }
 
 /// [`node_output`] with these environment variables (and no others that
 /// node reads: `NODE_ENV` is removed unless given).
-fn node_output_with_env(plugin: &str, input: &Value, export: Option<&str>, env: &[(&str, &str)]) -> Option<Value> {
-    let mut cmd = Command::new("node");
+fn node_output_with_env(plugin: &str, input: &Value, export: Option<&str>, env: &[(&str, &str)]) -> Value {
+    let mut cmd = node::node_command();
     cmd.current_dir(fixture()).env_remove("NODE_ENV").envs(env.iter().copied());
     cmd.arg("run-node.mjs").arg(plugin).arg(input.to_string());
     if let Some(e) = export {
         cmd.arg(e);
     }
-    let out = cmd.output().ok()?;
+    let out = cmd.output().expect("node ran");
     assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some(serde_json::from_slice(&out.stdout).expect("node prints JSON"))
+    serde_json::from_slice(&out.stdout).expect("node prints JSON")
 }
 
 fn expected_summary() -> Value {
@@ -60,17 +60,13 @@ fn plugin_with_npm_packages_matches_node() {
     let mut rt = factory.new_runtime().unwrap();
     let got = rt.call_module("./plugin.mjs", "default", [&input]).unwrap();
     assert_eq!(got, expected_summary());
-    if let Some(node) = node_output("plugin.mjs", &input, None) {
-        assert_eq!(got, node, "jsbox and node differ");
-    }
+    assert_eq!(got, node_output("plugin.mjs", &input, None), "jsbox and node differ");
     // A named export, in a fresh runtime (everything came from the snapshot).
     let shout_input = json!({"words": ["a", "b"]});
     let mut rt = factory.new_runtime().unwrap();
     let got = rt.call_module("./plugin.mjs", "shout", [&shout_input]).unwrap();
     assert_eq!(got, json!("A B!"));
-    if let Some(node) = node_output("plugin.mjs", &shout_input, Some("shout")) {
-        assert_eq!(got, node);
-    }
+    assert_eq!(got, node_output("plugin.mjs", &shout_input, Some("shout")));
 }
 
 /// Packages shipping browser + import + require builds (uuid 9: ES-module
@@ -101,9 +97,8 @@ fn packages_with_browser_import_and_require_builds_match_node() {
         };
         assert_eq!(got, want);
         let env: Vec<(&str, &str)> = node_env.map(|v| ("NODE_ENV", v)).into_iter().collect();
-        if let Some(node) = node_output_with_env("dual-builds.mjs", &input, None, &env) {
-            assert_eq!(got, node, "jsbox and node differ (NODE_ENV={node_env:?})");
-        }
+        let node = node_output_with_env("dual-builds.mjs", &input, None, &env);
+        assert_eq!(got, node, "jsbox and node differ (NODE_ENV={node_env:?})");
     }
 }
 

@@ -6,13 +6,15 @@
 //! also run the same script in node and compare.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsbox::{CacheDir, EngineFactory, EngineOptions, Error, Limits, NativeModule};
 use serde_json::{json, Value};
+
+#[path = "support/node.rs"]
+mod node;
 
 fn cache() -> CacheDir {
     CacheDir::Path(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cache"))
@@ -23,20 +25,16 @@ fn base() -> EngineOptions {
 }
 
 /// Runs `script` (which defines `main()` returning a promise) in jsbox and,
-/// when node is available, in node; both must print the same JSON.
+/// in node; both must print the same JSON.
 fn same_as_node(script: &str, expected: Value) {
     let mut rt = jsbox::open(base()).unwrap();
     let got = rt.eval(&format!("{script}\nmain()")).unwrap();
     assert_eq!(got, expected, "jsbox");
     let program = format!("{script}\nmain().then((v) => console.log(JSON.stringify(v)));");
-    match Command::new("node").arg("-e").arg(&program).output() {
-        Ok(out) if out.status.success() => {
-            let node: Value = serde_json::from_slice(&out.stdout).expect("node printed JSON");
-            assert_eq!(node, expected, "node");
-        }
-        Ok(out) => panic!("node failed: {}", String::from_utf8_lossy(&out.stderr)),
-        Err(_) => eprintln!("node is not on PATH: compared with the expected order only"),
-    }
+    let out = node::node_command().arg("-e").arg(&program).output().expect("node ran");
+    assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
+    let node: Value = serde_json::from_slice(&out.stdout).expect("node printed JSON");
+    assert_eq!(node, expected, "node");
 }
 
 #[test]

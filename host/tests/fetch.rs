@@ -5,6 +5,8 @@
 
 #[path = "common/http_server.rs"]
 mod http_server;
+#[path = "support/node.rs"]
+mod node;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -410,8 +412,7 @@ fn bad_grants_fail_the_build() {
 }
 
 /// The same script under node 20's own `fetch` and under jsbox, against the
-/// same server: the JS-visible results must match. Skipped when `node` is
-/// not installed.
+/// same server: the JS-visible results must match.
 #[test]
 fn node_gives_the_same_results() {
     const SCRIPT: &str = r#"
@@ -450,13 +451,7 @@ fn node_gives_the_same_results() {
     let node_program = format!(
         "const base = process.argv[1]; (async () => {{ {SCRIPT} }})().then((v) => console.log(JSON.stringify(v)), (e) => {{ console.error(e); process.exit(1); }});"
     );
-    let node = match std::process::Command::new("node").args(["-e", &node_program, &server.base()]).output() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: node not run ({e})");
-            return;
-        }
-    };
+    let node = node::node_command().args(["-e", &node_program, &server.base()]).output().expect("node ran");
     assert!(node.status.success(), "node failed: {}", String::from_utf8_lossy(&node.stderr));
     let from_node: Value = serde_json::from_slice(&node.stdout).unwrap();
     let mut rt = granted(&server);
