@@ -1,0 +1,90 @@
+/** The npm `buffer` package 6.0.3 (node's `Buffer` for browsers); no global `Buffer`. */
+declare module "buffer" {
+    export type BufferEncoding =
+        | "hex" | "utf8" | "utf-8" | "ascii" | "latin1" | "binary" | "base64"
+        | "ucs2" | "ucs-2" | "utf16le" | "utf-16le";
+    export class Buffer extends Uint8Array {
+        constructor(arg: number | string | ArrayBuffer | ArrayLike<number>, encodingOrOffset?: BufferEncoding | number, length?: number);
+        static poolSize: number;
+        static from(value: string, encoding?: BufferEncoding): Buffer;
+        static from(value: ArrayBuffer, byteOffset?: number, length?: number): Buffer;
+        static from(value: ArrayLike<number> | Uint8Array | { type: "Buffer"; data: number[] }): Buffer;
+        static alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer;
+        static allocUnsafe(size: number): Buffer;
+        static allocUnsafeSlow(size: number): Buffer;
+        static isBuffer(value: unknown): value is Buffer;
+        static isEncoding(encoding: string): encoding is BufferEncoding;
+        static compare(a: Uint8Array, b: Uint8Array): -1 | 0 | 1;
+        static concat(list: readonly Uint8Array[], totalLength?: number): Buffer;
+        static byteLength(value: string | ArrayBuffer | ArrayBufferView, encoding?: BufferEncoding): number;
+        toString(encoding?: BufferEncoding, start?: number, end?: number): string;
+        toJSON(): { type: "Buffer"; data: number[] };
+        equals(other: Uint8Array): boolean;
+        compare(target: Uint8Array, start?: number, end?: number, thisStart?: number, thisEnd?: number): -1 | 0 | 1;
+        includes(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): boolean;
+        indexOf(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number;
+        lastIndexOf(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number;
+        write(string: string, offset?: number, length?: number, encoding?: BufferEncoding): number;
+        slice(start?: number, end?: number): Buffer;
+        subarray(start?: number, end?: number): Buffer;
+        copy(target: Uint8Array, targetStart?: number, sourceStart?: number, sourceEnd?: number): number;
+        fill(value: string | number | Uint8Array, offset?: number, end?: number, encoding?: BufferEncoding): this;
+        swap16(): this;
+        swap32(): this;
+        swap64(): this;
+        readUInt8(offset?: number): number;
+        readUInt16LE(offset?: number): number;
+        readUInt16BE(offset?: number): number;
+        readUInt32LE(offset?: number): number;
+        readUInt32BE(offset?: number): number;
+        readUIntLE(offset: number, byteLength: number): number;
+        readUIntBE(offset: number, byteLength: number): number;
+        readInt8(offset?: number): number;
+        readInt16LE(offset?: number): number;
+        readInt16BE(offset?: number): number;
+        readInt32LE(offset?: number): number;
+        readInt32BE(offset?: number): number;
+        readIntLE(offset: number, byteLength: number): number;
+        readIntBE(offset: number, byteLength: number): number;
+        readBigUInt64LE(offset?: number): bigint;
+        readBigUInt64BE(offset?: number): bigint;
+        readBigInt64LE(offset?: number): bigint;
+        readBigInt64BE(offset?: number): bigint;
+        readFloatLE(offset?: number): number;
+        readFloatBE(offset?: number): number;
+        readDoubleLE(offset?: number): number;
+        readDoubleBE(offset?: number): number;
+        writeUInt8(value: number, offset?: number): number;
+        writeUInt16LE(value: number, offset?: number): number;
+        writeUInt16BE(value: number, offset?: number): number;
+        writeUInt32LE(value: number, offset?: number): number;
+        writeUInt32BE(value: number, offset?: number): number;
+        writeUIntLE(value: number, offset: number, byteLength: number): number;
+        writeUIntBE(value: number, offset: number, byteLength: number): number;
+        writeInt8(value: number, offset?: number): number;
+        writeInt16LE(value: number, offset?: number): number;
+        writeInt16BE(value: number, offset?: number): number;
+        writeInt32LE(value: number, offset?: number): number;
+        writeInt32BE(value: number, offset?: number): number;
+        writeIntLE(value: number, offset: number, byteLength: number): number;
+        writeIntBE(value: number, offset: number, byteLength: number): number;
+        writeBigUInt64LE(value: bigint, offset?: number): number;
+        writeBigUInt64BE(value: bigint, offset?: number): number;
+        writeBigInt64LE(value: bigint, offset?: number): number;
+        writeBigInt64BE(value: bigint, offset?: number): number;
+        writeFloatLE(value: number, offset?: number): number;
+        writeFloatBE(value: number, offset?: number): number;
+        writeDoubleLE(value: number, offset?: number): number;
+        writeDoubleBE(value: number, offset?: number): number;
+    }
+    export function SlowBuffer(size: number): Buffer;
+    export const INSPECT_MAX_BYTES: number;
+    export const kMaxLength: number;
+    const buffer: {
+        Buffer: typeof Buffer;
+        SlowBuffer: typeof SlowBuffer;
+        INSPECT_MAX_BYTES: number;
+        kMaxLength: number;
+    };
+    export default buffer;
+}
