@@ -116,7 +116,7 @@ export default async function plugin(input: { dir: string }): Promise<string> {
   const total: number = add({ x: 1, y: 2 }) + math.add({ x: 3, y: 4 });
   const s = scale({ x: 3, y: 4 }, 2, null);
   const label: string = s.labelText;
-  const [sx, sy]: [number, number] = s.scaled;
+  const [sx, sy] = s.scaled;
   const feet: number = convert(1, "feet");
   const many: number = sum(1, 2, 3);
   const o = await origin();
@@ -202,7 +202,7 @@ fn a_commonjs_plugin_checked_as_javascript() {
     let dir = tempfile::tempdir().unwrap();
     let dts = jsbox::types::declarations(&options(dir.path()));
     let good = "// @ts-check\nconst math = require('math');\nconst fs = require('fs');\n\
-                module.exports = (dir) => math.add({ x: fs.readdirSync(dir).length, y: 1 });\n";
+                module.exports = (/** @type {string} */ dir) => math.add({ x: fs.readdirSync(dir).length, y: 1 });\n";
     let (ok, out) = check(&dts, "plugin.js", good);
     assert!(ok, "{out}");
     let bad = "// @ts-check\nconst math = require('math');\nmodule.exports = () => math.add(1, 2);\n";

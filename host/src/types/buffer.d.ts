@@ -3,20 +3,7 @@ declare module "buffer" {
     export type BufferEncoding =
         | "hex" | "utf8" | "utf-8" | "ascii" | "latin1" | "binary" | "base64"
         | "ucs2" | "ucs-2" | "utf16le" | "utf-16le";
-    export class Buffer extends Uint8Array {
-        constructor(arg: number | string | ArrayBuffer | ArrayLike<number>, encodingOrOffset?: BufferEncoding | number, length?: number);
-        static poolSize: number;
-        static from(value: string, encoding?: BufferEncoding): Buffer;
-        static from(value: ArrayBuffer, byteOffset?: number, length?: number): Buffer;
-        static from(value: ArrayLike<number> | Uint8Array | { type: "Buffer"; data: number[] }): Buffer;
-        static alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer;
-        static allocUnsafe(size: number): Buffer;
-        static allocUnsafeSlow(size: number): Buffer;
-        static isBuffer(value: unknown): value is Buffer;
-        static isEncoding(encoding: string): encoding is BufferEncoding;
-        static compare(a: Uint8Array, b: Uint8Array): -1 | 0 | 1;
-        static concat(list: readonly Uint8Array[], totalLength?: number): Buffer;
-        static byteLength(value: string | ArrayBuffer | ArrayBufferView, encoding?: BufferEncoding): number;
+    export interface Buffer extends Omit<Uint8Array, "slice" | "subarray" | "includes" | "indexOf" | "lastIndexOf" | "fill" | "toString" | "toJSON" | "compare" | "equals"> {
         toString(encoding?: BufferEncoding, start?: number, end?: number): string;
         toJSON(): { type: "Buffer"; data: number[] };
         equals(other: Uint8Array): boolean;
@@ -77,6 +64,23 @@ declare module "buffer" {
         writeDoubleLE(value: number, offset?: number): number;
         writeDoubleBE(value: number, offset?: number): number;
     }
+    export interface BufferConstructor {
+        new(arg: number | string | ArrayBuffer | ArrayLike<number>, encodingOrOffset?: BufferEncoding | number, length?: number): Buffer;
+        readonly prototype: Buffer;
+        poolSize: number;
+        from(value: string, encoding?: BufferEncoding): Buffer;
+        from(value: ArrayBuffer, byteOffset?: number, length?: number): Buffer;
+        from(value: ArrayLike<number> | Uint8Array | { type: "Buffer"; data: number[] }): Buffer;
+        alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer;
+        allocUnsafe(size: number): Buffer;
+        allocUnsafeSlow(size: number): Buffer;
+        isBuffer(value: unknown): value is Buffer;
+        isEncoding(encoding: string): encoding is BufferEncoding;
+        compare(a: Uint8Array, b: Uint8Array): -1 | 0 | 1;
+        concat(list: readonly Uint8Array[], totalLength?: number): Buffer;
+        byteLength(value: string | ArrayBuffer | ArrayBufferView, encoding?: BufferEncoding): number;
+    }
+    export const Buffer: BufferConstructor;
     export function SlowBuffer(size: number): Buffer;
     export const INSPECT_MAX_BYTES: number;
     export const kMaxLength: number;
