@@ -225,6 +225,10 @@ fn definition(name: &str, schema: &Value, names: &BTreeMap<String, String>) -> S
 /// array) deserialize as `args`.
 fn params(args: &Value, names: &BTreeMap<String, String>) -> String {
     let Some(o) = args.as_object() else { return "...args: unknown[]".into() };
+    // `()`: no arguments.
+    if o.get("type").and_then(Value::as_str) == Some("null") {
+        return String::new();
+    }
     if o.get("type").and_then(Value::as_str) != Some("array") {
         return "...args: unknown[]".into();
     }
