@@ -54,8 +54,12 @@ fn math() -> NativeModule {
                 Unit::Feet => v * 3.28084,
             })
         })
-        .function("sum", |values: Vec<f64>| Ok::<_, String>(values.iter().sum::<f64>()))
-        .async_function("origin", |(): ()| async { Ok::<_, String>(Point { x: 0.0, y: 0.0 }) })
+        .function("sum", |values: Vec<f64>| {
+            Ok::<_, String>(values.iter().sum::<f64>())
+        })
+        .async_function("origin", |(): ()| async {
+            Ok::<_, String>(Point { x: 0.0, y: 0.0 })
+        })
         .raw("echo", |args: &str| Ok(args.to_string()))
 }
 
@@ -66,7 +70,9 @@ fn root() -> PathBuf {
 /// A sandbox with `math` and read access to the fixture directory.
 fn options(dir: &Path) -> EngineOptions {
     EngineOptions::new()
-        .cache(CacheDir::Path(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("types-cache")))
+        .cache(CacheDir::Path(
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("types-cache"),
+        ))
         .native_module(math())
         .working_dir(dir)
         .allow_read(".")
@@ -101,8 +107,17 @@ fn check(dts: &str, name: &str, file: &str) -> (bool, String) {
         "files": ["sandbox.d.ts", name],
     });
     std::fs::write(dir.path().join("tsconfig.json"), config.to_string()).unwrap();
-    let out = Command::new(tsc()).arg("-p").arg(dir.path()).current_dir(dir.path()).output().expect("run tsc");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tsc())
+        .arg("-p")
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .output()
+        .expect("run tsc");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -143,7 +158,10 @@ fn a_plugin_using_the_sandbox_correctly_type_checks() {
     let dir = tempfile::tempdir().unwrap();
     let dts = jsbox::types::declarations(&options(dir.path()));
     let (ok, out) = check(&dts, "plugin.ts", GOOD_TS);
-    assert!(ok, "tsc failed on a correct plugin:\n{out}\n--- sandbox.d.ts ---\n{dts}");
+    assert!(
+        ok,
+        "tsc failed on a correct plugin:\n{out}\n--- sandbox.d.ts ---\n{dts}"
+    );
 }
 
 #[test]
@@ -168,7 +186,11 @@ fn the_declarations_follow_the_rust_signatures() {
     // Not granted: no exec, no fetch.
     assert!(!dts.contains("declare module \"exec\""));
     assert!(!dts.contains("declare function fetch("));
-    let granted = jsbox::types::declarations(&options(dir.path()).allow_exec("ls").allow_net("example.com"));
+    let granted = jsbox::types::declarations(
+        &options(dir.path())
+            .allow_exec("ls")
+            .allow_net("example.com"),
+    );
     assert!(granted.contains("declare module \"exec\" {"));
     assert!(granted.contains("declare function fetch("));
 }
@@ -177,18 +199,29 @@ fn the_declarations_follow_the_rust_signatures() {
 fn a_native_call_with_the_wrong_argument_type_fails() {
     let dir = tempfile::tempdir().unwrap();
     let dts = jsbox::types::declarations(&options(dir.path()));
-    let bad = "import { add } from \"math\";\n\nexport const n: number = add({ x: \"1\", y: 2 });\n";
+    let bad =
+        "import { add } from \"math\";\n\nexport const n: number = add({ x: \"1\", y: 2 });\n";
     let (ok, out) = check(&dts, "bad.ts", bad);
     assert!(!ok, "tsc passed a wrong argument:\n{out}");
     assert!(out.contains("bad.ts(3,"), "the error is on line 3:\n{out}");
-    assert!(out.contains("error TS2322: Type 'string' is not assignable to type 'number'."), "{out}");
+    assert!(
+        out.contains("error TS2322: Type 'string' is not assignable to type 'number'."),
+        "{out}"
+    );
 
     // A missing argument, and a result used as the wrong type.
-    let bad = "import { scale } from \"math\";\nexport const s: string = scale({ x: 1, y: 2 }, 3).len;\n";
+    let bad =
+        "import { scale } from \"math\";\nexport const s: string = scale({ x: 1, y: 2 }, 3).len;\n";
     let (ok, out) = check(&dts, "bad.ts", bad);
     assert!(!ok);
-    assert!(out.contains("bad.ts(2,26): error TS2554: Expected 3 arguments, but got 2."), "{out}");
-    assert!(out.contains("error TS2322: Type 'number' is not assignable to type 'string'."), "{out}");
+    assert!(
+        out.contains("bad.ts(2,26): error TS2554: Expected 3 arguments, but got 2."),
+        "{out}"
+    );
+    assert!(
+        out.contains("error TS2322: Type 'number' is not assignable to type 'string'."),
+        "{out}"
+    );
 
     // An enum's variants are its only strings.
     let bad = "import { convert } from \"math\";\nexport const f = convert(1, \"yards\");\n";
@@ -205,11 +238,15 @@ fn a_commonjs_plugin_checked_as_javascript() {
                 module.exports = (/** @type {string} */ dir) => math.add({ x: fs.readdirSync(dir).length, y: 1 });\n";
     let (ok, out) = check(&dts, "plugin.js", good);
     assert!(ok, "{out}");
-    let bad = "// @ts-check\nconst math = require('math');\nmodule.exports = () => math.add(1, 2);\n";
+    let bad =
+        "// @ts-check\nconst math = require('math');\nmodule.exports = () => math.add(1, 2);\n";
     let (ok, out) = check(&dts, "plugin.js", bad);
     assert!(!ok, "{out}");
     assert!(out.contains("plugin.js(3,"), "{out}");
-    assert!(out.contains("error TS2554: Expected 1 arguments, but got 2."), "{out}");
+    assert!(
+        out.contains("error TS2554: Expected 1 arguments, but got 2."),
+        "{out}"
+    );
 }
 
 #[test]
@@ -217,22 +254,46 @@ fn importing_a_module_the_sandbox_does_not_grant_fails() {
     let plugin = "import { readFileSync } from \"fs\";\n\nexport const text: string = readFileSync(\"a.txt\");\n";
     let dir = tempfile::tempdir().unwrap();
     // With the grant it type-checks...
-    let (ok, out) = check(&jsbox::types::declarations(&options(dir.path())), "plugin.ts", plugin);
+    let (ok, out) = check(
+        &jsbox::types::declarations(&options(dir.path())),
+        "plugin.ts",
+        plugin,
+    );
     assert!(ok, "{out}");
     // ...without it, fs does not exist.
     let no_fs = EngineOptions::new().native_module(math());
     let (ok, out) = check(&jsbox::types::declarations(&no_fs), "plugin.ts", plugin);
-    assert!(!ok, "tsc passed an import of fs in a sandbox without it:\n{out}");
-    assert!(out.contains("plugin.ts(1,30): error TS2307: Cannot find module 'fs'"), "{out}");
+    assert!(
+        !ok,
+        "tsc passed an import of fs in a sandbox without it:\n{out}"
+    );
+    assert!(
+        out.contains("plugin.ts(1,30): error TS2307: Cannot find module 'fs'"),
+        "{out}"
+    );
     // A module the policy denies is not declared either.
     let denied = options(dir.path()).module_policy(ModulePolicy::Deny(["math".to_string()].into()));
-    let (ok, out) = check(&jsbox::types::declarations(&denied), "m.ts", "import { add } from \"math\";\nadd({ x: 1, y: 2 });\n");
+    let (ok, out) = check(
+        &jsbox::types::declarations(&denied),
+        "m.ts",
+        "import { add } from \"math\";\nadd({ x: 1, y: 2 });\n",
+    );
     assert!(!ok);
-    assert!(out.contains("error TS2307: Cannot find module 'math'"), "{out}");
+    assert!(
+        out.contains("error TS2307: Cannot find module 'math'"),
+        "{out}"
+    );
     // fetch only with a net grant.
-    let (ok, out) = check(&jsbox::types::declarations(&no_fs), "f.ts", "export const r = fetch(\"https://example.com\");\n");
+    let (ok, out) = check(
+        &jsbox::types::declarations(&no_fs),
+        "f.ts",
+        "export const r = fetch(\"https://example.com\");\n",
+    );
     assert!(!ok);
-    assert!(out.contains("f.ts(1,18): error TS2304: Cannot find name 'fetch'."), "{out}");
+    assert!(
+        out.contains("f.ts(1,18): error TS2304: Cannot find name 'fetch'."),
+        "{out}"
+    );
 }
 
 /// The declarations describe what the sandbox really does: a plugin that
@@ -262,6 +323,8 @@ export default function (input) {
     std::fs::write(dir.path().join("plugin.mjs"), plugin).unwrap();
     let factory = EngineFactory::new(opts.module_root(dir.path()).import("./plugin.mjs")).unwrap();
     let mut rt = factory.new_runtime().unwrap();
-    let got = rt.call_module("./plugin.mjs", "default", [json!({"dir": "data"})]).unwrap();
+    let got = rt
+        .call_module("./plugin.mjs", "default", [json!({"dir": "data"})])
+        .unwrap();
     assert_eq!(got, json!({"sum": 8, "len": 10, "label": ""}));
 }

@@ -99,7 +99,11 @@ pub fn declarations(options: &EngineOptions) -> String {
     };
     for (name, text) in BUILTINS {
         let capability = matches!(name, "fs" | "exec");
-        let allowed = if capability { allowed_native(&options.policy, name) } else { allowed_pure(&options.policy, name) };
+        let allowed = if capability {
+            allowed_native(&options.policy, name)
+        } else {
+            allowed_pure(&options.policy, name)
+        };
         if !granted(name) || !allowed {
             continue;
         }
@@ -117,10 +121,20 @@ pub fn declarations(options: &EngineOptions) -> String {
         modules.insert(module.name().to_string(), false);
     }
 
-    out.push_str("\n/** CommonJS `require` of the modules above, or of a file of the plugin's. */\n");
+    out.push_str(
+        "\n/** CommonJS `require` of the modules above, or of a file of the plugin's. */\n",
+    );
     for (name, node) in &modules {
-        let names = if *node { format!("\"{name}\" | \"node:{name}\"") } else { json_string(name) };
-        let _ = writeln!(out, "declare function require(id: {names}): typeof import({});", json_string(name));
+        let names = if *node {
+            format!("\"{name}\" | \"node:{name}\"")
+        } else {
+            json_string(name)
+        };
+        let _ = writeln!(
+            out,
+            "declare function require(id: {names}): typeof import({});",
+            json_string(name)
+        );
     }
     out.push_str("declare function require(id: `./${string}` | `../${string}`): any;\n");
     out
@@ -138,12 +152,23 @@ fn allowed_pure(policy: &ModulePolicy, name: &str) -> bool {
 
 /// One native module's `declare module "name" { ... }`.
 fn module_declaration(module: &NativeModule) -> String {
-    let mut de = SchemaSettings::draft2020_12().for_deserialize().into_generator();
-    let mut ser = SchemaSettings::draft2020_12().for_serialize().into_generator();
+    let mut de = SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator();
+    let mut ser = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
     let mut functions = Vec::new();
-    let names: BTreeSet<&String> = module.functions.keys().chain(module.async_functions.keys()).collect();
+    let names: BTreeSet<&String> = module
+        .functions
+        .keys()
+        .chain(module.async_functions.keys())
+        .collect();
     for name in names {
-        let signature = module.signatures.get(name).map(|s| ((s.args)(&mut de), (s.result)(&mut ser)));
+        let signature = module
+            .signatures
+            .get(name)
+            .map(|s| ((s.args)(&mut de), (s.result)(&mut ser)));
         functions.push((name, module.async_functions.contains_key(name), signature));
     }
     let de_defs = de.take_definitions(true);
@@ -164,7 +189,11 @@ fn module_declaration(module: &NativeModule) -> String {
             ser_names.insert(key.clone(), de_names[key].clone());
         } else {
             let base = identifier(key);
-            let name = if used.contains(&base) { unique(&mut used, &format!("{base}Output")) } else { unique(&mut used, &base) };
+            let name = if used.contains(&base) {
+                unique(&mut used, &format!("{base}Output"))
+            } else {
+                unique(&mut used, &base)
+            };
             ser_names.insert(key.clone(), name);
             ser_emit.push(key);
         }
@@ -180,14 +209,28 @@ fn module_declaration(module: &NativeModule) -> String {
     let mut members = Vec::new();
     for (i, (name, is_async, signature)) in functions.into_iter().enumerate() {
         let (params, result) = match &signature {
-            Some((args, result)) => (params(args.as_value(), &de_names), ts(result.as_value(), &ser_names)),
+            Some((args, result)) => (
+                params(args.as_value(), &de_names),
+                ts(result.as_value(), &ser_names),
+            ),
             None => ("...args: unknown[]".to_string(), "unknown".to_string()),
         };
-        let result = if is_async { format!("Promise<{result}>") } else { result };
-        let doc = if signature.is_none() { "    /** Untyped: registered with `raw`. */\n" } else { "" };
+        let result = if is_async {
+            format!("Promise<{result}>")
+        } else {
+            result
+        };
+        let doc = if signature.is_none() {
+            "    /** Untyped: registered with `raw`. */\n"
+        } else {
+            ""
+        };
         let key = property_key(name);
         if is_identifier(name) && !RESERVED.contains(&name.as_str()) {
-            let _ = write!(out, "{doc}    export function {name}({params}): {result};\n");
+            let _ = write!(
+                out,
+                "{doc}    export function {name}({params}): {result};\n"
+            );
             members.push(format!("        {key}: typeof {name};\n"));
         } else {
             let local = format!("__jsbox_fn{i}");
@@ -213,9 +256,14 @@ fn definition(name: &str, schema: &Value, names: &BTreeMap<String, String>) -> S
     if let Some(o) = schema.as_object() {
         let plain_object = o.get("type").and_then(Value::as_str) == Some("object")
             && o.contains_key("properties")
-            && !["anyOf", "oneOf", "allOf", "$ref", "enum", "const"].iter().any(|k| o.contains_key(*k));
+            && !["anyOf", "oneOf", "allOf", "$ref", "enum", "const"]
+                .iter()
+                .any(|k| o.contains_key(*k));
         if plain_object {
-            return format!("{doc}    export interface {name} {}\n", object_body(o, names, "    "));
+            return format!(
+                "{doc}    export interface {name} {}\n",
+                object_body(o, names, "    ")
+            );
         }
     }
     format!("{doc}    export type {name} = {};\n", ts(schema, names))
@@ -224,7 +272,9 @@ fn definition(name: &str, schema: &Value, names: &BTreeMap<String, String>) -> S
 /// The parameter list of a function whose arguments (the JS argument
 /// array) deserialize as `args`.
 fn params(args: &Value, names: &BTreeMap<String, String>) -> String {
-    let Some(o) = args.as_object() else { return "...args: unknown[]".into() };
+    let Some(o) = args.as_object() else {
+        return "...args: unknown[]".into();
+    };
     // `()`: no arguments.
     if o.get("type").and_then(Value::as_str) == Some("null") {
         return String::new();
@@ -242,7 +292,9 @@ fn params(args: &Value, names: &BTreeMap<String, String>) -> String {
             Some(rest) => list.push(format!("...rest: {}[]", paren(ts(rest, names)))),
         }
     } else {
-        let item = o.get("items").map_or_else(|| "unknown".to_string(), |i| ts(i, names));
+        let item = o
+            .get("items")
+            .map_or_else(|| "unknown".to_string(), |i| ts(i, names));
         list.push(format!("...args: {}[]", paren(item)));
     }
     list.join(", ")
@@ -313,7 +365,9 @@ fn array_ts(o: &Map<String, Value>, names: &BTreeMap<String, String>) -> String 
         }
         return format!("[{}]", list.join(", "));
     }
-    let item = o.get("items").map_or_else(|| "unknown".to_string(), |i| ts(i, names));
+    let item = o
+        .get("items")
+        .map_or_else(|| "unknown".to_string(), |i| ts(i, names));
     format!("{}[]", paren(item))
 }
 
@@ -335,14 +389,27 @@ fn object_type_ts(o: &Map<String, Value>, names: &BTreeMap<String, String>) -> S
 /// descriptions) below `indent`, or on one line when `indent` is empty.
 fn object_body(o: &Map<String, Value>, names: &BTreeMap<String, String>, indent: &str) -> String {
     let empty = Map::new();
-    let properties = o.get("properties").and_then(Value::as_object).unwrap_or(&empty);
-    let required: BTreeSet<&str> =
-        o.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let properties = o
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let required: BTreeSet<&str> = o
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let fields: Vec<(String, &Value)> = properties
         .iter()
         .map(|(key, schema)| {
-            let optional = if required.contains(key.as_str()) { "" } else { "?" };
-            (format!("{}{optional}: {}", property_key(key), ts(schema, names)), schema)
+            let optional = if required.contains(key.as_str()) {
+                ""
+            } else {
+                "?"
+            };
+            (
+                format!("{}{optional}: {}", property_key(key), ts(schema, names)),
+                schema,
+            )
         })
         .collect();
     if indent.is_empty() {
@@ -378,16 +445,27 @@ fn jsdoc(schema: &Value, indent: &str) -> String {
 
 /// The TypeScript name a `$ref` names (`#/$defs/Name`).
 fn ref_name(reference: &str, names: &BTreeMap<String, String>) -> String {
-    let key = reference.rsplit('/').next().unwrap_or(reference).replace("~1", "/").replace("~0", "~");
+    let key = reference
+        .rsplit('/')
+        .next()
+        .unwrap_or(reference)
+        .replace("~1", "/")
+        .replace("~0", "~");
     names.get(&key).cloned().unwrap_or_else(|| "unknown".into())
 }
 
 fn literal(value: &Value) -> String {
     match value {
         Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => value.to_string(),
-        Value::Array(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(literal).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(o) => {
-            let fields: Vec<String> = o.iter().map(|(k, v)| format!("{}: {}", property_key(k), literal(v))).collect();
+            let fields: Vec<String> = o
+                .iter()
+                .map(|(k, v)| format!("{}: {}", property_key(k), literal(v)))
+                .collect();
             format!("{{ {} }}", fields.join("; "))
         }
     }
@@ -428,10 +506,52 @@ fn is_identifier(s: &str) -> bool {
 
 /// Words a function declaration cannot be named.
 const RESERVED: &[&str] = &[
-    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else", "enum",
-    "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new", "null",
-    "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
-    "let", "static", "implements", "interface", "package", "private", "protected", "public", "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+    "let",
+    "static",
+    "implements",
+    "interface",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "await",
 ];
 
 fn property_key(key: &str) -> String {
@@ -448,8 +568,20 @@ fn json_string(s: &str) -> String {
 
 /// A definition's name as a TypeScript identifier.
 fn identifier(name: &str) -> String {
-    let mut out: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '$' { c } else { '_' }).collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || RESERVED.contains(&out.as_str()) {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty()
+        || out.starts_with(|c: char| c.is_ascii_digit())
+        || RESERVED.contains(&out.as_str())
+    {
         out.insert(0, '_');
     }
     out
