@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the reference tools the tests compare jsbox with, when the
-# machine lacks them (`make test` runs this first). The tests fail, never
-# skip, when a tool is missing, so this is the one place that provides them.
-# Each tool is a function; all are idempotent and quiet when already there.
+# machine lacks them (`make test` runs this first; run it by hand before
+# running those tests alone). The tests fail, never skip, when a tool is
+# missing, so this is the one place that provides them. One function per
+# tool; all are idempotent and quiet when the tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TOOLS=target/test-tools
 
 # apt-get as root, or through sudo when this user is not root.
 apt_install() {
@@ -22,4 +24,19 @@ node_tool() {
   apt_install nodejs npm
 }
 
+# TypeScript's compiler for host/tests/types.rs (the `.d.ts` of
+# `jsbox types`): tsc at target/test-tools/node_modules/.bin/tsc, run by
+# the machine's node, pinned. 5.9 is the last line written in JS (7 is a
+# native binary per platform).
+typescript() {
+  local version=5.9.3
+  if [ "$("$TOOLS/node_modules/.bin/tsc" --version 2>/dev/null)" = "Version $version" ]; then
+    return
+  fi
+  mkdir -p "$TOOLS"
+  npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error "typescript@$version"
+  echo "test-tools: typescript $version in $TOOLS"
+}
+
 node_tool
+typescript

@@ -41,6 +41,7 @@ Examples:
   jsbox sql \"SELECT id, clean(name) FROM 'records.parquet'\" --udf clean=plugin.js
   jsbox eval '[1, 2, 3].map(x => x * 2)'
   jsbox repl
+  jsbox types --allow-read data --output sandbox.d.ts
   jsbox calllog show calls.sqlite --limit 20
   jsbox cache clear";
 
@@ -158,6 +159,23 @@ Examples:
   jsbox repl
   jsbox repl --allow-read . --timeout 2s";
 
+const TYPES_HELP: &str = "\
+Prints a TypeScript declaration file (.d.ts) of what a plugin can use in the
+sandbox the capability flags describe (the flags of `jsbox run`): the web
+globals, `require`, the built-in modules (path, console, process, buffer), and
+only the granted capabilities: `fs` with --allow-read/--allow-write, `exec`
+with --allow-exec, the `fetch` global with --allow-net (--allow-module limits
+the modules, as it does for `jsbox run`). Type-check a plugin against it, with
+TypeScript's \"lib\": [\"ES2023\"] and \"types\": [] (jsbox has no DOM and is
+not node): `tsc --noEmit --strict` then rejects a call of a module the sandbox
+does not grant. A JS plugin can be checked too (`// @ts-check`, or checkJs).
+Libraries describe their native modules' Rust types the same way
+(jsbox::types::declarations).
+
+Examples:
+  jsbox types > sandbox.d.ts
+  jsbox types --allow-read data --allow-net api.example.com --output sandbox.d.ts";
+
 const CALLLOG_HELP: &str = "\
 Examples:
   jsbox run plugin.js --allow-exec echo --calllog calls.sqlite
@@ -198,6 +216,9 @@ enum Command {
     /// Interactive JavaScript session with line editing and history.
     #[command(after_help = REPL_HELP)]
     Repl(repl::ReplArgs),
+    /// Print the TypeScript declarations (.d.ts) of what a plugin can use in a sandbox.
+    #[command(after_help = TYPES_HELP)]
+    Types(TypesArgs),
     /// Read a call log recorded with --calllog.
     #[command(subcommand, after_help = CALLLOG_HELP)]
     Calllog(calllog_cmd::CalllogCommand),
@@ -235,6 +256,15 @@ struct EvalArgs {
     /// Pretty-print the result.
     #[arg(long)]
     pretty: bool,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct TypesArgs {
+    /// Write the declarations to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
     #[command(flatten)]
     sandbox: SandboxArgs,
 }
@@ -299,6 +329,15 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn types(args: TypesArgs) -> Result<ExitCode> {
+    let declarations = jsbox::types::declarations(&args.sandbox.options(&Default::default()));
+    match &args.output {
+        Some(path) => std::fs::write(path, declarations).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{declarations}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -307,6 +346,7 @@ fn main() -> ExitCode {
         Command::Sql(a) => sql::run(a),
         Command::Eval(a) => eval(a),
         Command::Repl(a) => repl::run(a),
+        Command::Types(a) => types(a),
         Command::Calllog(c) => calllog_cmd::run(c),
         Command::Cache(c) => cache_cmd::run(c),
     };

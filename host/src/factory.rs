@@ -165,7 +165,7 @@ fn policy_doc(policy: &ModulePolicy) -> Policy<'_> {
     }
 }
 
-fn allowed_native(policy: &ModulePolicy, name: &str) -> bool {
+pub(crate) fn allowed_native(policy: &ModulePolicy, name: &str) -> bool {
     match policy {
         ModulePolicy::AllowAll => true,
         ModulePolicy::Allow(l) => l.contains(name),

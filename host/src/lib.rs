@@ -203,6 +203,7 @@ mod shards;
 mod snapshot;
 mod state;
 mod ticker;
+pub mod types;
 
 pub use columns::{Cell, Cells, Columns};
 pub use calllog::{CallEntry, CallLogPolicy, CallLogSink, Direction, MemoryCallLog};
@@ -214,6 +215,10 @@ pub use state::Clock;
 pub use limits::{Limits, Stats};
 pub use modules::{is_contained_name, is_es_module_file, DirLoader, DEFAULT_CONDITIONS};
 pub use native::NativeModule;
+/// The JSON Schema crate whose [`JsonSchema`](schemars::JsonSchema) trait typed native
+/// functions need (see [`NativeModule`], "Types"), re-exported so that its
+/// version is the one jsbox uses.
+pub use schemars;
 pub use native::net;
 pub use cache::CacheDir;
 pub use options::{EngineOptions, ModulePolicy};

@@ -10,6 +10,7 @@ use jsbox::{
     CacheDir, ConsoleLine, ConsoleOutput, EngineFactory, EngineOptions, Error, LogLevel, ModulePolicy,
     NativeModule, Runtime,
 };
+use jsbox::schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,13 +22,15 @@ fn base() -> EngineOptions {
     EngineOptions::new().cache(cache()).max_runtimes(16)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(crate = "jsbox::schemars")]
 struct Point {
     x: f64,
     y: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(crate = "jsbox::schemars")]
 struct Scaled {
     len: f64,
     scaled: [f64; 2],

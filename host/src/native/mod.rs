@@ -14,6 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -27,6 +28,25 @@ pub(crate) type NativeFuture = Pin<Box<dyn Future<Output = Result<String, Error>
 
 /// The type-erased form of an async native function.
 pub(crate) type AsyncNativeFn = Arc<dyn Fn(String) -> NativeFuture + Send + Sync>;
+
+/// Makes the JSON Schema of one Rust type in a generator (whose settings say
+/// whether it is the deserialize or the serialize side).
+pub(crate) type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// The Rust types of a typed native function, for its TypeScript
+/// declaration (`crate::types`): the argument tuple `A` as deserialized and
+/// the result `R` as serialized. Functions added with `raw` have none.
+#[derive(Clone, Copy)]
+pub(crate) struct Signature {
+    pub(crate) args: SchemaFn,
+    pub(crate) result: SchemaFn,
+}
+
+impl Signature {
+    fn of<A: JsonSchema, R: JsonSchema>() -> Self {
+        Signature { args: |g| g.subschema_for::<A>(), result: |g| g.subschema_for::<R>() }
+    }
+}
 
 /// A native module: a name and its functions, implemented in Rust and
 /// reachable from JS as `require("name").fn(...)`.
@@ -52,6 +72,19 @@ pub(crate) type AsyncNativeFn = Arc<dyn Fn(String) -> NativeFuture + Send + Sync
 /// host returned comes back to Rust (for example [`Error::Denied`] from the
 /// `fs` module).
 ///
+/// # Types
+///
+/// Typed functions ([`NativeModule::function`],
+/// [`NativeModule::async_function`]) need their argument and result types
+/// to implement [`schemars::JsonSchema`] (`#[derive(JsonSchema)]` next to
+/// serde's derives; jsbox re-exports the crate as [`crate::schemars`]), so
+/// that [`crate::types::declarations`] (`jsbox types`) can describe them to
+/// TypeScript: a tuple `(A, B)` becomes two parameters, a struct an object
+/// type, `Option<T>` `T | null`, a result `R` the return type (`Promise<R>`
+/// for async functions). Functions added with [`NativeModule::raw`] or
+/// [`NativeModule::raw_async`] are declared as taking and returning
+/// `unknown`.
+///
 /// # Async functions
 ///
 /// [`NativeModule::async_function`] and [`NativeModule::raw_async`] add
@@ -76,6 +109,7 @@ pub struct NativeModule {
     pub(crate) name: String,
     pub(crate) functions: BTreeMap<String, NativeFn>,
     pub(crate) async_functions: BTreeMap<String, AsyncNativeFn>,
+    pub(crate) signatures: BTreeMap<String, Signature>,
 }
 
 impl std::fmt::Debug for NativeModule {
@@ -93,7 +127,12 @@ impl std::fmt::Debug for NativeModule {
 impl NativeModule {
     /// A module named `name` with no functions yet.
     pub fn new(name: impl Into<String>) -> Self {
-        NativeModule { name: name.into(), functions: BTreeMap::new(), async_functions: BTreeMap::new() }
+        NativeModule {
+            name: name.into(),
+            functions: BTreeMap::new(),
+            async_functions: BTreeMap::new(),
+            signatures: BTreeMap::new(),
+        }
     }
 
     /// The module's name (what JS passes to `require`).
@@ -103,18 +142,21 @@ impl NativeModule {
 
     /// Adds a typed function. `A` deserializes from the JSON array of the JS
     /// arguments (use a tuple); `R` serializes to the JS result. An `Err`
-    /// becomes a JS exception with its `Display` text.
+    /// becomes a JS exception with its `Display` text. Both types' JSON
+    /// Schemas give the function's TypeScript declaration (see "Types"
+    /// above).
     pub fn function<A, R, E, F>(self, name: impl Into<String>, f: F) -> Self
     where
-        A: DeserializeOwned,
-        R: Serialize,
+        A: DeserializeOwned + JsonSchema,
+        R: Serialize + JsonSchema,
         E: Display,
         F: Fn(A) -> Result<R, E> + Send + Sync + 'static,
     {
         let module = self.name.clone();
         let function: String = name.into();
         let fname = function.clone();
-        self.raw(function, move |args: &str| {
+        let signature = Signature::of::<A, R>();
+        let mut typed = self.raw(function.clone(), move |args: &str| {
             let host_error = |message: String| Error::Host {
                 module: module.clone(),
                 function: fname.clone(),
@@ -124,7 +166,9 @@ impl NativeModule {
                 .map_err(|e| host_error(format!("bad arguments: {e}")))?;
             let result = f(args).map_err(|e| host_error(e.to_string()))?;
             serde_json::to_string(&result).map_err(|e| host_error(format!("bad result: {e}")))
-        })
+        });
+        typed.signatures.insert(function, signature);
+        typed
     }
 
     /// Adds a function that works on raw JSON text and returns a jsbox
@@ -135,6 +179,7 @@ impl NativeModule {
     {
         let name = name.into();
         self.async_functions.remove(&name);
+        self.signatures.remove(&name);
         self.functions.insert(name, Arc::new(f));
         self
     }
@@ -145,7 +190,8 @@ impl NativeModule {
     /// array of the JS arguments (use a tuple); `R` serializes to the value
     /// the promise resolves with; an `Err` rejects it with an `Error`
     /// carrying its `Display` text (and comes back to Rust as
-    /// [`Error::Host`] if JS does not catch it).
+    /// [`Error::Host`] if JS does not catch it). Its TypeScript declaration
+    /// returns `Promise<R>`.
     ///
     /// `f` is called, and its future first polled, inside a tokio context:
     /// the caller's under [`crate::Runtime::eval_async`] and the other async
@@ -170,8 +216,8 @@ impl NativeModule {
     /// ```
     pub fn async_function<A, R, E, F, Fut>(self, name: impl Into<String>, f: F) -> Self
     where
-        A: DeserializeOwned,
-        R: Serialize,
+        A: DeserializeOwned + JsonSchema,
+        R: Serialize + JsonSchema,
         E: Display,
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, E>> + Send + 'static,
@@ -179,7 +225,8 @@ impl NativeModule {
         let module = self.name.clone();
         let function: String = name.into();
         let fname = function.clone();
-        self.raw_async(function, move |args: String| {
+        let signature = Signature::of::<A, R>();
+        let mut typed = self.raw_async(function.clone(), move |args: String| {
             let (module, function) = (module.clone(), fname.clone());
             let host_error = move |message: String| Error::Host { module: module.clone(), function: function.clone(), message };
             // Arguments are checked and the future created now, in the
@@ -191,7 +238,9 @@ impl NativeModule {
                 let result = result.map_err(&host_error)?;
                 serde_json::to_string(&result).map_err(|e| host_error(format!("bad result: {e}")))
             }
-        })
+        });
+        typed.signatures.insert(function, signature);
+        typed
     }
 
     /// Adds an async function that works on raw JSON text and returns a
@@ -204,6 +253,7 @@ impl NativeModule {
     {
         let name = name.into();
         self.functions.remove(&name);
+        self.signatures.remove(&name);
         self.async_functions.insert(name, Arc::new(move |args| Box::pin(f(args)) as NativeFuture));
         self
     }

@@ -1,0 +1,329 @@
+// ---- Web platform globals (docs/web-platform.md) -------------------------
+// jsbox has these and nothing else of the DOM: compile with
+// "lib": ["ES2023"] and "types": [] (no "DOM", no @types/node).
+
+/** jsbox's own helper types (type-only: nothing of this exists at run time). */
+declare namespace jsbox {
+    /** What `setTimeout`/`setInterval` return: node's `Timeout`. */
+    interface Timeout {
+        ref(): this;
+        unref(): this;
+        hasRef(): boolean;
+        refresh(): this;
+        close(): this;
+        [Symbol.toPrimitive](): number;
+    }
+    type TypedArray =
+        | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array
+        | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+    type BufferSource = ArrayBuffer | ArrayBufferView;
+    /** The `process` global and `node:process`. */
+    interface Process {
+        /** The embedder's variables (`EngineOptions::env`, `--env`); empty by default. */
+        env: Record<string, string | undefined>;
+        /** `"wasi"`. */
+        platform: string;
+        /** `""`: jsbox is not node. */
+        version: string;
+        versions: { readonly jsbox: string };
+        nextTick<A extends unknown[]>(callback: (...args: A) => void, ...args: A): void;
+    }
+    /** The `console` global and module: lines go to the embedder's console policy. */
+    interface Console {
+        debug(...data: unknown[]): void;
+        info(...data: unknown[]): void;
+        log(...data: unknown[]): void;
+        warn(...data: unknown[]): void;
+        error(...data: unknown[]): void;
+    }
+    /** A CommonJS module object (`module`). */
+    interface Module {
+        exports: any;
+        id: string;
+        filename: string;
+        loaded: boolean;
+    }
+}
+
+declare var console: jsbox.Console;
+declare var process: jsbox.Process;
+/** CommonJS: the module object of a plugin run as CommonJS. */
+declare var module: jsbox.Module;
+/** CommonJS: `module.exports`. */
+declare var exports: any;
+declare var self: typeof globalThis;
+
+declare function setTimeout<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): jsbox.Timeout;
+declare function setInterval<A extends unknown[]>(callback: (...args: A) => void, ms?: number, ...args: A): jsbox.Timeout;
+declare function clearTimeout(timer: jsbox.Timeout | number | string | null | undefined): void;
+declare function clearInterval(timer: jsbox.Timeout | number | string | null | undefined): void;
+declare function queueMicrotask(callback: () => void): void;
+/** Writes `Uncaught <error>` to `console.error`. */
+declare function reportError(error: unknown): void;
+declare function structuredClone<T>(value: T, options?: { transfer?: ArrayBuffer[] }): T;
+declare function atob(data: string): string;
+declare function btoa(data: string): string;
+
+interface Navigator {
+    readonly userAgent: string;
+}
+declare var Navigator: { prototype: Navigator };
+declare var navigator: Navigator;
+
+interface Crypto {
+    getRandomValues<T extends jsbox.TypedArray>(array: T): T;
+    randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
+}
+declare var Crypto: { prototype: Crypto };
+declare var crypto: Crypto;
+
+declare class DOMException extends Error {
+    constructor(message?: string, options?: string | { name?: string; cause?: unknown });
+    readonly name: string;
+    readonly message: string;
+    readonly code: number;
+    static readonly INDEX_SIZE_ERR: 1;
+    static readonly DOMSTRING_SIZE_ERR: 2;
+    static readonly HIERARCHY_REQUEST_ERR: 3;
+    static readonly WRONG_DOCUMENT_ERR: 4;
+    static readonly INVALID_CHARACTER_ERR: 5;
+    static readonly NO_DATA_ALLOWED_ERR: 6;
+    static readonly NO_MODIFICATION_ALLOWED_ERR: 7;
+    static readonly NOT_FOUND_ERR: 8;
+    static readonly NOT_SUPPORTED_ERR: 9;
+    static readonly INUSE_ATTRIBUTE_ERR: 10;
+    static readonly INVALID_STATE_ERR: 11;
+    static readonly SYNTAX_ERR: 12;
+    static readonly INVALID_MODIFICATION_ERR: 13;
+    static readonly NAMESPACE_ERR: 14;
+    static readonly INVALID_ACCESS_ERR: 15;
+    static readonly VALIDATION_ERR: 16;
+    static readonly TYPE_MISMATCH_ERR: 17;
+    static readonly SECURITY_ERR: 18;
+    static readonly NETWORK_ERR: 19;
+    static readonly ABORT_ERR: 20;
+    static readonly URL_MISMATCH_ERR: 21;
+    static readonly QUOTA_EXCEEDED_ERR: 22;
+    static readonly TIMEOUT_ERR: 23;
+    static readonly INVALID_NODE_TYPE_ERR: 24;
+    static readonly DATA_CLONE_ERR: 25;
+}
+
+interface EventInit {
+    bubbles?: boolean;
+    cancelable?: boolean;
+    composed?: boolean;
+}
+declare class Event {
+    constructor(type: string, options?: EventInit);
+    readonly type: string;
+    readonly bubbles: boolean;
+    readonly cancelable: boolean;
+    readonly composed: boolean;
+    readonly defaultPrevented: boolean;
+    readonly timeStamp: number;
+    readonly target: EventTarget | null;
+    readonly currentTarget: EventTarget | null;
+    readonly srcElement: EventTarget | null;
+    readonly eventPhase: number;
+    readonly isTrusted: boolean;
+    returnValue: boolean;
+    cancelBubble: boolean;
+    composedPath(): EventTarget[];
+    preventDefault(): void;
+    stopPropagation(): void;
+    stopImmediatePropagation(): void;
+    static readonly NONE: 0;
+    static readonly CAPTURING_PHASE: 1;
+    static readonly AT_TARGET: 2;
+    static readonly BUBBLING_PHASE: 3;
+}
+interface CustomEventInit<T = unknown> extends EventInit {
+    detail?: T;
+}
+declare class CustomEvent<T = unknown> extends Event {
+    constructor(type: string, options?: CustomEventInit<T>);
+    readonly detail: T;
+}
+interface EventListener {
+    (event: Event): void;
+}
+interface EventListenerObject {
+    handleEvent(event: Event): void;
+}
+type EventListenerOrEventListenerObject = EventListener | EventListenerObject;
+interface AddEventListenerOptions {
+    capture?: boolean;
+    once?: boolean;
+    passive?: boolean;
+    signal?: AbortSignal;
+}
+declare class EventTarget {
+    constructor();
+    addEventListener(type: string, callback: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void;
+    removeEventListener(type: string, callback: EventListenerOrEventListenerObject | null, options?: { capture?: boolean } | boolean): void;
+    dispatchEvent(event: Event): boolean;
+}
+
+declare class AbortSignal extends EventTarget {
+    private constructor();
+    readonly aborted: boolean;
+    readonly reason: any;
+    onabort: ((this: AbortSignal, event: Event) => any) | null;
+    throwIfAborted(): void;
+    static abort(reason?: any): AbortSignal;
+    /** Needs timers: throws `NotSupportedError` in a runtime without them. */
+    static timeout(milliseconds: number): AbortSignal;
+    static any(signals: Iterable<AbortSignal>): AbortSignal;
+}
+declare class AbortController {
+    constructor();
+    readonly signal: AbortSignal;
+    abort(reason?: any): void;
+}
+
+declare class Performance extends EventTarget {
+    private constructor();
+    /** Milliseconds since this runtime's time origin. */
+    now(): number;
+    readonly timeOrigin: number;
+    toJSON(): { timeOrigin: number };
+}
+declare var performance: Performance;
+
+declare class TextEncoder {
+    constructor();
+    readonly encoding: "utf-8";
+    encode(input?: string): Uint8Array;
+    encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
+}
+declare class TextDecoder {
+    /** UTF-8 only. */
+    constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+    readonly encoding: "utf-8";
+    readonly fatal: boolean;
+    readonly ignoreBOM: boolean;
+    decode(input?: jsbox.BufferSource, options?: { stream?: boolean }): string;
+}
+
+declare class URLSearchParams {
+    constructor(init?: string[][] | Record<string, string> | string | URLSearchParams | Iterable<readonly [string, string]>);
+    readonly size: number;
+    append(name: string, value: string): void;
+    delete(name: string, value?: string): void;
+    get(name: string): string | null;
+    getAll(name: string): string[];
+    has(name: string, value?: string): boolean;
+    set(name: string, value: string): void;
+    sort(): void;
+    forEach(callback: (value: string, key: string, parent: URLSearchParams) => void, thisArg?: any): void;
+    entries(): IterableIterator<[string, string]>;
+    keys(): IterableIterator<string>;
+    values(): IterableIterator<string>;
+    [Symbol.iterator](): IterableIterator<[string, string]>;
+    toString(): string;
+}
+declare class URL {
+    constructor(url: string | URL, base?: string | URL);
+    static canParse(url: string | URL, base?: string | URL): boolean;
+    static parse(url: string | URL, base?: string | URL): URL | null;
+    href: string;
+    readonly origin: string;
+    protocol: string;
+    username: string;
+    password: string;
+    host: string;
+    hostname: string;
+    port: string;
+    pathname: string;
+    search: string;
+    readonly searchParams: URLSearchParams;
+    hash: string;
+    toString(): string;
+    toJSON(): string;
+}
+
+// Headers, Request and Response exist in every runtime; `fetch` itself is
+// declared only where the sandbox grants net access.
+type HeadersInit = [string, string][] | Record<string, string> | Headers;
+declare class Headers {
+    constructor(init?: HeadersInit);
+    append(name: string, value: string): void;
+    delete(name: string): void;
+    get(name: string): string | null;
+    getSetCookie(): string[];
+    has(name: string): boolean;
+    set(name: string, value: string): void;
+    forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: any): void;
+    entries(): IterableIterator<[string, string]>;
+    keys(): IterableIterator<string>;
+    values(): IterableIterator<string>;
+    [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+/** Whole bodies only: jsbox has no streams and no `Blob`. */
+type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+interface Body {
+    readonly bodyUsed: boolean;
+    /** Always `null`: jsbox has no `ReadableStream`. */
+    readonly body: null;
+    text(): Promise<string>;
+    json(): Promise<any>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+}
+type RequestInfo = Request | string | URL;
+interface RequestInit {
+    method?: string;
+    headers?: HeadersInit;
+    body?: BodyInit | null;
+    redirect?: "follow" | "error" | "manual";
+    signal?: AbortSignal | null;
+}
+declare class Request implements Body {
+    constructor(input: RequestInfo, init?: RequestInit);
+    readonly url: string;
+    readonly method: string;
+    readonly headers: Headers;
+    readonly redirect: "follow" | "error" | "manual";
+    readonly signal: AbortSignal;
+    readonly cache: string;
+    readonly credentials: string;
+    readonly destination: string;
+    readonly integrity: string;
+    readonly keepalive: boolean;
+    readonly mode: string;
+    readonly referrer: string;
+    readonly duplex: "half";
+    clone(): Request;
+    readonly bodyUsed: boolean;
+    readonly body: null;
+    text(): Promise<string>;
+    json(): Promise<any>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+}
+interface ResponseInit {
+    status?: number;
+    statusText?: string;
+    headers?: HeadersInit;
+}
+declare class Response implements Body {
+    constructor(body?: BodyInit | null, init?: ResponseInit);
+    static error(): Response;
+    static redirect(url: string | URL, status?: number): Response;
+    static json(data: any, init?: ResponseInit): Response;
+    readonly type: "basic" | "cors" | "default" | "error" | "opaque" | "opaqueredirect";
+    readonly url: string;
+    readonly redirected: boolean;
+    readonly status: number;
+    readonly ok: boolean;
+    readonly statusText: string;
+    readonly headers: Headers;
+    clone(): Response;
+    readonly bodyUsed: boolean;
+    readonly body: null;
+    text(): Promise<string>;
+    json(): Promise<any>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+}

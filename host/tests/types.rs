@@ -1,0 +1,330 @@
+//! `jsbox::types::declarations`: the `.d.ts` of a sandbox, checked with
+//! TypeScript's real compiler (`tsc --noEmit --strict`, installed by
+//! `scripts/test-tools.sh`). Plugins that use the sandbox correctly pass;
+//! a native call with the wrong argument type, or an import of a module
+//! the sandbox does not grant, fails with TypeScript's error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jsbox::schemars::JsonSchema;
+use jsbox::{CacheDir, EngineFactory, EngineOptions, ModulePolicy, NativeModule};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[schemars(crate = "jsbox::schemars")]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+/// A scaled vector.
+#[derive(Serialize, JsonSchema)]
+#[schemars(crate = "jsbox::schemars")]
+struct Scaled {
+    /// Its length.
+    len: f64,
+    scaled: [f64; 2],
+    #[serde(rename = "labelText")]
+    label: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[schemars(crate = "jsbox::schemars")]
+#[serde(rename_all = "lowercase")]
+enum Unit {
+    Metres,
+    Feet,
+}
+
+fn math() -> NativeModule {
+    NativeModule::new("math")
+        .function("add", |(p,): (Point,)| Ok::<_, String>(p.x + p.y))
+        .function("scale", |(p, k, label): (Point, f64, Option<String>)| {
+            Ok::<_, String>(Scaled {
+                len: (p.x * p.x + p.y * p.y).sqrt() * k,
+                scaled: [p.x * k, p.y * k],
+                label: label.unwrap_or_default(),
+            })
+        })
+        .function("convert", |(v, unit): (f64, Unit)| {
+            Ok::<_, String>(match unit {
+                Unit::Metres => v,
+                Unit::Feet => v * 3.28084,
+            })
+        })
+        .function("sum", |values: Vec<f64>| {
+            Ok::<_, String>(values.iter().sum::<f64>())
+        })
+        .async_function("origin", |(): ()| async {
+            Ok::<_, String>(Point { x: 0.0, y: 0.0 })
+        })
+        .raw("echo", |args: &str| Ok(args.to_string()))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A sandbox with `math` and read access to the fixture directory.
+fn options(dir: &Path) -> EngineOptions {
+    EngineOptions::new()
+        .cache(CacheDir::Path(
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("types-cache"),
+        ))
+        .native_module(math())
+        .working_dir(dir)
+        .allow_read(".")
+}
+
+/// TypeScript's compiler: `JSBOX_TSC`, or the one `scripts/test-tools.sh`
+/// installs.
+fn tsc() -> PathBuf {
+    if let Some(path) = std::env::var_os("JSBOX_TSC") {
+        return PathBuf::from(path);
+    }
+    let path = root().join("target/test-tools/node_modules/.bin/tsc");
+    assert!(
+        path.exists(),
+        "TypeScript's compiler is not at {}: run scripts/test-tools.sh (`make test` does) or set JSBOX_TSC",
+        path.display()
+    );
+    path
+}
+
+/// Type-checks `file` (named `name`) against `dts` with `tsc --strict`:
+/// whether it passed, and tsc's output.
+fn check(dts: &str, name: &str, file: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sandbox.d.ts"), dts).unwrap();
+    std::fs::write(dir.path().join(name), file).unwrap();
+    let config = json!({
+        "compilerOptions": {
+            "strict": true, "noEmit": true, "target": "es2023", "lib": ["es2023"], "types": [],
+            "module": "esnext", "moduleResolution": "bundler", "allowJs": true, "checkJs": true,
+        },
+        "files": ["sandbox.d.ts", name],
+    });
+    std::fs::write(dir.path().join("tsconfig.json"), config.to_string()).unwrap();
+    let out = Command::new(tsc())
+        .arg("-p")
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .output()
+        .expect("run tsc");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+const GOOD_TS: &str = r#"import { add, scale, convert, sum, origin, echo } from "math";
+import math from "math";
+import { readFileSync, readdirSync } from "fs";
+import * as path from "node:path";
+import { Buffer } from "node:buffer";
+
+export default async function plugin(input: { dir: string }): Promise<string> {
+  const total: number = add({ x: 1, y: 2 }) + math.add({ x: 3, y: 4 });
+  const s = scale({ x: 3, y: 4 }, 2, null);
+  const label: string = s.labelText;
+  const [sx, sy] = s.scaled;
+  const feet: number = convert(1, "feet");
+  const many: number = sum(1, 2, 3);
+  const o = await origin();
+  const raw: unknown = echo(1, "two");
+  const names: string[] = readdirSync(input.dir);
+  const text: string = readFileSync(path.join(input.dir, names[0]), "utf8");
+  const url = new URL("https://example.com/a?b=1");
+  const bytes = new TextEncoder().encode(text);
+  const id: string = crypto.randomUUID();
+  const copy = structuredClone({ when: new Date(0) });
+  const timer = setTimeout(() => {}, 10);
+  clearTimeout(timer);
+  const controller = new AbortController();
+  controller.signal.addEventListener("abort", (e: Event) => console.log(e.type));
+  const env: string | undefined = process.env.NODE_ENV;
+  const b64: string = Buffer.from(text).toString("base64") + btoa("hi");
+  console.log(total, s.len, label, sx + sy, feet, many, o.x, raw, url.searchParams.get("b"), bytes.length, id, copy.when, env, b64);
+  return `${total}`;
+}
+"#;
+
+#[test]
+fn a_plugin_using_the_sandbox_correctly_type_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let dts = jsbox::types::declarations(&options(dir.path()));
+    let (ok, out) = check(&dts, "plugin.ts", GOOD_TS);
+    assert!(
+        ok,
+        "tsc failed on a correct plugin:\n{out}\n--- sandbox.d.ts ---\n{dts}"
+    );
+}
+
+#[test]
+fn the_declarations_follow_the_rust_signatures() {
+    let dir = tempfile::tempdir().unwrap();
+    let dts = jsbox::types::declarations(&options(dir.path()));
+    for expected in [
+        "export interface Point {",
+        "export function add(arg0: Point): number;",
+        "export function scale(arg0: Point, arg1: number, arg2: string | null): Scaled;",
+        "    labelText: string;",
+        "     * Its length.",
+        "export type Unit = \"metres\" | \"feet\";",
+        "export function sum(...args: number[]): number;",
+        "export function origin(): Promise<Point>;",
+        "export function echo(...args: unknown[]): unknown;",
+        "declare module \"fs\" {",
+        "declare function require(id: \"math\"): typeof import(\"math\");",
+    ] {
+        assert!(dts.contains(expected), "missing {expected:?} in:\n{dts}");
+    }
+    // Not granted: no exec, no fetch.
+    assert!(!dts.contains("declare module \"exec\""));
+    assert!(!dts.contains("declare function fetch("));
+    let granted = jsbox::types::declarations(
+        &options(dir.path())
+            .allow_exec("ls")
+            .allow_net("example.com"),
+    );
+    assert!(granted.contains("declare module \"exec\" {"));
+    assert!(granted.contains("declare function fetch("));
+}
+
+#[test]
+fn a_native_call_with_the_wrong_argument_type_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let dts = jsbox::types::declarations(&options(dir.path()));
+    let bad =
+        "import { add } from \"math\";\n\nexport const n: number = add({ x: \"1\", y: 2 });\n";
+    let (ok, out) = check(&dts, "bad.ts", bad);
+    assert!(!ok, "tsc passed a wrong argument:\n{out}");
+    assert!(out.contains("bad.ts(3,"), "the error is on line 3:\n{out}");
+    assert!(
+        out.contains("error TS2322: Type 'string' is not assignable to type 'number'."),
+        "{out}"
+    );
+
+    // A missing argument, and a result used as the wrong type.
+    let bad =
+        "import { scale } from \"math\";\nexport const s: string = scale({ x: 1, y: 2 }, 3).len;\n";
+    let (ok, out) = check(&dts, "bad.ts", bad);
+    assert!(!ok);
+    assert!(
+        out.contains("bad.ts(2,26): error TS2554: Expected 3 arguments, but got 2."),
+        "{out}"
+    );
+    assert!(
+        out.contains("error TS2322: Type 'number' is not assignable to type 'string'."),
+        "{out}"
+    );
+
+    // An enum's variants are its only strings.
+    let bad = "import { convert } from \"math\";\nexport const f = convert(1, \"yards\");\n";
+    let (ok, out) = check(&dts, "bad.ts", bad);
+    assert!(!ok);
+    assert!(out.contains("bad.ts(2,29): error TS2345"), "{out}");
+}
+
+#[test]
+fn a_commonjs_plugin_checked_as_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let dts = jsbox::types::declarations(&options(dir.path()));
+    let good = "// @ts-check\nconst math = require('math');\nconst fs = require('fs');\n\
+                module.exports = (/** @type {string} */ dir) => math.add({ x: fs.readdirSync(dir).length, y: 1 });\n";
+    let (ok, out) = check(&dts, "plugin.js", good);
+    assert!(ok, "{out}");
+    let bad =
+        "// @ts-check\nconst math = require('math');\nmodule.exports = () => math.add(1, 2);\n";
+    let (ok, out) = check(&dts, "plugin.js", bad);
+    assert!(!ok, "{out}");
+    assert!(out.contains("plugin.js(3,"), "{out}");
+    assert!(
+        out.contains("error TS2554: Expected 1 arguments, but got 2."),
+        "{out}"
+    );
+}
+
+#[test]
+fn importing_a_module_the_sandbox_does_not_grant_fails() {
+    let plugin = "import { readFileSync } from \"fs\";\n\nexport const text: string = readFileSync(\"a.txt\");\n";
+    let dir = tempfile::tempdir().unwrap();
+    // With the grant it type-checks...
+    let (ok, out) = check(
+        &jsbox::types::declarations(&options(dir.path())),
+        "plugin.ts",
+        plugin,
+    );
+    assert!(ok, "{out}");
+    // ...without it, fs does not exist.
+    let no_fs = EngineOptions::new().native_module(math());
+    let (ok, out) = check(&jsbox::types::declarations(&no_fs), "plugin.ts", plugin);
+    assert!(
+        !ok,
+        "tsc passed an import of fs in a sandbox without it:\n{out}"
+    );
+    assert!(
+        out.contains("plugin.ts(1,30): error TS2307: Cannot find module 'fs'"),
+        "{out}"
+    );
+    // A module the policy denies is not declared either.
+    let denied = options(dir.path()).module_policy(ModulePolicy::Deny(["math".to_string()].into()));
+    let (ok, out) = check(
+        &jsbox::types::declarations(&denied),
+        "m.ts",
+        "import { add } from \"math\";\nadd({ x: 1, y: 2 });\n",
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("error TS2307: Cannot find module 'math'"),
+        "{out}"
+    );
+    // fetch only with a net grant.
+    let (ok, out) = check(
+        &jsbox::types::declarations(&no_fs),
+        "f.ts",
+        "export const r = fetch(\"https://example.com\");\n",
+    );
+    assert!(!ok);
+    assert!(
+        out.contains("f.ts(1,18): error TS2304: Cannot find name 'fetch'."),
+        "{out}"
+    );
+}
+
+/// The declarations describe what the sandbox really does: a plugin that
+/// type-checks against them runs (ES module imports of a native module's
+/// named and default exports, of `fs` and `node:path`).
+#[test]
+fn a_plugin_that_type_checks_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/a.txt"), "hello").unwrap();
+    let plugin = r#"// @ts-check
+import math, { add, scale } from "math";
+import fs from "fs";
+import { join } from "node:path";
+
+/** @param {{ dir: string }} input */
+export default function (input) {
+  const names = fs.readdirSync(input.dir);
+  const text = fs.readFileSync(join(input.dir, names[0]), "utf8");
+  const s = scale({ x: 3, y: 4 }, 2, null);
+  return { sum: add({ x: 1, y: 2 }) + math.add({ x: text.length, y: 0 }), len: s.len, label: s.labelText };
+}
+"#;
+    let opts = options(dir.path());
+    let (ok, out) = check(&jsbox::types::declarations(&opts), "plugin.mjs", plugin);
+    assert!(ok, "{out}");
+    std::fs::write(dir.path().join("plugin.mjs"), plugin).unwrap();
+    let factory = EngineFactory::new(opts.module_root(dir.path()).import("./plugin.mjs")).unwrap();
+    let mut rt = factory.new_runtime().unwrap();
+    let got = rt
+        .call_module("./plugin.mjs", "default", [json!({"dir": "data"})])
+        .unwrap();
+    assert_eq!(got, json!({"sum": 8, "len": 10, "label": ""}));
+}
