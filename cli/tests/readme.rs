@@ -190,7 +190,10 @@ fn run_doc(doc: &Path) -> (usize, String) {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_jsbox"), bin.join("jsbox")).unwrap();
     let tmp = scratch.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    // `tsc` for the `jsbox types` example: scripts/test-tools.sh installs it
+    // there (a missing one fails that step, "command not found").
+    let tools = repo().join("target/test-tools/node_modules/.bin");
+    let path = format!("{}:{}:{}", bin.display(), tools.display(), std::env::var("PATH").unwrap_or_default());
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jsbox-cli-test-cache");
 
     let mut failures = String::new();

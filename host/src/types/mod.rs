@@ -227,14 +227,11 @@ fn module_declaration(module: &NativeModule) -> String {
         };
         let key = property_key(name);
         if is_identifier(name) && !RESERVED.contains(&name.as_str()) {
-            let _ = write!(
-                out,
-                "{doc}    export function {name}({params}): {result};\n"
-            );
+            let _ = writeln!(out, "{doc}    export function {name}({params}): {result};");
             members.push(format!("        {key}: typeof {name};\n"));
         } else {
             let local = format!("__jsbox_fn{i}");
-            let _ = write!(out, "{doc}    const {local}: ({params}) => {result};\n");
+            let _ = writeln!(out, "{doc}    const {local}: ({params}) => {result};");
             if is_identifier(name) {
                 let _ = writeln!(out, "    export {{ {local} as {name} }};");
             }
