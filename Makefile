@@ -12,6 +12,7 @@ build: ## build the host library and CLI (stable Rust only)
 	cargo build --release
 
 test: guest-check ## rebuild the guest byte-for-byte, then run every test and doctest
+	scripts/test-tools.sh
 	cargo test --workspace --all-targets
 	cargo test --workspace --doc
 
