@@ -17,7 +17,7 @@ use std::path::Path;
 
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Declaration, Decorator, ExportNamedDeclaration, FormalParameter, ImportOrExportKind, Statement,
+    Decorator, ExportNamedDeclaration, FormalParameter, ImportOrExportKind, Statement,
     TSEnumDeclaration, TSExportAssignment, TSImportEqualsDeclaration, TSNamespaceDeclaration,
     TSNamespaceDeclarationBody,
 };
@@ -155,18 +155,6 @@ fn type_only_body(body: &TSNamespaceDeclarationBody<'_>) -> bool {
     match body {
         TSNamespaceDeclarationBody::TSNamespaceDeclaration(inner) => inner.declare || type_only_body(&inner.body),
         TSNamespaceDeclarationBody::TSModuleBlock(block) => block.body.iter().all(type_only_statement),
-    }
-}
-
-fn type_only_declaration(declaration: &Declaration<'_>) -> bool {
-    match declaration {
-        Declaration::TSTypeAliasDeclaration(_) | Declaration::TSInterfaceDeclaration(_) => true,
-        Declaration::TSNamespaceDeclaration(n) => n.declare || type_only_body(&n.body),
-        Declaration::TSEnumDeclaration(e) => e.declare,
-        Declaration::VariableDeclaration(v) => v.declare,
-        Declaration::FunctionDeclaration(f) => f.declare || f.body.is_none(),
-        Declaration::ClassDeclaration(c) => c.declare,
-        _ => false,
     }
 }
 
