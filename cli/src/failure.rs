@@ -94,6 +94,7 @@ pub fn code(e: &Error) -> u8 {
         Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
         Error::InvalidValue(_) | Error::NeverSettles | Error::NondeterministicBuild { .. } => JS_ERROR,
+        Error::TypeScriptUnsupported { .. } => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
         Error::Denied(_) | Error::ModuleDenied(_) | Error::ModuleRefused { .. } => DENIED,
@@ -109,6 +110,7 @@ pub fn kind(e: &Error) -> &'static str {
     match e {
         Error::Exception(_) => "exception",
         Error::Syntax { .. } => "syntax",
+        Error::TypeScriptUnsupported { .. } => "typescript_unsupported",
         Error::ModuleNotFound(_) => "module_not_found",
         Error::ModuleDenied(_) => "module_denied",
         Error::ModuleRefused { .. } => "module_refused",
@@ -176,6 +178,12 @@ pub fn report(e: &Error) {
         }
         Error::Syntax { location: loc, .. } => {
             if let Some(at) = location(loc) {
+                out.push_str(&format!("  --> {at}\n"));
+            }
+        }
+        Error::TypeScriptUnsupported { file, line, column, .. } => {
+            let loc = jsbox::Location { file: file.clone(), line: *line, column: *column };
+            if let Some(at) = location(&loc) {
                 out.push_str(&format!("  --> {at}\n"));
             }
         }

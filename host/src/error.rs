@@ -68,6 +68,29 @@ pub enum Error {
         /// Where the parser stopped.
         location: Location,
     },
+    /// A TypeScript module uses syntax that cannot be erased: it has runtime
+    /// semantics, so stripping the types would change the program. The
+    /// constructs node's `--experimental-strip-types` refuses (`enum`,
+    /// `const enum`, a namespace holding values, a constructor parameter
+    /// property, `import x = require(...)`, `export =`) and decorators.
+    /// Write them as JavaScript (an object for an enum, a field assigned in
+    /// the constructor ...) or compile the module with `tsc` first.
+    #[error(
+        "TypeScript {construct} at {file}:{line}:{column} cannot be stripped: it is not type-only syntax \
+         (jsbox strips types as node's --experimental-strip-types does, without compiling)"
+    )]
+    TypeScriptUnsupported {
+        /// The construct (`enum`, `namespace with values`, `parameter
+        /// property`, `decorator` ...).
+        construct: String,
+        /// The module's path (under the module root, with a leading `/`,
+        /// or its registry name).
+        file: String,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
     /// `require` of a module that is neither in the registry, nor a native
     /// module, nor a built-in.
     #[error("module not found: {0}")]

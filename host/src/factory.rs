@@ -16,6 +16,8 @@ use crate::engine::{self, EngineInfo};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::modules;
+use crate::modules::sourcemap::SourceMaps;
+use crate::modules::typescript;
 use crate::native::{self, NativeRegistry};
 use crate::options::{EngineOptions, ModulePolicy};
 use crate::pool::{Slot, Slots};
@@ -156,6 +158,27 @@ struct Resolution<'a> {
     conditions: &'a [String],
 }
 
+/// The registry with its TypeScript modules stripped of their types (their
+/// maps kept in `maps`): `.mts` and declared ES modules are ES modules, the
+/// other `.ts` and `.cts` modules CommonJS, as `.js` registry modules are.
+fn strip_registry(
+    mut modules: BTreeMap<String, String>,
+    esm: &std::collections::BTreeSet<String>,
+    maps: &SourceMaps,
+) -> Result<BTreeMap<String, String>> {
+    for (name, source) in modules.iter_mut().filter(|(name, _)| typescript::is_typescript(name)) {
+        let kind = if esm.contains(name) || name.ends_with(".mts") {
+            typescript::Kind::Module
+        } else {
+            typescript::Kind::CommonJs
+        };
+        let stripped = typescript::strip(name, source, kind)?;
+        maps.insert(name, stripped.map);
+        *source = stripped.code;
+    }
+    Ok(modules)
+}
+
 fn policy_doc(policy: &ModulePolicy) -> Policy<'_> {
     match policy {
         ModulePolicy::AllowAll => Policy { mode: "all", list: vec![] },
@@ -210,7 +233,8 @@ impl EngineFactory {
     /// [`Error::Engine`] when compilation fails.
     pub fn new(options: EngineOptions) -> Result<Self> {
         let start = Instant::now();
-        let modules = options.collect_modules()?;
+        let maps = Arc::new(SourceMaps::default());
+        let modules = strip_registry(options.collect_modules()?, &options.esm_modules, &maps)?;
         let natives = natives(&options)?;
         let limits = options.limits.clone();
         let max_runtimes = options.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
@@ -226,7 +250,13 @@ impl EngineFactory {
             })?),
             None => None,
         };
-        let session = modules::Session::new(root.clone(), modules.clone(), options.esm_modules.clone(), conditions.clone());
+        let session = modules::Session::new(
+            root.clone(),
+            modules.clone(),
+            options.esm_modules.clone(),
+            conditions.clone(),
+            maps.clone(),
+        );
         let esm_names = session.esm_registry_names(&modules);
 
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -292,6 +322,7 @@ impl EngineFactory {
                 fuel: options.fuel_metering,
                 ticker,
                 modules,
+                maps: maps.clone(),
             })
         };
 
@@ -323,7 +354,7 @@ impl EngineFactory {
                         options.nondeterministic_build,
                         cache_dir.as_deref(),
                     )
-                    .map_err(|e| session.refused_or(e))?
+                    .map_err(|e| maps.apply(session.refused_or(e)))?
                 } else {
                     GUEST.to_vec()
                 };
@@ -386,7 +417,7 @@ impl EngineFactory {
         // now, not in the first runtime. (A no-snapshot factory checks by
         // initialising one runtime.)
         if !snapshot {
-            drop(factory.new_runtime().map_err(|e| session.refused_or(e))?);
+            drop(factory.new_runtime().map_err(|e| maps.apply(session.refused_or(e)))?);
         }
         let mut factory = factory;
         // A snapshot from the cache read no file now: its stored manifest
@@ -395,6 +426,10 @@ impl EngineFactory {
             (CacheOutcome::Hit, Some(dir)) if snapshot => cache::stored_manifest(dir, &key),
             _ => session.manifest(),
         };
+        // The maps of the files the snapshot read come with its manifest.
+        for (path, map) in &manifest.maps {
+            maps.insert(path, map.clone());
+        }
         factory.info.sources = modules::sources_digest(GUEST, &registry_digest, &manifest);
         factory.info.build_time = start.elapsed();
         Ok(factory)

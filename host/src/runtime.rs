@@ -555,7 +555,7 @@ impl Runtime {
                         return Err(host_error);
                     }
                 }
-                Err(guest_error.into())
+                Err(data.shared.maps.apply(guest_error.into()))
             }
             Err(e) => Err(match e.downcast_ref::<Trap>() {
                 Some(Trap::Interrupt) => Error::Timeout(limits.timeout.unwrap_or_default()),

@@ -47,6 +47,9 @@ pub(crate) struct HostEnv {
     /// Module resolution for the guest's `init` (none for the runtimes of a
     /// snapshot: they never resolve).
     pub(crate) modules: Option<Arc<crate::modules::Session>>,
+    /// Source maps of the factory's modules: errors are reported at the
+    /// line and column of the file the author wrote.
+    pub(crate) maps: Arc<crate::modules::sourcemap::SourceMaps>,
 }
 
 /// What an [`crate::InterruptHandle`] shares with its runtime: the flag

@@ -32,14 +32,17 @@
 pub(crate) mod confined;
 mod json;
 pub(crate) mod resolve;
+pub(crate) mod sourcemap;
+pub(crate) mod typescript;
 pub(crate) mod vfs;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use resolve::{Mode, Resolver};
+use resolve::{Format, Mode, Resolved as Found, Resolver};
 use serde::Serialize;
+use sourcemap::SourceMaps;
 use vfs::{Manifest, Vfs};
 
 pub use confined::DirLoader;
@@ -51,14 +54,15 @@ pub use confined::DirLoader;
 pub const DEFAULT_CONDITIONS: &[&str] = &["jsbox", "worker", "browser", "module"];
 
 /// Whether a plugin file on disk is an ES module, as node decides for an
-/// entry point: `.mjs` is; `.js` is when the nearest `package.json` up the
-/// tree says `"type": "module"`; anything else is not. For hosts that load
+/// entry point: `.mjs` and `.mts` are; `.js` and `.ts` are when the nearest
+/// `package.json` up the tree says `"type": "module"`; anything else is
+/// not. For hosts that load
 /// a plugin by path (the CLI, `jsbox-datafusion`) and must pick between
 /// [`crate::EngineOptions::import`] and [`crate::EngineOptions::module`].
 pub fn is_es_module_file(path: &Path) -> bool {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("mjs") => return true,
-        Some("js") => {}
+        Some("mjs" | "mts") => return true,
+        Some("js" | "ts") => {}
         _ => return false,
     }
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -95,6 +99,11 @@ pub(crate) struct Session {
     /// The first resolution refused for a path leading out of the root:
     /// `(specifier, reason)`.
     refused: Mutex<Option<(String, String)>>,
+    /// The first TypeScript module that could not be stripped.
+    failed: Mutex<Option<crate::Error>>,
+    /// The source maps of the files read (TypeScript stripped, or a
+    /// bundle's `sourceMappingURL`), shared with the factory.
+    maps: Arc<SourceMaps>,
 }
 
 #[derive(Serialize)]
@@ -110,6 +119,7 @@ impl Session {
         registry: BTreeMap<String, String>,
         esm_names: BTreeSet<String>,
         conditions: Vec<String>,
+        maps: Arc<SourceMaps>,
     ) -> Self {
         Session {
             fs: Vfs::new(root, registry),
@@ -117,7 +127,43 @@ impl Session {
             esm_names,
             answers: Mutex::new(HashMap::new()),
             refused: Mutex::new(None),
+            failed: Mutex::new(None),
+            maps,
         }
+    }
+
+    /// A resolved disk file as the guest gets it: a TypeScript file with its
+    /// types stripped, and the map of either kept when there is one.
+    /// Registry modules were stripped when the registry was collected.
+    fn transform(&self, mut found: Found) -> Result<Found, String> {
+        if self.fs.in_registry(&found.path) {
+            return Ok(found);
+        }
+        if typescript::is_typescript(&found.path) {
+            let kind = match found.format {
+                Format::Esm => typescript::Kind::Module,
+                Format::CommonJs => typescript::Kind::CommonJs,
+                _ => typescript::Kind::Either,
+            };
+            match typescript::strip(&found.path, &found.source, kind) {
+                Ok(stripped) => {
+                    self.maps.insert(&found.path, stripped.map);
+                    found.source = stripped.code;
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    if let Ok(mut failed) = self.failed.lock() {
+                        failed.get_or_insert(e);
+                    }
+                    return Err(message);
+                }
+            }
+        } else if found.format != Format::Json && found.source.contains("sourceMappingURL=") {
+            if let Some(map) = sourcemap::referenced_map(&found.path, &found.source, |p| self.fs.read(p)) {
+                self.maps.insert(&found.path, map);
+            }
+        }
+        Ok(found)
     }
 
     /// The guest's `resolve-module`: the JSON answer, or a message.
@@ -132,7 +178,7 @@ impl Session {
         let resolver = Resolver { fs: &self.fs, conditions: &self.conditions, esm_names: &self.esm_names };
         let from_path = from.trim_start_matches('/');
         let (refusals_before, _) = self.fs.refusals();
-        let resolved = resolver.resolve(from_path, spec, mode_value);
+        let resolved = resolver.resolve(from_path, spec, mode_value).and_then(|found| self.transform(found));
         // A resolution that met a path leading out of the root fails,
         // whatever it found besides: the module is refused, not looked for
         // elsewhere.
@@ -164,15 +210,20 @@ impl Session {
     /// guest saw it as a failed import): [`crate::Error::ModuleRefused`]
     /// naming the first refused module, else `error` as it is.
     pub(crate) fn refused_or(&self, error: crate::Error) -> crate::Error {
+        if let Some(failed) = self.failed.lock().ok().and_then(|mut f| f.take()) {
+            return failed;
+        }
         match self.refused.lock().ok().and_then(|r| r.clone()) {
             Some((module, reason)) => crate::Error::ModuleRefused { module, reason },
             None => error,
         }
     }
 
-    /// The disk paths looked at so far.
+    /// The disk paths looked at so far, with the source maps made.
     pub(crate) fn manifest(&self) -> Manifest {
-        self.fs.manifest()
+        let mut manifest = self.fs.manifest();
+        manifest.maps = self.maps.all();
+        manifest
     }
 }
 

@@ -359,14 +359,14 @@ impl Resolver<'_> {
         // a package.json on disk does not change what the embedder added.
         if self.fs.in_registry(path) {
             return match ext {
-                "mjs" => Format::Esm,
+                "mjs" | "mts" => Format::Esm,
                 "json" => Format::Json,
                 _ => Format::CommonJs,
             };
         }
         match ext {
-            "mjs" => Format::Esm,
-            "cjs" => Format::CommonJs,
+            "mjs" | "mts" => Format::Esm,
+            "cjs" | "cts" => Format::CommonJs,
             "json" => Format::Json,
             _ => {
                 // The nearest package.json's `"type"` decides; without one,

@@ -34,6 +34,10 @@ pub(crate) enum Probe {
 pub(crate) struct Manifest {
     pub(crate) root: Option<PathBuf>,
     pub(crate) probes: BTreeMap<String, Probe>,
+    /// The source maps made from these files (see [`super::sourcemap`]), so
+    /// a snapshot loaded from the cache still maps its errors.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) maps: BTreeMap<String, super::sourcemap::LineMap>,
 }
 
 impl Manifest {
@@ -77,7 +81,7 @@ impl Vfs {
                 registry_dirs.insert(dir.to_string());
             }
         }
-        let manifest = Mutex::new(Manifest { root: root.clone(), probes: BTreeMap::new() });
+        let manifest = Mutex::new(Manifest { root: root.clone(), probes: BTreeMap::new(), maps: BTreeMap::new() });
         let root = root.map(|r| Root::open(&r).map_err(|e| format!("module root {}: {e}", r.display())));
         Vfs { root, registry, registry_dirs, manifest, refused: Mutex::new(Vec::new()) }
     }
