@@ -26,7 +26,7 @@ mod concurrent;
 
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
-    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package), or TypeScript (`.ts`, `.mts`, `.cts`).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// JSON Lines input: one JSON value a line.

@@ -229,7 +229,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package).
+    /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package), or TypeScript (`.ts`, `.mts`, `.cts`).
     #[arg(value_name = "PLUGIN.js")]
     plugin: PathBuf,
     /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).

@@ -38,7 +38,8 @@ fn run_typescript_plugins() {
 
 #[test]
 fn errors_are_printed_at_the_typescript_line_and_column() {
-    // plain.ts:37:77 is where node 22 reports the throw too.
+    // plain.ts:37:81: the constructor of `throw new RangeError(..)`, where
+    // QuickJS reports it (node 22: 37:77, the `new`).
     let plain = fixture("plain.ts");
     jsbox()
         .arg("run")
@@ -47,8 +48,8 @@ fn errors_are_printed_at_the_typescript_line_and_column() {
         .assert()
         .code(1)
         .stderr(contains("RangeError: n too big: 12"))
-        .stderr(contains(format!("--> {}:37:77", plain.display())))
-        .stderr(contains("at check (/plain.ts:37:77)"));
+        .stderr(contains(format!("--> {}:37:81", plain.display())))
+        .stderr(contains("at check (/plain.ts:37:81)"));
     // Through the package's source map, into its original source.
     jsbox()
         .arg("run")
@@ -56,7 +57,7 @@ fn errors_are_printed_at_the_typescript_line_and_column() {
         .args(["--input", r#"{"measures":[{"value":1,"unit":"parsec"}],"to":"km"}"#])
         .assert()
         .code(1)
-        .stderr(contains("node_modules/tiny-units/src/index.ts:13:30"))
+        .stderr(contains("node_modules/tiny-units/src/index.ts:13:34"))
         .stderr(contains("dist/index.js").not());
 }
 
@@ -68,13 +69,15 @@ fn batch_runs_a_commonjs_typescript_plugin() {
         "type Rec = { i: number };\nmodule.exports = (r: Rec): { sq: number } => {\n  const k: number = 1; if (r.i < 0) throw new RangeError('negative');\n  return { sq: r.i * r.i * k };\n};\n",
     )
     .unwrap();
+    std::fs::write(dir.path().join("input.jsonl"), "{\"i\":2}\n{\"i\":3}\n").unwrap();
     jsbox()
         .arg("batch")
         .arg(dir.path().join("plugin.cts"))
-        .write_stdin("{\"i\":2}\n{\"i\":3}\n")
+        .arg("--input")
+        .arg(dir.path().join("input.jsonl"))
         .assert()
         .success()
-        .stdout("{\"sq\":4}\n{\"sq\":9}\n");
+        .stdout("{\"ok\":{\"sq\":4}}\n{\"ok\":{\"sq\":9}}\n");
 }
 
 #[test]

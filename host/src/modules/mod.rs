@@ -242,9 +242,10 @@ pub(crate) fn sources_digest(guest: &[u8], registry: &blake3::Hash, manifest: &M
     hasher.finalize().to_hex().to_string()
 }
 
-/// Whether a registry module is an ES module by its name alone.
+/// Whether a registry module is an ES module by its name alone (`.mjs`,
+/// or `.mts` before its types are stripped).
 pub(crate) fn is_esm_name(name: &str) -> bool {
-    name.ends_with(".mjs")
+    name.ends_with(".mjs") || name.ends_with(".mts")
 }
 
 #[cfg(test)]
