@@ -216,8 +216,10 @@ exports.aggregate_finish = function (state) {
 /// Where a factory's compiled snapshot is cached on disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Cache {
-    /// The user's cache directory (or `JSBOX_CACHE_DIR`) of the process
-    /// that builds the factory.
+    /// jsbox's default cache directory (`jsbox::CacheDir::Default`: the
+    /// user's cache directory) of the process that builds the factory.
+    /// `JSBOX_CACHE_DIR` is read by the CLI only; a library sets
+    /// [`Cache::Dir`].
     #[default]
     Default,
     /// No disk cache.

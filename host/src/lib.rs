@@ -10,7 +10,7 @@
 //!     .module("greeting", "exports.greet = (name) => require('host').shout(`hello, ${name}`);")
 //!     .native_module(NativeModule::new("host").function("shout", |(s,): (String,)| Ok::<_, String>(s.to_uppercase())));
 //! let factory = EngineFactory::new(options)?;      // once: snapshot + compile
-//! let mut runtime = factory.new_runtime()?;         // per task: about a microsecond
+//! let mut runtime = factory.new_runtime()?;         // per task: a few microseconds
 //! let greeting: String = runtime.eval_as("require('greeting').greet('box')")?;
 //! assert_eq!(greeting, "HELLO, BOX");
 //! # Ok::<(), jsbox::Error>(())
