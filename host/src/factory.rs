@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use wasmtime::{Module, Store};
+use wasmtime::{Engine, Module, Store};
 
 use crate::abi::GuestExports;
 use crate::cache;
@@ -19,11 +19,11 @@ use crate::modules;
 use crate::modules::sourcemap::SourceMaps;
 use crate::modules::typescript;
 use crate::native::{self, NativeRegistry};
-use crate::options::{EngineOptions, ModulePolicy};
+use crate::options::{Compile, EngineOptions, ModulePolicy};
 use crate::pool::{Slot, Slots};
 use crate::runtime::Runtime;
 use crate::shards::{self, Shard};
-use crate::state::{HostEnv, HostState};
+use crate::state::{Clock, HostEnv, HostState};
 use crate::ticker::Ticker;
 
 /// The committed guest: QuickJS through javy, built from `guest/` by
@@ -73,6 +73,10 @@ pub struct FactoryInfo {
     /// snapshot was found in the cache's compiled-function store (a new or
     /// edited plugin of a guest compiled before).
     pub compiled_functions: usize,
+    /// How runtimes are made: [`Compile::Shared`] when they are instances
+    /// of the guest's shared code given the snapshot's image (and
+    /// `module_bytes` is the image's size), else [`Compile::Whole`].
+    pub compile: Compile,
 }
 
 /// Builds runtimes. Build once, share across threads, call
@@ -339,10 +343,29 @@ impl EngineFactory {
             (None, None) => CacheOutcome::Off,
         };
         let mut compiled_functions = 0;
+        let mut image = None;
+        let shared = snapshot && options.compile == Some(Compile::Shared);
         let (module, module_bytes) = match cached {
             Some(module) => {
                 let range = module.image_range();
                 (module, range.end as usize - range.start as usize)
+            }
+            None if shared => {
+                let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
+                let wasm = crate::snapshot::snapshot(
+                    GUEST,
+                    &registry_json,
+                    build_env,
+                    options.nondeterministic_build,
+                    cache_dir.as_deref(),
+                )
+                .map_err(|e| maps.apply(session.refused_or(e)))?;
+                let (code, own) = crate::image::split(wasm)?;
+                let (module, compiled) = shared_code(&engine, &code, cache_dir.as_deref(), functions.as_deref())?;
+                compiled_functions = compiled;
+                let bytes = own.len();
+                image = Some(Arc::new(own));
+                (module, bytes)
             }
             None => {
                 let wasm = if snapshot {
@@ -375,7 +398,7 @@ impl EngineFactory {
             }
         };
 
-        let mut shards = vec![Shard::new(engine, &module)?];
+        let mut shards = vec![Shard::new(engine, &module, image.clone())?];
         if shard_count > 1 {
             let compiled = module.serialize().map_err(Error::engine)?;
             for _ in 1..shard_count {
@@ -383,7 +406,7 @@ impl EngineFactory {
                 // SAFETY: these bytes were serialized just now, in this
                 // process, by an engine with the very same configuration.
                 let module = unsafe { Module::deserialize(&engine, &compiled) }.map_err(Error::engine)?;
-                shards.push(Shard::new(engine, &module)?);
+                shards.push(Shard::new(engine, &module, image.clone())?);
             }
         }
         let calllog = options.calllog.open()?;
@@ -411,6 +434,7 @@ impl EngineFactory {
                 engines: shard_count,
                 sources: String::new(),
                 compiled_functions,
+                compile: if image.is_some() { Compile::Shared } else { Compile::Whole },
             },
         };
         // A snapshot is only as good as its init: surface registry errors
@@ -498,7 +522,12 @@ impl EngineFactory {
             let mut store = Store::new(&shard.engine, HostState::new(self.env.clone(), id, Some(self.limits.clone())));
             crate::state::prepare_store(&mut store);
             match shard.pre.instantiate(&mut store) {
-                Ok(instance) => break (store, instance, shard),
+                Ok(instance) => {
+                    if let Some(image) = &shard.image {
+                        image.apply(&mut store, &instance, self.limits.max_memory)?;
+                    }
+                    break (store, instance, shard);
+                }
                 // This engine's share of the pool is in use: the slot this
                 // runtime holds is free in another's.
                 Err(e) if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") => {
@@ -524,7 +553,10 @@ impl EngineFactory {
     pub fn bare_instance(&self) -> Result<()> {
         let shard = &self.shards[shards::home(self.shards.len())];
         let mut store = Store::new(&shard.engine, HostState::new(self.env.clone(), 0, Some(self.limits.clone())));
-        shard.pre.instantiate(&mut store).map_err(Error::engine)?;
+        let instance = shard.pre.instantiate(&mut store).map_err(Error::engine)?;
+        if let Some(image) = &shard.image {
+            image.apply(&mut store, &instance, self.limits.max_memory)?;
+        }
         Ok(())
     }
 
@@ -561,6 +593,34 @@ impl Drop for EngineFactory {
     }
 }
 
+/// The guest's code shared by every snapshot ([`Compile::Shared`]): from
+/// the disk cache, or compiled (and stored there). Returns the module and
+/// how many functions were compiled.
+fn shared_code(
+    engine: &Engine,
+    code: &[u8],
+    cache_dir: Option<&std::path::Path>,
+    functions: Option<&cache::FunctionStore>,
+) -> Result<(Module, usize)> {
+    let key = cache::key(engine, code, None, Clock::System);
+    if let Some(module) = cache_dir.and_then(|dir| cache::load(engine, dir, &key, cache::Entry::Shared)) {
+        return Ok((module, 0));
+    }
+    let module = Module::new(engine, code).map_err(Error::engine)?;
+    let compiled = functions.map_or(module.functions().len(), |f| f.added());
+    if let Some(functions) = functions {
+        if let Err(e) = functions.persist() {
+            tracing::warn!(error = %e, "could not write the compiled-function store");
+        }
+    }
+    if let Some(dir) = cache_dir {
+        if let Err(e) = cache::store(dir, &key, cache::Entry::Shared, &module) {
+            tracing::warn!(error = %e, "could not cache the shared guest code");
+        }
+    }
+    Ok((module, compiled))
+}
+
 /// Builds a factory and one runtime from it: the simple path.
 ///
 /// # Examples
@@ -577,6 +637,8 @@ impl Drop for EngineFactory {
 pub fn open(mut options: EngineOptions) -> Result<Runtime> {
     // One runtime from one thread: a second engine would only cost time.
     options.engines.get_or_insert(1);
+    // One runtime: a new plugin should not wait for a compile.
+    options.compile.get_or_insert(Compile::Shared);
     EngineFactory::new(options)?.new_runtime()
 }
 

@@ -191,6 +191,7 @@ mod engine;
 mod error;
 mod event_loop;
 mod factory;
+mod image;
 mod imports;
 mod limits;
 mod modules;
@@ -221,7 +222,7 @@ pub use native::NativeModule;
 pub use schemars;
 pub use native::net;
 pub use cache::CacheDir;
-pub use options::{EngineOptions, ModulePolicy};
+pub use options::{Compile, EngineOptions, ModulePolicy};
 pub use registry::ModuleLoader;
 pub use runtime::{InterruptHandle, Runtime};
 

@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
 use crate::abi::ExportIndex;
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::image::Image;
 use crate::state::HostState;
 
 /// At most this many shards, whatever the core count: past it, the copies
@@ -30,15 +33,18 @@ pub(crate) struct Shard {
     pub(crate) pre: InstancePre<HostState>,
     /// Export indices are per module, so per shard.
     pub(crate) exports: ExportIndex,
+    /// The snapshot's image when `module` is the guest's shared code
+    /// ([`crate::Compile::Shared`]): applied to every instance.
+    pub(crate) image: Option<Arc<Image>>,
 }
 
 impl Shard {
     /// Links the host's imports for `module`, compiled for `engine`.
-    pub(crate) fn new(engine: Engine, module: &Module) -> Result<Self> {
+    pub(crate) fn new(engine: Engine, module: &Module, image: Option<Arc<Image>>) -> Result<Self> {
         let mut linker = Linker::new(&engine);
         crate::imports::add_to_linker(&mut linker).map_err(Error::engine)?;
         let pre = linker.instantiate_pre(module).map_err(Error::engine)?;
-        Ok(Shard { engine, pre, exports: ExportIndex::new(module)? })
+        Ok(Shard { engine, pre, exports: ExportIndex::new(module)?, image })
     }
 }
 

@@ -60,6 +60,9 @@ pub(crate) enum Entry {
     /// The guest instrumented by Wizer, compiled for the snapshot step
     /// (`<key>.wizer`): the same for every snapshot of one guest.
     Instrumented,
+    /// The guest's code shared by every snapshot (`<key>.shared`, see
+    /// `crate::image`).
+    Shared,
 }
 
 impl Entry {
@@ -67,6 +70,7 @@ impl Entry {
         match self {
             Entry::Runtime => "cwasm",
             Entry::Instrumented => "wizer",
+            Entry::Shared => "shared",
         }
     }
 }
@@ -142,7 +146,7 @@ impl CacheDir {
             let name = name.to_string_lossy();
             let ours = Path::new(&*name)
                 .extension()
-                .is_some_and(|e| [Entry::Runtime, Entry::Instrumented].iter().any(|k| e == k.ext()))
+                .is_some_and(|e| [Entry::Runtime, Entry::Instrumented, Entry::Shared].iter().any(|k| e == k.ext()))
                 || name.ends_with(MANIFEST_SUFFIX)
                 || (name.starts_with(functions::PREFIX) && name.ends_with(functions::SUFFIX))
                 || (name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX));
