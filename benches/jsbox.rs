@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
-use jsbox::{CacheDir, CallLogPolicy, Cell, Columns, EngineFactory, EngineOptions, NativeModule};
+use jsbox::{CacheDir, CallLogPolicy, Cell, Columns, Compile, EngineFactory, EngineOptions, NativeModule};
 
 const SCRIPT: &str = "var n = 41; n + 1;";
 const MATH: &str = "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;";
@@ -117,6 +117,13 @@ fn runtime_spawn(c: &mut Criterion) {
 fn spawn_and_execute(c: &mut Criterion) {
     let factory = EngineFactory::new(registry()).unwrap();
     let raw = EngineFactory::new(registry().without_snapshot()).unwrap();
+    // Shared guest code with the snapshot's image copied in (what `open`
+    // and `jsbox run` use): its own cache, or the whole module is found.
+    let shared_cache = tempfile::tempdir().unwrap();
+    let shared =
+        EngineFactory::new(registry().compile(Compile::Shared).cache(CacheDir::Path(shared_cache.path().to_path_buf())))
+            .unwrap();
+    assert_eq!(shared.info().compile, Compile::Shared);
     let mut g = c.benchmark_group("spawn_and_execute");
     g.bench_function("factory", |b| {
         b.iter(|| {
@@ -128,6 +135,12 @@ fn spawn_and_execute(c: &mut Criterion) {
         b.iter(|| {
             let mut rt = factory.new_runtime().unwrap();
             assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42");
+        })
+    });
+    g.bench_function("shared", |b| {
+        b.iter(|| {
+            let mut rt = shared.new_runtime().unwrap();
+            assert_eq!(rt.eval_as::<i64>(SCRIPT).unwrap(), 42);
         })
     });
     g.bench_function("no_snapshot", |b| {
@@ -358,17 +371,20 @@ fn parallel_spawn(c: &mut Criterion) {
     g.finish();
 }
 
-/// The author's loop: building a factory for a plugin. `new_plugin` is a
-/// plugin never built before with the cache warm from others (a new or
-/// edited plugin: a new snapshot of a guest whose functions are compiled);
-/// `cold` is the same build with an empty cache (everything compiled).
+/// The author's loop: building a factory for a plugin never built before,
+/// with the cache warm from others (a new or edited plugin: a new snapshot
+/// of a guest compiled before). `new_plugin` shares the guest's compiled
+/// code (`Compile::Shared`: Wizer only), `new_plugin_whole` compiles the
+/// snapshot whole (its functions mostly from the compiled-function store);
+/// `cold` is a whole build with an empty cache (everything compiled).
 fn factory_build(c: &mut Criterion) {
     static EDIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let plugin = |cache: CacheDir| {
+    let plugin = |cache: CacheDir, compile: Compile| {
         // Unique per build (process id and a counter): never in the cache.
         let edit = EDIT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         registry()
             .cache(cache)
+            .compile(compile)
             .module("plugin", format!("exports.edit = {}{edit}; exports.run = (x) => x * 2;", std::process::id()))
     };
     let check = |factory: EngineFactory| {
@@ -376,28 +392,35 @@ fn factory_build(c: &mut Criterion) {
     };
     let warm = std::env::temp_dir().join(format!("jsbox-bench-factory-build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&warm);
-    check(EngineFactory::new(plugin(CacheDir::Path(warm.clone()))).unwrap());
+    check(EngineFactory::new(plugin(CacheDir::Path(warm.clone()), Compile::Whole)).unwrap());
+    check(EngineFactory::new(plugin(CacheDir::Path(warm.clone()), Compile::Shared)).unwrap());
     let mut g = c.benchmark_group("factory_build");
     // Seconds per cold build: the fewest samples criterion takes, one
     // build each (linear sampling would run 1 + 2 + ... + 10 builds).
     g.sample_size(10).sampling_mode(SamplingMode::Flat);
-    g.bench_function("new_plugin", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                let factory = EngineFactory::new(plugin(CacheDir::Path(warm.clone()))).unwrap();
-                check(factory);
-            }
-            start.elapsed()
-        })
-    });
+    // `new_plugin`: the shared guest code (what `jsbox run` and `open`
+    // use); `new_plugin_whole`: the snapshot compiled whole, its functions
+    // from the compiled-function store (`EngineFactory::new`'s default).
+    for (name, compile) in [("new_plugin", Compile::Shared), ("new_plugin_whole", Compile::Whole)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let factory = EngineFactory::new(plugin(CacheDir::Path(warm.clone()), compile)).unwrap();
+                    assert_eq!(factory.info().compile, compile);
+                    check(factory);
+                }
+                start.elapsed()
+            })
+        });
+    }
     g.bench_function("cold", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let empty = tempfile::tempdir().unwrap();
                 let start = Instant::now();
-                check(EngineFactory::new(plugin(CacheDir::Path(empty.path().to_path_buf()))).unwrap());
+                check(EngineFactory::new(plugin(CacheDir::Path(empty.path().to_path_buf()), Compile::Whole)).unwrap());
                 total += start.elapsed();
             }
             total

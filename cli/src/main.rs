@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use jsbox::EngineFactory;
+use jsbox::{Compile, EngineFactory};
 
 use crate::failure::usage;
 use crate::sandbox::SandboxArgs;
@@ -303,7 +303,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let input = read_input(&args)?;
     let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
     failure::set_plugin_dir(&plugin.dir);
-    let factory = EngineFactory::new(options.max_runtimes(1))?;
+    // One runtime: a new or edited plugin should not wait for a compile.
+    let factory = EngineFactory::new(options.max_runtimes(1).compile(Compile::Shared))?;
     let mut runtime = factory.new_runtime()?;
     let call_args = serde_json::to_string(&[input])?;
     let (module, function) = &plugin.target;
@@ -318,7 +319,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 fn eval(args: EvalArgs) -> Result<ExitCode> {
     let options = args.sandbox.options(&Default::default());
-    let factory = EngineFactory::new(options.max_runtimes(1))?;
+    // One runtime: a new or edited plugin should not wait for a compile.
+    let factory = EngineFactory::new(options.max_runtimes(1).compile(Compile::Shared))?;
     let mut runtime = factory.new_runtime()?;
     let result = runtime.eval_json(&args.expr, "<eval>");
     drop(runtime);

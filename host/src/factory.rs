@@ -333,33 +333,46 @@ impl EngineFactory {
         let snapshot = !options.no_snapshot;
         let key = cache::key(&engine, GUEST, snapshot.then_some(registry_json.as_str()), options.clock);
         // A snapshot is only as fresh as the files resolution read.
-        let cached = cache_dir
-            .as_deref()
-            .filter(|dir| !snapshot || cache::manifest_valid(dir, &key))
-            .and_then(|dir| cache::load(&engine, dir, &key, cache::Entry::Runtime));
-        let outcome = match (&cached, &cache_dir) {
-            (Some(_), _) => CacheOutcome::Hit,
-            (None, Some(_)) => CacheOutcome::Miss,
-            (None, None) => CacheOutcome::Off,
+        let valid_dir = cache_dir.as_deref().filter(|dir| !snapshot || cache::manifest_valid(dir, &key));
+        let cached = valid_dir.and_then(|dir| cache::load(&engine, dir, &key, cache::Entry::Runtime));
+        let shared = snapshot && cached.is_none() && options.compile == Some(Compile::Shared);
+        // A shared-code factory needs the snapshot only (its code is the guest's).
+        let cached_snapshot = valid_dir.filter(|_| shared).and_then(|dir| cache::load_bytes(dir, &key, cache::Entry::Snapshot));
+        let outcome = match (cached.is_some() || cached_snapshot.is_some(), &cache_dir) {
+            (true, _) => CacheOutcome::Hit,
+            (false, Some(_)) => CacheOutcome::Miss,
+            (false, None) => CacheOutcome::Off,
         };
         let mut compiled_functions = 0;
         let mut image = None;
-        let shared = snapshot && options.compile == Some(Compile::Shared);
         let (module, module_bytes) = match cached {
             Some(module) => {
                 let range = module.image_range();
                 (module, range.end as usize - range.start as usize)
             }
             None if shared => {
-                let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
-                let wasm = crate::snapshot::snapshot(
-                    GUEST,
-                    &registry_json,
-                    build_env,
-                    options.nondeterministic_build,
-                    cache_dir.as_deref(),
-                )
-                .map_err(|e| maps.apply(session.refused_or(e)))?;
+                let wasm = match cached_snapshot {
+                    Some(wasm) => wasm,
+                    None => {
+                        let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
+                        let wasm = crate::snapshot::snapshot(
+                            GUEST,
+                            &registry_json,
+                            build_env,
+                            options.nondeterministic_build,
+                            cache_dir.as_deref(),
+                        )
+                        .map_err(|e| maps.apply(session.refused_or(e)))?;
+                        if let Some(dir) = &cache_dir {
+                            let stored = cache::store_manifest(dir, &key, &session.manifest())
+                                .and_then(|()| cache::store_bytes(dir, &key, cache::Entry::Snapshot, &wasm));
+                            if let Err(e) = stored {
+                                tracing::warn!(error = %e, "could not write the snapshot cache");
+                            }
+                        }
+                        wasm
+                    }
+                };
                 let (code, own) = crate::image::split(wasm)?;
                 let (module, compiled) = shared_code(&engine, &code, cache_dir.as_deref(), functions.as_deref())?;
                 compiled_functions = compiled;

@@ -48,8 +48,8 @@ pub enum Compile {
     /// The guest's code compiled once, cached on disk and shared by every
     /// plugin; each runtime gets the snapshot's memory and globals copied
     /// in when it is made. A new or edited plugin builds in milliseconds
-    /// (the Wizer step only), each runtime costs the copy (the image is a
-    /// few MiB: tens of microseconds more than `Whole`). A whole module
+    /// (the Wizer step only), each runtime costs the copy (the image is
+    /// about a MiB: a few hundred microseconds more than `Whole`). A whole module
     /// already in the cache is used instead. What [`crate::open`] and the
     /// CLI's `run` and `eval` do: they make one runtime.
     Shared,

@@ -9,7 +9,7 @@ fn plugin(cache: &std::path::Path, name: &str) -> EngineOptions {
     EngineOptions::new()
         .cache(CacheDir::Path(cache.to_path_buf()))
         .module("counter", "let n = 0;\nexports.next = () => ++n;")
-        .module(name, &format!("exports.name = {name:?};\nexports.big = 'x'.repeat(100000).length;"))
+        .module(name, format!("exports.name = {name:?};\nexports.big = 'x'.repeat(100000).length;"))
         .init_script("var answer = 42; const seen = new Map([[1, 'one']]);")
 }
 
@@ -81,4 +81,33 @@ fn a_shared_runtime_keeps_its_limits() {
     // A snapshot larger than the runtimes may be is refused when a runtime is made.
     let tiny = plugin(cache.path(), "alpha").compile(Compile::Shared).limits(Limits { max_memory: 1 << 16, ..Limits::default() });
     assert!(jsbox::open(tiny).is_err());
+}
+
+#[test]
+fn a_shared_build_is_cached_and_follows_edits() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let plugin = root.path().join("plugin.mjs");
+    let options = || {
+        EngineOptions::new()
+            .cache(CacheDir::Path(cache.path().to_path_buf()))
+            .compile(Compile::Shared)
+            .module_root(root.path())
+            .import("./plugin.mjs")
+    };
+    let value = |factory: &EngineFactory| {
+        factory.new_runtime().unwrap().call_module("./plugin.mjs", "default", [json!(1)]).unwrap()
+    };
+    std::fs::write(&plugin, "export default (x) => x + 1;\n").unwrap();
+    let first = EngineFactory::new(options()).unwrap();
+    assert_eq!((first.info().cache, value(&first)), (CacheOutcome::Miss, json!(2)));
+    // The same plugin again: its snapshot from the cache, no Wizer step.
+    let again = EngineFactory::new(options()).unwrap();
+    assert_eq!((again.info().cache, again.info().compile, value(&again)), (CacheOutcome::Hit, Compile::Shared, json!(2)));
+    assert_eq!(entries(cache.path(), "snapshot"), 1);
+    // Edited: a new snapshot, never the stale one.
+    std::fs::write(&plugin, "export default (x) => x + 100;\n").unwrap();
+    let edited = EngineFactory::new(options()).unwrap();
+    assert_eq!((edited.info().cache, value(&edited)), (CacheOutcome::Miss, json!(101)));
+    assert_ne!(edited.info().sources, first.info().sources, "the sources digest follows the edit");
 }

@@ -34,7 +34,7 @@ fn guest_signatures() -> (BTreeMap<(String, String), Sig>, BTreeMap<String, Sig>
                 }
             }
             Payload::ImportSection(reader) => {
-                for import in reader {
+                for import in reader.into_imports() {
                     let import = import.unwrap();
                     if let TypeRef::Func(t) = import.ty {
                         funcs.push(t);

@@ -63,6 +63,9 @@ pub(crate) enum Entry {
     /// The guest's code shared by every snapshot (`<key>.shared`, see
     /// `crate::image`).
     Shared,
+    /// A snapshot's wasm (`<key>.snapshot`), for a shared-code factory
+    /// (its image is split from it): the Wizer step is not run again.
+    Snapshot,
 }
 
 impl Entry {
@@ -71,6 +74,7 @@ impl Entry {
             Entry::Runtime => "cwasm",
             Entry::Instrumented => "wizer",
             Entry::Shared => "shared",
+            Entry::Snapshot => "snapshot",
         }
     }
 }
@@ -146,7 +150,7 @@ impl CacheDir {
             let name = name.to_string_lossy();
             let ours = Path::new(&*name)
                 .extension()
-                .is_some_and(|e| [Entry::Runtime, Entry::Instrumented, Entry::Shared].iter().any(|k| e == k.ext()))
+                .is_some_and(|e| [Entry::Runtime, Entry::Instrumented, Entry::Shared, Entry::Snapshot].iter().any(|k| e == k.ext()))
                 || name.ends_with(MANIFEST_SUFFIX)
                 || (name.starts_with(functions::PREFIX) && name.ends_with(functions::SUFFIX))
                 || (name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX));
@@ -231,18 +235,13 @@ fn checked_module<'a>(bytes: &'a [u8], key: &str) -> Option<&'a [u8]> {
 /// entry is removed so it gets rebuilt).
 pub(crate) fn load(engine: &Engine, dir: &Path, key: &str, kind: Entry) -> Option<Module> {
     let path = entry_path(dir, key, kind);
-    let bytes = std::fs::read(&path).ok()?;
-    let Some(compiled) = checked_module(&bytes, key) else {
-        tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
-        let _ = std::fs::remove_file(&path);
-        return None;
-    };
+    let compiled = load_bytes(dir, key, kind)?;
     // SAFETY: `Module::deserialize` runs native code it is given. These
     // bytes were written by `store` below for exactly this key (the digest
     // over key and module matches, so they are whole and unmodified), and
     // wasmtime's own header check rejects modules from another wasmtime
     // version or engine configuration.
-    match unsafe { Module::deserialize(engine, compiled) } {
+    match unsafe { Module::deserialize(engine, &compiled) } {
         Ok(module) => Some(module),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cache entry rejected by wasmtime; rebuilding");
@@ -252,11 +251,28 @@ pub(crate) fn load(engine: &Engine, dir: &Path, key: &str, kind: Entry) -> Optio
     }
 }
 
+/// The bytes of a valid entry, or `None` (a bad entry is removed).
+pub(crate) fn load_bytes(dir: &Path, key: &str, kind: Entry) -> Option<Vec<u8>> {
+    let path = entry_path(dir, key, kind);
+    let mut bytes = std::fs::read(&path).ok()?;
+    let Some(len) = checked_module(&bytes, key).map(<[u8]>::len) else {
+        tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
+        let _ = std::fs::remove_file(&path);
+        return None;
+    };
+    Some(bytes.split_off(bytes.len() - len))
+}
+
 /// Stores a compiled module under `key`.
 pub(crate) fn store(dir: &Path, key: &str, kind: Entry, module: &Module) -> Result<()> {
+    let compiled = module.serialize().map_err(|e| Error::Cache(format!("{}: {e}", dir.display())))?;
+    store_bytes(dir, key, kind, &compiled)
+}
+
+/// Stores `compiled` (a module's bytes) under `key`, whole or not at all.
+pub(crate) fn store_bytes(dir: &Path, key: &str, kind: Entry, compiled: &[u8]) -> Result<()> {
     let cache_error = |e: &dyn std::fmt::Display| Error::Cache(format!("{}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(|e| cache_error(&e))?;
-    let compiled = module.serialize().map_err(|e| cache_error(&e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .suffix(TMP_SUFFIX)
@@ -264,8 +280,8 @@ pub(crate) fn store(dir: &Path, key: &str, kind: Entry, module: &Module) -> Resu
         .map_err(|e| cache_error(&e))?;
     tmp.write_all(FORMAT).map_err(|e| cache_error(&e))?;
     tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
-    tmp.write_all(digest(key, &compiled).as_bytes()).map_err(|e| cache_error(&e))?;
-    tmp.write_all(&compiled).map_err(|e| cache_error(&e))?;
+    tmp.write_all(digest(key, compiled).as_bytes()).map_err(|e| cache_error(&e))?;
+    tmp.write_all(compiled).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key, kind)).map_err(|e| cache_error(&e))?;
     Ok(())
 }

@@ -199,13 +199,15 @@ mod tests {
         // Generated line 1 col 0 -> src 2:4, generated 1:10 -> src 2:20.
         let map = LineMap::from_tokens([(0, 0, 1, 4, 0), (0, 10, 1, 20, 0)].into_iter(), vec!["a.ts".into()]);
         assert_eq!(map.lookup(1, 1), Some(("a.ts", 2, 5)));
-        assert_eq!(map.lookup(1, 13), Some(("a.ts", 2, 24)));
+        // Inside a segment the column offset carries over: 1:13 is 2 past
+        // the segment at 1:11 (1-based), so 2:23.
+        assert_eq!(map.lookup(1, 13), Some(("a.ts", 2, 23)));
         assert_eq!(map.lookup(2, 1), None);
         let maps = SourceMaps::default();
         maps.insert("/a.ts", map);
         assert_eq!(
             maps.stack("Error: x\n    at f (/a.ts:1:13)\n    at /a.ts:1:1\n    at g (other.js:3:4)\n"),
-            "Error: x\n    at f (/a.ts:2:24)\n    at /a.ts:2:5\n    at g (other.js:3:4)\n"
+            "Error: x\n    at f (/a.ts:2:23)\n    at /a.ts:2:5\n    at g (other.js:3:4)\n"
         );
     }
 

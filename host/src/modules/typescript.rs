@@ -17,7 +17,7 @@ use std::path::Path;
 
 use oxc::allocator::Allocator;
 use oxc::ast::ast::{
-    Decorator, ExportNamedDeclaration, FormalParameter, ImportOrExportKind, Statement,
+    Declaration, Decorator, ExportNamedDeclaration, FormalParameter, ImportOrExportKind, Statement,
     TSEnumDeclaration, TSExportAssignment, TSImportEqualsDeclaration, TSNamespaceDeclaration,
     TSNamespaceDeclarationBody,
 };
@@ -161,6 +161,7 @@ fn type_only_body(body: &TSNamespaceDeclarationBody<'_>) -> bool {
 fn type_only_statement(statement: &Statement<'_>) -> bool {
     match statement {
         Statement::ExportNamedDeclaration(e) => export_is_type_only(e),
+        Statement::ExportDeclaration(e) => declaration_is_type_only(&e.declaration),
         Statement::TSTypeAliasDeclaration(_) | Statement::TSInterfaceDeclaration(_) => true,
         Statement::TSNamespaceDeclaration(n) => n.declare || type_only_body(&n.body),
         Statement::TSEnumDeclaration(e) => e.declare,
@@ -175,6 +176,19 @@ fn type_only_statement(statement: &Statement<'_>) -> bool {
 
 fn export_is_type_only(e: &ExportNamedDeclaration<'_>) -> bool {
     e.export_kind == ImportOrExportKind::Type
+}
+
+/// Whether an exported declaration declares types only (`export type Q = 1`).
+fn declaration_is_type_only(d: &Declaration<'_>) -> bool {
+    match d {
+        Declaration::TSTypeAliasDeclaration(_) | Declaration::TSInterfaceDeclaration(_) => true,
+        Declaration::TSNamespaceDeclaration(n) => n.declare || type_only_body(&n.body),
+        Declaration::TSEnumDeclaration(e) => e.declare,
+        Declaration::VariableDeclaration(v) => v.declare,
+        Declaration::FunctionDeclaration(f) => f.declare || f.body.is_none(),
+        Declaration::ClassDeclaration(c) => c.declare,
+        _ => false,
+    }
 }
 
 impl<'a> Visit<'a> for Erasable {
