@@ -159,15 +159,12 @@ fn type_only_body(body: &TSNamespaceDeclarationBody<'_>) -> bool {
 }
 
 fn type_only_statement(statement: &Statement<'_>) -> bool {
+    if let Some(declaration) = statement.as_declaration() {
+        return declaration_is_type_only(declaration);
+    }
     match statement {
         Statement::ExportNamedDeclaration(e) => export_is_type_only(e),
         Statement::ExportDeclaration(e) => declaration_is_type_only(&e.declaration),
-        Statement::TSTypeAliasDeclaration(_) | Statement::TSInterfaceDeclaration(_) => true,
-        Statement::TSNamespaceDeclaration(n) => n.declare || type_only_body(&n.body),
-        Statement::TSEnumDeclaration(e) => e.declare,
-        Statement::VariableDeclaration(v) => v.declare,
-        Statement::FunctionDeclaration(f) => f.declare || f.body.is_none(),
-        Statement::ClassDeclaration(c) => c.declare,
         Statement::ImportDeclaration(i) => i.import_kind == ImportOrExportKind::Type,
         Statement::EmptyStatement(_) => true,
         _ => false,
@@ -178,7 +175,8 @@ fn export_is_type_only(e: &ExportNamedDeclaration<'_>) -> bool {
     e.export_kind == ImportOrExportKind::Type
 }
 
-/// Whether an exported declaration declares types only (`export type Q = 1`).
+/// Whether a declaration, exported or not, declares types only
+/// (`type Q = 1`, `export interface I {}`, `declare const x: number`).
 fn declaration_is_type_only(d: &Declaration<'_>) -> bool {
     match d {
         Declaration::TSTypeAliasDeclaration(_) | Declaration::TSInterfaceDeclaration(_) => true,
