@@ -63,7 +63,10 @@ impl Image {
         }
         let data = memory.data_mut(&mut store);
         for (address, range) in &self.segments {
-            data[*address..*address + range.len()].copy_from_slice(&self.snapshot[range.clone()]);
+            let to = data
+                .get_mut(*address..*address + range.len())
+                .ok_or_else(|| Error::Engine("a snapshot segment lies outside its memory".into()))?;
+            to.copy_from_slice(&self.snapshot[range.clone()]);
         }
         for (name, value) in &self.globals {
             let global = instance
