@@ -171,7 +171,7 @@ fn strip_registry(
     maps: &SourceMaps,
 ) -> Result<BTreeMap<String, String>> {
     for (name, source) in modules.iter_mut().filter(|(name, _)| typescript::is_typescript(name)) {
-        let kind = if esm.contains(name) || name.ends_with(".mts") {
+        let kind = if esm.contains(name) || modules::is_esm_name(name) {
             typescript::Kind::Module
         } else {
             typescript::Kind::CommonJs
@@ -343,6 +343,12 @@ impl EngineFactory {
             (false, Some(_)) => CacheOutcome::Miss,
             (false, None) => CacheOutcome::Off,
         };
+        // The Wizer step, for either way of compiling its snapshot.
+        let build_snapshot = || {
+            let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
+            crate::snapshot::snapshot(GUEST, &registry_json, build_env, options.nondeterministic_build, cache_dir.as_deref())
+                .map_err(|e| maps.apply(session.refused_or(e)))
+        };
         let mut compiled_functions = 0;
         let mut image = None;
         let (module, module_bytes) = match cached {
@@ -354,15 +360,7 @@ impl EngineFactory {
                 let wasm = match cached_snapshot {
                     Some(wasm) => wasm,
                     None => {
-                        let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
-                        let wasm = crate::snapshot::snapshot(
-                            GUEST,
-                            &registry_json,
-                            build_env,
-                            options.nondeterministic_build,
-                            cache_dir.as_deref(),
-                        )
-                        .map_err(|e| maps.apply(session.refused_or(e)))?;
+                        let wasm = build_snapshot()?;
                         if let Some(dir) = &cache_dir {
                             let stored = cache::store_manifest(dir, &key, &session.manifest())
                                 .and_then(|()| cache::store_bytes(dir, &key, cache::Entry::Snapshot, &wasm));
@@ -382,15 +380,7 @@ impl EngineFactory {
             }
             None => {
                 let wasm = if snapshot {
-                    let build_env = env(NativeRegistry::default(), None, None, Some(session.clone()));
-                    crate::snapshot::snapshot(
-                        GUEST,
-                        &registry_json,
-                        build_env,
-                        options.nondeterministic_build,
-                        cache_dir.as_deref(),
-                    )
-                    .map_err(|e| maps.apply(session.refused_or(e)))?
+                    build_snapshot()?
                 } else {
                     GUEST.to_vec()
                 };
