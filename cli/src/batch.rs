@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use jsbox::EngineFactory;
+use jsbox::{EngineFactory, Manifest};
 use serde_json::json;
 
 pub use self::output::{OutputBusy, ResumeError};
@@ -27,8 +27,9 @@ mod concurrent;
 #[derive(clap::Args, Debug)]
 pub struct BatchArgs {
     /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package), or TypeScript (`.ts`, `.mts`, `.cts`).
+    /// Optional with a --manifest that names it.
     #[arg(value_name = "PLUGIN.js")]
-    plugin: PathBuf,
+    plugin: Option<PathBuf>,
     /// JSON Lines input: one JSON value a line.
     #[arg(long, value_name = "FILE.jsonl")]
     input: PathBuf,
@@ -118,10 +119,10 @@ fn output_line(outcome: jsbox::Result<String>) -> Outcome {
 }
 
 /// Text that changes with every option that can change a result: the
-/// sandbox flags as JSON (every flag but those marked `serde(skip)`, which
-/// only say where the call log and the cache go) and the export.
-fn result_options(args: &BatchArgs) -> Result<String> {
-    Ok(serde_json::to_string(&serde_json::json!({ "sandbox": &args.sandbox, "export": &args.export }))?)
+/// manifest's fingerprint (not where the call log and the cache go) and
+/// the export called.
+fn result_options(manifest: &Manifest, plugin: &sandbox::Plugin) -> Result<String> {
+    Ok(serde_json::to_string(&serde_json::json!({ "manifest": manifest.fingerprint(), "target": &plugin.target }))?)
 }
 
 pub fn run(args: BatchArgs) -> Result<ExitCode> {
@@ -135,11 +136,13 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, all_records.len().max(1));
-    let built = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref()).and_then(|(options, plugin)| {
-        failure::set_plugin_dir(&plugin.dir);
-        Ok((plugin.preloaded_factory(options.max_runtimes(jobs as u32 * args.concurrency))?, plugin))
-    });
-    let (factory, plugin) = match built {
+    let built = sandbox::plugin_options(&args.sandbox, args.plugin.as_deref(), args.export.as_deref()).and_then(
+        |(options, plugin, manifest)| {
+            failure::set_plugin_dir(&plugin.dir);
+            Ok((plugin.preloaded_factory(options.max_runtimes(jobs as u32 * args.concurrency))?, plugin, manifest))
+        },
+    );
+    let (factory, plugin, manifest) = match built {
         Ok(built) => built,
         Err(e) => {
             // An output this run created would be an empty file without a
@@ -155,7 +158,7 @@ pub fn run(args: BatchArgs) -> Result<ExitCode> {
         Some(locked) => {
             // What the sandbox was built from, not the files named on the
             // command line: an edited module the plugin imports is a new job.
-            let job = Job::new(&factory.info().sources, &result_options(&args)?, &data, all_records.len());
+            let job = Job::new(&factory.info().sources, &result_options(&manifest, &plugin)?, &data, all_records.len());
             if args.resume {
                 locked.resume(&job)?
             } else {

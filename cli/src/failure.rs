@@ -92,6 +92,7 @@ pub fn code(e: &Error) -> u8 {
     match e {
         // A malformed --allow-net value.
         Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
+        Error::InvalidManifest { .. } => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
         Error::InvalidValue(_) | Error::NeverSettles | Error::NondeterministicBuild { .. } => JS_ERROR,
         Error::TypeScriptUnsupported { .. } => JS_ERROR,
@@ -125,6 +126,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::NeverSettles => "never_settles",
         Error::Cancelled => "cancelled",
         Error::NondeterministicBuild { .. } => "nondeterministic_build",
+        Error::InvalidManifest { .. } => "invalid_manifest",
         Error::Trap(_) => "trap",
         Error::Poisoned(_) => "poisoned",
         Error::Capacity(_) | Error::CapacityTimeout { .. } => "capacity",

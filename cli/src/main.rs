@@ -4,6 +4,7 @@ mod batch;
 mod cache_cmd;
 mod calllog_cmd;
 mod failure;
+mod manifest_cmd;
 mod names;
 mod repl;
 mod sandbox;
@@ -182,6 +183,17 @@ Examples:
   jsbox calllog show calls.sqlite --module exec --limit 10
   jsbox calllog stats calls.sqlite";
 
+const MANIFEST_HELP: &str = "\
+A manifest (jsbox.toml, a .json file, or package.json's `jsbox` key) is the
+sandbox as a file: plugin, export, grants, modules, limits, call log, cache.
+Every command that builds a sandbox reads one with --manifest FILE; flags add
+grants to it and override its other values. Unknown keys are errors.
+
+Examples:
+  jsbox manifest show plugin.js --allow-read data --timeout 5s > jsbox.toml
+  jsbox run --manifest jsbox.toml --input '{}'
+  jsbox manifest schema > manifest.schema.json";
+
 const CACHE_HELP: &str = "\
 Factories compile the sandbox once and keep the result here, keyed by
 everything that changes it; a truncated, corrupt or outdated entry is rebuilt.
@@ -222,6 +234,9 @@ enum Command {
     /// Read a call log recorded with --calllog.
     #[command(subcommand, after_help = CALLLOG_HELP)]
     Calllog(calllog_cmd::CalllogCommand),
+    /// Print a sandbox's manifest (flags and --manifest merged), or the manifest's JSON Schema.
+    #[command(subcommand, after_help = MANIFEST_HELP)]
+    Manifest(manifest_cmd::ManifestCommand),
     /// Show or empty the compiled-snapshot cache.
     #[command(subcommand, after_help = CACHE_HELP)]
     Cache(cache_cmd::CacheCommand),
@@ -230,8 +245,9 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// The plugin file: CommonJS, or an ES module (`.mjs`, or `.js` in a `"type": "module"` package), or TypeScript (`.ts`, `.mts`, `.cts`).
+    /// Optional with a --manifest that names it.
     #[arg(value_name = "PLUGIN.js")]
-    plugin: PathBuf,
+    plugin: Option<PathBuf>,
     /// The input as JSON text (default: read stdin; `null` when stdin is a terminal).
     #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
     input: Option<String>,
@@ -301,7 +317,7 @@ fn read_input(args: &RunArgs) -> Result<serde_json::Value> {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let input = read_input(&args)?;
-    let (options, plugin) = sandbox::plugin_options(&args.sandbox, &args.plugin, args.export.as_deref())?;
+    let (options, plugin, _) = sandbox::plugin_options(&args.sandbox, args.plugin.as_deref(), args.export.as_deref())?;
     failure::set_plugin_dir(&plugin.dir);
     // One runtime: a new or edited plugin should not wait for a compile.
     let factory = EngineFactory::new(options.max_runtimes(1).compile(Compile::Shared))?;
@@ -318,7 +334,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn eval(args: EvalArgs) -> Result<ExitCode> {
-    let options = args.sandbox.options(&Default::default());
+    let options = args.sandbox.options()?;
     // One runtime: a new or edited plugin should not wait for a compile.
     let factory = EngineFactory::new(options.max_runtimes(1).compile(Compile::Shared))?;
     let mut runtime = factory.new_runtime()?;
@@ -332,7 +348,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
 }
 
 fn types(args: TypesArgs) -> Result<ExitCode> {
-    let declarations = jsbox::types::declarations(&args.sandbox.options(&Default::default()));
+    let declarations = jsbox::types::declarations(&args.sandbox.options()?);
     match &args.output {
         Some(path) => std::fs::write(path, declarations).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{declarations}"),
@@ -351,6 +367,7 @@ fn main() -> ExitCode {
         Command::Types(a) => types(a),
         Command::Calllog(c) => calllog_cmd::run(c),
         Command::Cache(c) => cache_cmd::run(c),
+        Command::Manifest(c) => manifest_cmd::run(c),
     };
     outcome.unwrap_or_else(failure::exit)
 }

@@ -34,7 +34,7 @@ const HELP: &str = "\
 Anything else is evaluated as a script; its value is printed as JSON.";
 
 pub fn run(args: ReplArgs) -> Result<ExitCode> {
-    let factory = EngineFactory::new(args.sandbox.options(&Default::default()).max_runtimes(2).compile(jsbox::Compile::Shared))?;
+    let factory = EngineFactory::new(args.sandbox.options()?.max_runtimes(2).compile(jsbox::Compile::Shared))?;
     let mut runtime: Runtime = factory.new_runtime()?;
     let mut editor = DefaultEditor::new()?;
     let history = if args.no_history { None } else { history_file() };

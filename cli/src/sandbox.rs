@@ -1,5 +1,5 @@
-//! Turning command-line flags into `jsbox::EngineOptions`: capabilities,
-//! limits, call log, cache, and the plugin's module registry.
+//! Turning command-line flags (and a `--manifest`) into a `jsbox::Manifest`
+//! and `jsbox::EngineOptions`, and the plugin's module registry.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -7,19 +7,24 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use jsbox::{
-    is_contained_name, is_es_module_file, CacheDir, DirLoader, CallLogPolicy, ConsoleOutput, EngineFactory, EngineOptions, Limits,
-    ModulePolicy,
-};
+use jsbox::manifest::{self, CallLog, Manifest};
+use jsbox::{is_contained_name, is_es_module_file, CacheDir, ConsoleOutput, DirLoader, EngineFactory, EngineOptions};
 
 use crate::failure::usage;
 use crate::names::{MAIN_EXPORT, MAIN_MODULE};
 
-/// Flags shared by `run`, `batch`, `eval` and `repl`. Serialized (as JSON)
-/// they identify a `batch --resume` job: a new flag changes results unless
-/// marked `serde(skip)`.
-#[derive(Args, Debug, Clone, Default, serde::Serialize)]
+/// Flags shared by `run`, `batch`, `eval`, `repl`, `types` and `sql`: a
+/// manifest file and flags that add to it. Together they make one
+/// [`Manifest`], the sandbox's description (`batch --resume` keys a job by
+/// its fingerprint).
+#[derive(Args, Debug, Clone, Default)]
 pub struct SandboxArgs {
+    /// Read the sandbox (plugin, grants, modules, limits, call log, cache)
+    /// from this manifest: a `jsbox.toml`, a `.json` file, or a
+    /// `package.json`'s `jsbox` key. Flags add grants to it and override its
+    /// other values; its relative paths are relative to its directory.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     /// Grant `require('fs')` read access to DIR (repeatable). Relative paths,
     /// here and in the plugin's `fs` calls, are resolved against the current
     /// directory.
@@ -55,33 +60,30 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env, help_heading = "Modules")]
     pub env: Vec<(String, String)>,
 
-    /// Wall-time limit of one call, e.g. `5s`, `500ms`, `1m`; `0` for none.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, help_heading = "Limits")]
-    pub timeout: Duration,
+    /// Wall-time limit of one call, e.g. `5s`, `500ms`, `1m`; `0` for none
+    /// [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = manifest::parse_duration, help_heading = "Limits")]
+    pub timeout: Option<Duration>,
     /// Cap on the sandbox's memory: bytes, or with a KiB/MiB/GiB (or K/M/G)
-    /// suffix.
-    #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, help_heading = "Limits")]
-    pub max_memory: usize,
+    /// suffix [default: 128MiB].
+    #[arg(long, value_name = "SIZE", value_parser = manifest::parse_size, help_heading = "Limits")]
+    pub max_memory: Option<usize>,
     /// Instruction budget of one call (turns on fuel metering).
     #[arg(long, value_name = "N", help_heading = "Limits")]
     pub fuel: Option<u64>,
 
     /// Record every host call into this SQLite database (see `jsbox calllog`).
     #[arg(long, value_name = "FILE.sqlite")]
-    #[serde(skip)]
     pub calllog: Option<PathBuf>,
     /// Commit (and fsync) each call's row before the call returns, instead
     /// of in batches every 50 ms / 1000 rows.
-    #[arg(long, requires = "calllog")]
-    #[serde(skip)]
+    #[arg(long)]
     pub calllog_durable: bool,
     /// Directory of the compiled-snapshot cache (default: the user cache dir).
     #[arg(long, value_name = "DIR", env = "JSBOX_CACHE_DIR", help_heading = "Cache")]
-    #[serde(skip)]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the compiled-snapshot cache.
     #[arg(long, help_heading = "Cache")]
-    #[serde(skip)]
     pub no_cache: bool,
 }
 
@@ -92,103 +94,56 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(s).map_err(|e| format!("{e} (try `5s` or `500ms`)"))
-}
-
-/// Bytes, or a number with a size suffix (binary: K, KiB, M, MiB, G, GiB;
-/// decimal: KB, MB, GB).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: f64 = number.parse().map_err(|_| format!("`{s}` is not a size (try `64MiB` or `1048576`)"))?;
-    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => 1024.0,
-        "m" | "mib" => 1024.0 * 1024.0,
-        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
-    };
-    let bytes = number * factor;
-    if !(1.0..=(1u64 << 40) as f64).contains(&bytes) {
-        return Err(format!("`{s}` is out of range"));
-    }
-    Ok(bytes as usize)
-}
-
 impl SandboxArgs {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            timeout: (!self.timeout.is_zero()).then_some(self.timeout),
-            max_memory: self.max_memory,
-            fuel: self.fuel,
-            ..Limits::default()
+    /// The sandbox these flags describe: the `--manifest` file (if any),
+    /// with the flags' grants added and their values put over its own.
+    /// The console goes to stderr unless the manifest says otherwise.
+    pub fn manifest(&self) -> Result<Manifest> {
+        let mut m = match &self.manifest {
+            Some(path) => Manifest::load(path)?,
+            None => Manifest::new(),
+        };
+        m.console.get_or_insert(ConsoleOutput::Stderr);
+        // Absolute, as a manifest file's are: a sandbox has one identity
+        // (`batch --resume`) whichever way its grants were written.
+        let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        m.grants.read.extend(self.allow_read.iter().map(absolute));
+        m.grants.write.extend(self.allow_write.iter().map(absolute));
+        m.grants.exec.extend(self.allow_exec.iter().cloned());
+        m.grants.net.extend(self.allow_net.iter().cloned());
+        m.modules.allow.extend(self.allow_module.iter().cloned());
+        if !self.conditions.is_empty() {
+            m.modules.conditions = self.conditions.clone();
         }
+        m.modules.env.extend(self.env.iter().cloned());
+        if let Some(timeout) = self.timeout {
+            m.limits.timeout = Some(timeout);
+        }
+        if let Some(bytes) = self.max_memory {
+            m.limits.max_memory = Some(bytes);
+        }
+        if let Some(fuel) = self.fuel {
+            m.limits.fuel = Some(fuel);
+        }
+        if let Some(path) = &self.calllog {
+            m.calllog = Some(CallLog::new(path));
+        }
+        if self.calllog_durable {
+            let log = m.calllog.as_mut().ok_or_else(|| usage("--calllog-durable needs a call log (--calllog FILE)"))?;
+            log.durable = true;
+        }
+        if self.no_cache {
+            m.cache = CacheDir::Off;
+        } else if let Some(dir) = &self.cache_dir {
+            m.cache = CacheDir::Path(dir.clone());
+        }
+        Ok(m)
     }
 
     /// Options without any plugin: capabilities, limits, console, call log,
-    /// cache. `extra_modules` are registry names the module policy must let
-    /// through (the plugin's own files).
-    pub fn options(&self, extra_modules: &BTreeSet<String>) -> EngineOptions {
-        let mut o = EngineOptions::new()
-            .console(ConsoleOutput::Stderr)
-            .limits(self.limits())
-            .fuel_metering(self.fuel.is_some());
-        for dir in &self.allow_read {
-            o = o.allow_read(dir);
-        }
-        for dir in &self.allow_write {
-            o = o.allow_write(dir);
-        }
-        for prog in &self.allow_exec {
-            o = o.allow_exec(prog);
-        }
-        for host in &self.allow_net {
-            o = o.allow_net(host);
-        }
-        if !self.allow_module.is_empty() {
-            let mut names: BTreeSet<String> = self.allow_module.iter().cloned().collect();
-            names.extend(extra_modules.iter().cloned());
-            if !self.allow_read.is_empty() || !self.allow_write.is_empty() {
-                names.insert("fs".into());
-            }
-            if !self.allow_exec.is_empty() {
-                names.insert("exec".into());
-            }
-            if !self.allow_net.is_empty() {
-                // The module behind `fetch`.
-                names.insert("jsbox:net".into());
-            }
-            o = o.module_policy(ModulePolicy::Allow(names));
-        }
-        if !self.conditions.is_empty() {
-            o = o.conditions(self.conditions.iter().filter(|c| !c.is_empty()).cloned());
-        }
-        for (name, value) in &self.env {
-            o = o.env(name, value);
-        }
-        if let Some(path) = &self.calllog {
-            o = o.calllog(if self.calllog_durable {
-                CallLogPolicy::SqliteDurable(path.clone())
-            } else {
-                CallLogPolicy::Sqlite(path.clone())
-            });
-        }
-        o.cache(if self.no_cache {
-            CacheDir::Off
-        } else if let Some(dir) = &self.cache_dir {
-            CacheDir::Path(dir.clone())
-        } else {
-            CacheDir::Default
-        })
+    /// cache.
+    pub fn options(&self) -> Result<EngineOptions> {
+        Ok(self.manifest()?.engine_options(&BTreeSet::new())?)
     }
 }
 
@@ -239,7 +194,16 @@ fn wrapper(spec: &str, name: &str) -> Result<String> {
 /// Builds the options for a plugin: the plugin file as a registry module
 /// named by its file name, a wrapper module calling a function export, and a
 /// loader that bakes every relatively required file at build time.
-pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> Result<(EngineOptions, Plugin)> {
+///
+/// The plugin and export are the command line's, else the manifest's.
+pub fn plugin_options(args: &SandboxArgs, path: Option<&Path>, export: Option<&str>) -> Result<(EngineOptions, Plugin, Manifest)> {
+    let manifest = args.manifest()?;
+    let path = path
+        .or(manifest.plugin.as_deref())
+        .ok_or_else(|| usage("no plugin: name a PLUGIN.js file, or `plugin` in the --manifest"))?
+        .to_path_buf();
+    let path = path.as_path();
+    let export = export.or(manifest.export.as_deref());
     let source =
         std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read plugin {}: {e}", path.display())))?;
     // As node does for its entry point: the plugin's real path (symlinks
@@ -261,12 +225,12 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
         // An ES module: resolved node's way under its directory (its
         // node_modules included), imported and evaluated at build time.
         let names: BTreeSet<String> = [MAIN_MODULE.to_string()].into();
-        let options = args.options(&names).module_root(&dir).import(spec.clone()).module(MAIN_MODULE, wrapper);
+        let options = manifest.engine_options(&names)?.module_root(&dir).import(spec.clone()).module(MAIN_MODULE, wrapper);
         let target = match export {
             Some(e) => (spec, e.to_string()),
             None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
         };
-        return Ok((options, Plugin { dir, target, commonjs: false }));
+        return Ok((options, Plugin { dir, target, commonjs: false }, manifest));
     }
     let load = DirLoader::open(&dir)?;
     let with_plugin = |o: EngineOptions| {
@@ -274,31 +238,15 @@ pub fn plugin_options(args: &SandboxArgs, path: &Path, export: Option<&str>) -> 
     };
     // The module policy must name the plugin's own files (only needed with
     // --allow-module): ask the library which files the loader bakes in.
-    let names: BTreeSet<String> = if args.allow_module.is_empty() {
+    let names: BTreeSet<String> = if manifest.modules.allow.is_empty() {
         BTreeSet::new()
     } else {
         with_plugin(EngineOptions::new()).module_names()?.into_iter().collect()
     };
-    let options = with_plugin(args.options(&names));
+    let options = with_plugin(manifest.engine_options(&names)?);
     let target = match export {
         Some(e) => (name, e.to_string()),
         None => (MAIN_MODULE.to_string(), MAIN_EXPORT.to_string()),
     };
-    Ok((options, Plugin { dir, target, commonjs: true }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("2M"), Ok(2 << 20));
-        assert_eq!(parse_size("1.5KiB"), Ok(1536));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("").is_err());
-    }
+    Ok((options, Plugin { dir, target, commonjs: true }, manifest))
 }

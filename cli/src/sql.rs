@@ -20,7 +20,7 @@ use datafusion::prelude::*;
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures_util::StreamExt;
-use jsbox_datafusion::{Cache, JsFunctionFactory, JsTableFunction, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Plugin, Sandbox, UdfDefinition, UdfError};
+use jsbox_datafusion::{JsFunctionFactory, JsTableFunction, JsType, JsUdaf, JsUdf, JsUdfCodec, Mode, OnError, Manifest, Plugin, UdfDefinition, UdfError};
 
 use crate::failure::{self, usage};
 use crate::sandbox::SandboxArgs;
@@ -145,42 +145,20 @@ fn parse_udf(spec: &str) -> Result<UdfSpec> {
     Ok(UdfSpec { name: name.to_string(), plugin: PathBuf::from(plugin), export, args, returns })
 }
 
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// The CLI's sandbox flags as the plain-data sandbox a UDF carries (paths
-/// made absolute: on Ballista they are used by other processes).
-fn sandbox(args: &SandboxArgs) -> Result<Sandbox> {
-    if !args.conditions.is_empty() {
-        return Err(usage("--conditions is not supported by `jsbox sql` (plugins are shipped as their files)"));
+/// The CLI's sandbox (flags and --manifest) as the manifest a UDF
+/// carries, its paths made absolute: on Ballista other processes use them.
+fn sandbox(args: &SandboxArgs) -> Result<Manifest> {
+    let manifest = args.manifest()?;
+    if !manifest.modules.conditions.is_empty() {
+        return Err(usage("conditions are not supported by `jsbox sql` (plugins are shipped as their files)"));
     }
-    let mut s = Sandbox::default();
-    s.allow_read = args.allow_read.iter().map(|p| absolute(p)).collect();
-    s.allow_write = args.allow_write.iter().map(|p| absolute(p)).collect();
-    s.allow_exec = args.allow_exec.clone();
-    s.allow_net = args.allow_net.clone();
-    s.allow_module = args.allow_module.clone();
-    let limits = args.limits();
-    s.timeout_ms = limits.timeout.map(|t| t.as_millis() as u64);
-    s.max_memory = limits.max_memory;
-    s.fuel = limits.fuel;
-    s.calllog = args.calllog.as_deref().map(absolute);
-    s.calllog_durable = args.calllog_durable;
-    s.cache = if args.no_cache {
-        Cache::Off
-    } else if let Some(dir) = &args.cache_dir {
-        Cache::Dir(absolute(dir))
-    } else {
-        Cache::Default
-    };
-    s.console_stderr = true;
-    Ok(s)
+    let cwd = std::env::current_dir()?;
+    Ok(manifest.relative_to(&cwd))
 }
 
 /// The sandbox, mode and error policy every function of the run gets
 /// (`--udf` and `CREATE FUNCTION` alike).
-fn policy(args: &SqlArgs) -> Result<(Sandbox, Mode, OnError)> {
+fn policy(args: &SqlArgs) -> Result<(Manifest, Mode, OnError)> {
     // clap refuses both flags together; --per-batch names the default.
     let mode = if args.per_row { Mode::PerRow } else { Mode::PerBatch };
     let on_error = if args.on_error == "null" { OnError::Null } else { OnError::Fail };
@@ -284,7 +262,7 @@ async fn register_files(ctx: &SessionContext, statement: &Statement) -> Result<(
             continue;
         }
         // Absolute: a Ballista executor reads it from its own directory.
-        let location = absolute(path).display().to_string();
+        let location = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
         let dotted = format!(".{ext}");
         let registered = match ext {
             "parquet" => {

@@ -9,7 +9,9 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{CreateFunction, Expr};
 
 use crate::error::UdfError;
-use crate::plugin::{Plugin, Sandbox};
+use jsbox::Manifest;
+
+use crate::plugin::Plugin;
 use crate::udf::{JsUdf, Mode, OnError, UdfDefinition};
 use crate::JsType;
 
@@ -27,7 +29,7 @@ use crate::JsType;
 /// UDFs). The argument types are declared (the planner casts to them;
 /// `CREATE FUNCTION name AS ...` with no list takes whatever the query
 /// passes) and the return type defaults to `VARCHAR`. `LANGUAGE js` is
-/// accepted too. The function runs in this factory's [`Sandbox`], with its
+/// accepted too. The function runs in this factory's [`Manifest`], with its
 /// [`Mode`] and [`OnError`] policy.
 ///
 /// The plugin's sandbox is built by the statement: a syntax error in the
@@ -65,20 +67,20 @@ use crate::JsType;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct JsFunctionFactory {
-    sandbox: Sandbox,
+    sandbox: Manifest,
     mode: Mode,
     on_error: OnError,
 }
 
 impl JsFunctionFactory {
-    /// Functions in the default [`Sandbox`], [`Mode::PerBatch`], failing
+    /// Functions in the default [`Manifest`], [`Mode::PerBatch`], failing
     /// the query on a row's error.
     pub fn new() -> Self {
         JsFunctionFactory::default()
     }
 
     /// The sandbox every created function runs in.
-    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+    pub fn sandbox(mut self, sandbox: Manifest) -> Self {
         self.sandbox = sandbox;
         self
     }

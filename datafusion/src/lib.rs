@@ -35,9 +35,11 @@
 //!
 //! - **[`Plugin`]**: the JS sources (a file and the files it requires, or
 //!   source text) and the export to call. Plain data.
-//! - **[`Sandbox`]**: capability grants (`fs`, `exec`, `fetch`, modules),
-//!   limits (timeout, memory, fuel), call log and disk cache; turned into
-//!   [`jsbox::EngineOptions`] where the plugin runs. Plain data.
+//! - **[`Manifest`]** (jsbox's, re-exported): the sandbox: capability
+//!   grants (`fs`, `exec`, `fetch`, modules), limits (timeout, memory,
+//!   fuel), call log and disk cache; turned into [`jsbox::EngineOptions`]
+//!   where the plugin runs. Plain data, the same a `jsbox.toml` holds; its
+//!   `plugin` and `export` are not used (the [`Plugin`] says them).
 //! - **[`UdfDefinition`]**: SQL name, plugin, argument and return
 //!   [`JsType`]s, [`Mode`] and [`OnError`] policy, sandbox. Its content hash
 //!   names its factory.
@@ -104,7 +106,8 @@ mod udtf;
 pub use codec::JsUdfCodec;
 pub use create::JsFunctionFactory;
 pub use error::UdfError;
-pub use plugin::{Cache, Plugin, Sandbox};
+pub use jsbox::{CacheDir, Manifest};
+pub use plugin::Plugin;
 pub use types::JsType;
 pub use udaf::JsUdaf;
 pub use udtf::JsTableFunction;

@@ -1,13 +1,10 @@
-//! What a UDF runs: the plugin's sources ([`Plugin`]) and the sandbox they
-//! run in ([`Sandbox`]), both plain data so they travel with a plan.
+//! What a UDF runs: the plugin's sources ([`Plugin`]), plain data so they
+//! travel with a plan, as the sandbox they run in ([`jsbox::Manifest`]) does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use jsbox::{
-    is_contained_name, is_es_module_file, CacheDir, DirLoader, CallLogPolicy, ConsoleOutput, EngineOptions, Limits, ModulePolicy,
-};
+use jsbox::{is_contained_name, is_es_module_file, DirLoader, EngineOptions, Manifest};
 use serde::{Deserialize, Serialize};
 
 use crate::error::UdfError;
@@ -148,6 +145,14 @@ impl Plugin {
         options
     }
 
+    /// The engine options for this plugin in `sandbox`, with the wrapper
+    /// module the UDF calls.
+    pub(crate) fn engine_options(&self, sandbox: &Manifest) -> jsbox::Result<EngineOptions> {
+        let mut own: BTreeSet<String> = self.modules.keys().cloned().collect();
+        own.insert(WRAPPER_MODULE.to_string());
+        Ok(self.add_modules(sandbox.engine_options(&own)?).module(WRAPPER_MODULE, self.wrapper()))
+    }
+
     /// The wrapper module: finds the function and calls it with the
     /// arguments.
     fn wrapper(&self) -> String {
@@ -212,180 +217,3 @@ exports.aggregate_finish = function (state) {
   return a.finish(start(a, state));
 };
 "#;
-
-/// Where a factory's compiled snapshot is cached on disk.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Cache {
-    /// jsbox's default cache directory (`jsbox::CacheDir::Default`: the
-    /// user's cache directory) of the process that builds the factory.
-    /// `JSBOX_CACHE_DIR` is read by the CLI only; a library sets
-    /// [`Cache::Dir`].
-    #[default]
-    Default,
-    /// No disk cache.
-    Off,
-    /// This directory.
-    Dir(PathBuf),
-}
-
-/// The sandbox a UDF's plugin runs in: capability grants, limits, call log
-/// and cache. Plain data (it travels with the plan), turned into
-/// [`jsbox::EngineOptions`] where the plugin runs.
-///
-/// Relative paths (grants, call log) are resolved against the current
-/// directory of the process that builds the sandbox: an executor's, on
-/// Ballista. Give absolute paths for a distributed query.
-///
-/// # Examples
-///
-/// ```
-/// use jsbox_datafusion::Sandbox;
-/// use std::time::Duration;
-///
-/// let sandbox = Sandbox::default().timeout(Some(Duration::from_millis(500))).max_memory(32 << 20).allow_read("/srv/data");
-/// assert_eq!(sandbox.allow_read, ["/srv/data"].map(std::path::PathBuf::from));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Sandbox {
-    /// Directories `require('fs')` may read.
-    pub allow_read: Vec<PathBuf>,
-    /// Directories `require('fs')` may read and write.
-    pub allow_write: Vec<PathBuf>,
-    /// Programs `require('exec').run` may start.
-    pub allow_exec: Vec<String>,
-    /// Hosts (`HOST` or `HOST:PORT`) `fetch` may reach.
-    pub allow_net: Vec<String>,
-    /// When not empty, the only modules that may be required (the plugin's
-    /// own and the granted capabilities' are added).
-    pub allow_module: Vec<String>,
-    /// Wall-time limit of one call, in milliseconds (`None`: no limit).
-    pub timeout_ms: Option<u64>,
-    /// Cap on the sandbox's memory, in bytes.
-    pub max_memory: usize,
-    /// Instruction budget of one call (turns fuel metering on).
-    pub fuel: Option<u64>,
-    /// Record every host call into this SQLite database.
-    pub calllog: Option<PathBuf>,
-    /// Commit each call-log row before the call returns.
-    pub calllog_durable: bool,
-    /// The compiled-snapshot cache.
-    pub cache: Cache,
-    /// Send the plugin's `console.*` to stderr (default: discarded).
-    pub console_stderr: bool,
-}
-
-impl Default for Sandbox {
-    /// No capabilities, jsbox's default [`Limits`] (10 s, 128 MiB, no
-    /// fuel), no call log, the default cache.
-    fn default() -> Self {
-        let limits = Limits::default();
-        Sandbox {
-            allow_read: Vec::new(),
-            allow_write: Vec::new(),
-            allow_exec: Vec::new(),
-            allow_net: Vec::new(),
-            allow_module: Vec::new(),
-            timeout_ms: limits.timeout.map(|t| t.as_millis() as u64),
-            max_memory: limits.max_memory,
-            fuel: None,
-            calllog: None,
-            calllog_durable: false,
-            cache: Cache::Default,
-            console_stderr: false,
-        }
-    }
-}
-
-impl Sandbox {
-    /// Grants read access to `dir`.
-    pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.allow_read.push(dir.into());
-        self
-    }
-
-    /// Grants read and write access to `dir`.
-    pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.allow_write.push(dir.into());
-        self
-    }
-
-    /// Sets the wall-time limit of one call (`None`: no limit).
-    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout_ms = timeout.map(|t| t.as_millis() as u64);
-        self
-    }
-
-    /// Sets the memory cap, in bytes.
-    pub fn max_memory(mut self, bytes: usize) -> Self {
-        self.max_memory = bytes;
-        self
-    }
-
-    /// Sets the instruction budget of one call.
-    pub fn fuel(mut self, fuel: Option<u64>) -> Self {
-        self.fuel = fuel;
-        self
-    }
-
-    /// Sets the disk cache.
-    pub fn cache(mut self, cache: Cache) -> Self {
-        self.cache = cache;
-        self
-    }
-
-    /// The engine options for `plugin` in this sandbox, with the wrapper
-    /// module the UDF calls.
-    pub(crate) fn engine_options(&self, plugin: &Plugin) -> EngineOptions {
-        let limits = Limits {
-            timeout: self.timeout_ms.map(Duration::from_millis),
-            max_memory: self.max_memory,
-            fuel: self.fuel,
-            ..Limits::default()
-        };
-        let mut o = EngineOptions::new()
-            .console(if self.console_stderr { ConsoleOutput::Stderr } else { ConsoleOutput::Discard })
-            .limits(limits)
-            .fuel_metering(self.fuel.is_some());
-        o = plugin.add_modules(o).module(WRAPPER_MODULE, plugin.wrapper());
-        for dir in &self.allow_read {
-            o = o.allow_read(dir);
-        }
-        for dir in &self.allow_write {
-            o = o.allow_write(dir);
-        }
-        for program in &self.allow_exec {
-            o = o.allow_exec(program);
-        }
-        for host in &self.allow_net {
-            o = o.allow_net(host);
-        }
-        if !self.allow_module.is_empty() {
-            let mut names: BTreeSet<String> = self.allow_module.iter().cloned().collect();
-            names.extend(plugin.modules.keys().cloned());
-            names.insert(WRAPPER_MODULE.to_string());
-            if !self.allow_read.is_empty() || !self.allow_write.is_empty() {
-                names.insert("fs".into());
-            }
-            if !self.allow_exec.is_empty() {
-                names.insert("exec".into());
-            }
-            if !self.allow_net.is_empty() {
-                names.insert("jsbox:net".into());
-            }
-            o = o.module_policy(ModulePolicy::Allow(names));
-        }
-        if let Some(path) = &self.calllog {
-            o = o.calllog(if self.calllog_durable {
-                CallLogPolicy::SqliteDurable(path.clone())
-            } else {
-                CallLogPolicy::Sqlite(path.clone())
-            });
-        }
-        o.cache(match &self.cache {
-            Cache::Default => CacheDir::Default,
-            Cache::Off => CacheDir::Off,
-            Cache::Dir(dir) => CacheDir::Path(dir.clone()),
-        })
-    }
-}

@@ -17,7 +17,9 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::UdfError;
-use crate::plugin::{Plugin, Sandbox, WRAPPER_EXPORT, WRAPPER_MODULE};
+use jsbox::Manifest;
+
+use crate::plugin::{Plugin, WRAPPER_EXPORT, WRAPPER_MODULE};
 use crate::JsType;
 
 /// How many rows share a JS runtime, and how a batch crosses into it.
@@ -66,7 +68,7 @@ pub enum OnError {
 
 /// Everything that defines a JS UDF: its SQL name, the plugin, the
 /// argument and return types, the [`Mode`], the [`OnError`] policy and the
-/// [`Sandbox`]. Plain data: [`crate::JsUdfCodec`] ships it inside a plan.
+/// [`Manifest`]. Plain data: [`crate::JsUdfCodec`] ships it inside a plan.
 ///
 /// Argument types are either declared ([`UdfDefinition::args`]: the query
 /// planner casts the SQL arguments to them) or, by default, taken from the
@@ -87,14 +89,14 @@ pub struct UdfDefinition {
     /// Failed rows: fail the query or NULL.
     pub on_error: OnError,
     /// Grants, limits, call log and cache.
-    pub sandbox: Sandbox,
+    pub sandbox: Manifest,
 }
 
 impl UdfDefinition {
     /// A UDF named `name` running `plugin`: arguments as the query gives
     /// them, `utf8` result, a runtime and one call per batch
     /// ([`Mode::PerBatch`]), errors fail the query, the default
-    /// [`Sandbox`].
+    /// [`Manifest`].
     pub fn new(name: impl Into<String>, plugin: Plugin) -> Self {
         UdfDefinition {
             name: name.into(),
@@ -103,7 +105,7 @@ impl UdfDefinition {
             returns: JsType::Utf8,
             mode: Mode::PerBatch,
             on_error: OnError::Fail,
-            sandbox: Sandbox::default(),
+            sandbox: Manifest::default(),
         }
     }
 
@@ -131,8 +133,8 @@ impl UdfDefinition {
         self
     }
 
-    /// Sets the [`Sandbox`].
-    pub fn sandbox(mut self, sandbox: Sandbox) -> Self {
+    /// Sets the [`Manifest`].
+    pub fn sandbox(mut self, sandbox: Manifest) -> Self {
         self.sandbox = sandbox;
         self
     }
@@ -253,7 +255,7 @@ impl JsUdf {
     /// [`UdfError::Build`] when the sandbox cannot be built.
     pub fn factory(&self) -> Result<Arc<EngineFactory>, UdfError> {
         let built = self.engine.get_or_init(|| {
-            EngineFactory::new(self.def.sandbox.engine_options(&self.def.plugin)).map(Arc::new).map_err(Arc::new)
+            self.def.plugin.engine_options(&self.def.sandbox).and_then(EngineFactory::new).map(Arc::new).map_err(Arc::new)
         });
         built.clone().map_err(|source| UdfError::Build { udf: self.def.name.clone(), source })
     }

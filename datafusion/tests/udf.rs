@@ -183,7 +183,7 @@ async fn a_result_of_the_wrong_type_is_a_row_error() {
 #[tokio::test]
 async fn limits_apply_to_each_row() {
     let batch = one_column("n", Arc::new(Int64Array::from(vec![1, 2, 3])));
-    let sandbox = jsbox_datafusion::Sandbox::default().timeout(Some(std::time::Duration::from_millis(200)));
+    let sandbox = jsbox_datafusion::Manifest::new().timeout(Some(std::time::Duration::from_millis(200)));
     let source = "module.exports = (n) => { if (n === 2) for (;;) {} return n; };";
     for mode in MODES {
         // A batch's one call that hits a limit is run again row by row,
@@ -624,8 +624,9 @@ async fn an_async_udf_overlaps_the_waits_of_its_rows() {
          const r = await fetch('http://127.0.0.1:{}/item/' + id); return (await r.text()) + ' #' + id; }};",
         server.port
     );
-    let mut sandbox = jsbox_datafusion::Sandbox::default().timeout(Some(std::time::Duration::from_secs(20)));
-    sandbox.allow_net.push(format!("127.0.0.1:{}", server.port));
+    let sandbox = jsbox_datafusion::Manifest::new()
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .allow_net(format!("127.0.0.1:{}", server.port));
     let def = udf("lookup", &source).args([JsType::Int64]).sandbox(sandbox);
     let ctx = SessionContext::new();
     ctx.register_udf(JsUdf::new(def.clone().on_error(OnError::Null)).unwrap().into_async_udf());

@@ -41,7 +41,8 @@ pub struct ConsoleLine {
 }
 
 /// The console policy of a factory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum ConsoleOutput {
     /// Dropped (the default: a plugin cannot write to the host's streams
     /// unless the embedder says so).

@@ -199,6 +199,15 @@ pub enum Error {
     /// The options given to the factory are inconsistent.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
+    /// A [`crate::Manifest`] that cannot be read: a key unknown or of the
+    /// wrong type, an unsupported version, an unreadable file.
+    #[error("invalid manifest{}: {reason}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    InvalidManifest {
+        /// The manifest file, when it was read from one.
+        path: Option<std::path::PathBuf>,
+        /// What is wrong (the parser's message, with the key and line).
+        reason: String,
+    },
     /// The compiled-module cache could not be read or written (a corrupt
     /// entry is not an error: it is rebuilt).
     #[error("cache error: {0}")]

@@ -533,7 +533,7 @@ impl EngineFactory {
                 }
                 // This engine's share of the pool is in use: the slot this
                 // runtime holds is free in another's.
-                Err(e) if self.info.engine.pooling && format!("{e:#}").contains("maximum concurrent") => {
+                Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
                     attempt += 1;
                     if attempt == self.shards.len() {
                         return Err(Error::Capacity(self.max_runtimes));

@@ -21,6 +21,11 @@
 //! - **Guest**: QuickJS (through the `javy` crate) compiled to a wasm32-wasip1
 //!   module, committed as `src/jsbox_guest.wasm` inside this crate and embedded here. Its
 //!   boundary with the host is `wit/jsbox.wit`.
+//! - **[`Manifest`]**: a sandbox as plain data (plugin, grants, module
+//!   rules, limits, call log, cache), read from a `jsbox.toml` or a
+//!   `package.json`'s `jsbox` key, versioned, with a JSON Schema; the CLI,
+//!   `jsbox sql` and jsbox-datafusion's plans carry it. It makes
+//!   [`EngineOptions`].
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
 //!   capability grants (`fs`, `exec`, net for `fetch`: see [`net`]), the [`ModulePolicy`], the console and
@@ -194,6 +199,7 @@ mod factory;
 mod image;
 mod imports;
 mod limits;
+pub mod manifest;
 mod modules;
 mod native;
 mod options;
@@ -214,6 +220,7 @@ pub use error::{Error, JsException, Location, Result};
 pub use factory::{open, CacheOutcome, EngineFactory, FactoryInfo};
 pub use state::Clock;
 pub use limits::{Limits, Stats};
+pub use manifest::{Manifest, MANIFEST_VERSION};
 pub use modules::{is_contained_name, is_es_module_file, DirLoader, DEFAULT_CONDITIONS};
 pub use native::NativeModule;
 /// The JSON Schema crate whose [`JsonSchema`](schemars::JsonSchema) trait typed native

@@ -94,7 +94,8 @@ const MANIFEST_SUFFIX: &str = ".files.json";
 /// evicted. Deleting the directory, or [`CacheDir::clear`] (`jsbox cache
 /// clear` on the command line), is always safe: entries are rebuilt on
 /// demand.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum CacheDir {
     /// `jsbox` under the user's cache directory (the default).
     #[default]
