@@ -91,7 +91,7 @@ pub fn code(e: &Error) -> u8 {
     }
     match e {
         // A malformed --allow-net value.
-        Error::InvalidOptions(m) if m.starts_with("allow_net") => USAGE,
+        Error::InvalidOptions { option: "allow_net", .. } => USAGE,
         Error::InvalidManifest { .. } => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
         Error::InvalidValue(_) | Error::NeverSettles | Error::NondeterministicBuild { .. } => JS_ERROR,

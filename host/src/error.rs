@@ -196,9 +196,15 @@ pub enum Error {
         /// What was read.
         what: &'static str,
     },
-    /// The options given to the factory are inconsistent.
-    #[error("invalid options: {0}")]
-    InvalidOptions(String),
+    /// An option given to the factory (or a runtime) is not valid.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOptions {
+        /// The option, as the builder method names it (`allow_net`,
+        /// `max_runtimes`, ...).
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A [`crate::Manifest`] that cannot be read: a key unknown or of the
     /// wrong type, an unsupported version, an unreadable file.
     #[error("invalid manifest{}: {reason}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]

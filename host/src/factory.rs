@@ -243,7 +243,7 @@ impl EngineFactory {
         let limits = options.limits.clone();
         let max_runtimes = options.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
         if max_runtimes == 0 {
-            return Err(Error::InvalidOptions("max_runtimes must be at least 1".into()));
+            return Err(Error::InvalidOptions { option: "max_runtimes", reason: "must be at least 1".into() });
         }
 
         let conditions = options.effective_conditions();
@@ -293,7 +293,7 @@ impl EngineFactory {
             env: &options.env,
             version: env!("CARGO_PKG_VERSION"),
         })
-        .map_err(|e| Error::InvalidOptions(e.to_string()))?;
+        .map_err(|e| Error::InvalidOptions { option: "modules", reason: e.to_string() })?;
         let registry_digest = blake3::hash(registry_json.as_bytes());
 
         let wanted_shards = shards::count(options.engines, max_runtimes);

@@ -61,7 +61,7 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
             } else if matches!(path.extension().and_then(|e| e.to_str()), Some("js" | "json" | "cjs" | "mjs")) {
                 let name = path
                     .strip_prefix(dir)
-                    .map_err(|e| Error::InvalidOptions(e.to_string()))?
+                    .map_err(|e| Error::InvalidOptions { option: "module_dir", reason: e.to_string() })?
                     .to_string_lossy()
                     .replace('\\', "/");
                 match root.entry(&name) {

@@ -372,10 +372,10 @@ impl Runtime {
     pub fn set_limits(&mut self, limits: Limits) -> Result<()> {
         let ceiling = self.store.data().shared.max_memory;
         if limits.max_memory > ceiling {
-            return Err(Error::InvalidOptions(format!(
-                "max_memory {} is above the factory's {}",
-                limits.max_memory, ceiling
-            )));
+            return Err(Error::InvalidOptions {
+                option: "max_memory",
+                reason: format!("{} is above the factory's {}", limits.max_memory, ceiling),
+            });
         }
         let data = self.store.data_mut();
         data.limiter.max_memory = limits.max_memory;

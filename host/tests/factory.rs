@@ -530,12 +530,12 @@ fn loader_errors_abort_the_build() {
     struct Failing;
     impl jsbox::ModuleLoader for Failing {
         fn load(&self, name: &str) -> jsbox::Result<Option<String>> {
-            Err(Error::InvalidOptions(format!("cannot load {name}")))
+            Err(Error::InvalidOptions { option: "loader", reason: format!("cannot load {name}") })
         }
     }
     let err = EngineFactory::new(base().module("app", "require('x')").loader(Failing)).unwrap_err();
     match err {
-        Error::InvalidOptions(m) => assert!(m.contains("cannot load x"), "{m}"),
+        Error::InvalidOptions { reason, .. } => assert!(reason.contains("cannot load x"), "{reason}"),
         other => panic!("expected the loader's error, got {other:?}"),
     }
 }
@@ -612,7 +612,7 @@ fn exceptions_at_build_time_are_typed() {
 
 #[test]
 fn max_runtimes_zero_is_invalid() {
-    assert!(matches!(EngineFactory::new(base().max_runtimes(0)), Err(Error::InvalidOptions(_))));
+    assert!(matches!(EngineFactory::new(base().max_runtimes(0)), Err(Error::InvalidOptions { option: "max_runtimes", .. })));
 }
 
 #[derive(Debug, Deserialize, PartialEq)]

@@ -405,7 +405,7 @@ fn headers_request_response_semantics() {
 fn bad_grants_fail_the_build() {
     for grant in ["http://example.com", "example.com/path", "host:0", "[::1", ""] {
         match EngineFactory::new(base().allow_net(grant)) {
-            Err(Error::InvalidOptions(m)) => assert!(m.contains("allow_net"), "{m}"),
+            Err(Error::InvalidOptions { option, reason }) => assert!(option == "allow_net" && reason.contains(grant), "{reason}"),
             other => panic!("{grant:?}: expected InvalidOptions, got {:?}", other.map(|_| ())),
         }
     }

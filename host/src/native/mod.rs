@@ -283,7 +283,10 @@ pub(crate) struct NativeRegistry {
 impl NativeRegistry {
     pub(crate) fn insert(&mut self, module: NativeModule) -> Result<(), Error> {
         if self.modules.contains_key(&module.name) {
-            return Err(Error::InvalidOptions(format!("native module '{}' registered twice", module.name)));
+            return Err(Error::InvalidOptions {
+                option: "native_module",
+                reason: format!("'{}' is registered twice", module.name),
+            });
         }
         self.modules.insert(module.name.clone(), module);
         Ok(())

@@ -32,9 +32,10 @@ impl Grant {
     /// a bare IPv6 literal (no port).
     pub(crate) fn parse(text: &str) -> Result<Grant, Error> {
         let bad = |why: &str| {
-            Error::InvalidOptions(format!(
-                "allow_net {text:?}: {why} (expected HOST, HOST:PORT, an IP address, or [IPv6]:PORT)"
-            ))
+            Error::InvalidOptions {
+                option: "allow_net",
+                reason: format!("{text:?}: {why} (expected HOST, HOST:PORT, an IP address, or [IPv6]:PORT)"),
+            }
         };
         let text_trimmed = text.trim();
         if text_trimmed.is_empty() {
@@ -162,7 +163,7 @@ mod tests {
             assert_eq!(Grant::parse(text).unwrap().to_string(), shown, "{text}");
         }
         for bad in ["", "http://example.com", "example.com/path", "a:b", "host:0", "host:70000", "[::1", "[::1]x", "*.example.com", "user@host"] {
-            assert!(matches!(Grant::parse(bad), Err(Error::InvalidOptions(_))), "{bad}");
+            assert!(matches!(Grant::parse(bad), Err(Error::InvalidOptions { option: "allow_net", .. })), "{bad}");
         }
     }
 
