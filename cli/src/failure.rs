@@ -78,8 +78,11 @@ pub fn set_plugin_dir(dir: &Path) {
 /// the module; the CLI adds a hint naming the flag that grants it.
 fn missing_capability(e: &Error) -> Option<&'static str> {
     match e {
-        Error::ModuleDenied(m) if m.contains("module 'fs'") => Some("--allow-read DIR or --allow-write DIR"),
-        Error::ModuleDenied(m) if m.contains("module 'exec'") => Some("--allow-exec PROG"),
+        Error::ModuleDenied { module, .. } => match module.strip_prefix("node:").unwrap_or(module) {
+            "fs" => Some("--allow-read DIR or --allow-write DIR"),
+            "exec" => Some("--allow-exec PROG"),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -98,7 +101,7 @@ pub fn code(e: &Error) -> u8 {
         Error::TypeScriptUnsupported { .. } => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
-        Error::Denied(_) | Error::ModuleDenied(_) | Error::ModuleRefused { .. } => DENIED,
+        Error::Denied(_) | Error::ModuleDenied { .. } | Error::ModuleRefused { .. } => DENIED,
         _ => OTHER,
     }
 }
@@ -113,7 +116,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::Syntax { .. } => "syntax",
         Error::TypeScriptUnsupported { .. } => "typescript_unsupported",
         Error::ModuleNotFound(_) => "module_not_found",
-        Error::ModuleDenied(_) => "module_denied",
+        Error::ModuleDenied { .. } => "module_denied",
         Error::ModuleRefused { .. } => "module_refused",
         Error::Denied(_) => "denied",
         Error::Host { .. } => "host",

@@ -9,7 +9,7 @@
 
 use wasmtime::{AsContextMut, ExternType, Func, Instance, Memory, Module, ModuleExport, Store, ValRaw, ValType};
 
-use crate::error::{Error, JsException, Location, Result};
+use crate::error::{DenyReason, Error, JsException, Location, Result};
 
 /// Export names of the `guest` interface.
 pub(crate) mod names {
@@ -263,10 +263,24 @@ impl From<GuestError> for Error {
             })),
             1 => Error::Syntax { message: e.message, location },
             2 => Error::ModuleNotFound(e.message),
-            3 => Error::ModuleDenied(e.message),
+            3 => module_denied(e.message),
             _ => Error::InvalidValue(e.message),
         }
     }
+}
+
+/// A `module-denied` error as typed data. The guest's record carries the
+/// module and the reason in its message, in the two forms
+/// guest/src/prelude.js writes (`module 'NAME' is denied by the module
+/// policy`, `module 'NAME' needs a capability ...`); this is the one place
+/// that reads them.
+fn module_denied(message: String) -> Error {
+    let reason = if message.contains("needs a capability") { DenyReason::NotGranted } else { DenyReason::Policy };
+    let module = message
+        .strip_prefix("module '")
+        .and_then(|rest| rest.rsplit_once("' ").map(|(name, _)| name.to_string()))
+        .unwrap_or(message);
+    Error::ModuleDenied { module, reason }
 }
 
 /// Decodes a `js-error` record at `at`:

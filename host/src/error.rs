@@ -19,6 +19,19 @@ impl fmt::Display for Location {
     }
 }
 
+/// Why a module is denied ([`Error::ModuleDenied`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The [`crate::ModulePolicy`] does not allow it.
+    #[error("is denied by the module policy")]
+    Policy,
+    /// A built-in whose capability was not granted (`fs` without a read or
+    /// write grant, `exec` without a program).
+    #[error("needs a capability the embedder did not grant")]
+    NotGranted,
+}
+
 /// A value thrown in JS and not caught.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsException {
@@ -95,9 +108,14 @@ pub enum Error {
     /// module, nor a built-in.
     #[error("module not found: {0}")]
     ModuleNotFound(String),
-    /// `require` of a module the module policy denies.
-    #[error("module denied by policy: {0}")]
-    ModuleDenied(String),
+    /// `require` or `import` of a module the sandbox does not allow.
+    #[error("module '{module}' {reason}")]
+    ModuleDenied {
+        /// The module as the script named it (`fs`, `node:fs`, `lodash`).
+        module: String,
+        /// Why it is denied.
+        reason: DenyReason,
+    },
     /// A module file the sandbox refused to read while building: its path
     /// leads out of the module root (a symlink to a file or directory
     /// outside it, or to `/proc`), as `fs` refuses such paths. Nothing of

@@ -216,7 +216,7 @@ pub use columns::{Cell, Cells, Columns};
 pub use calllog::{CallEntry, CallLogPolicy, CallLogSink, Direction, MemoryCallLog};
 pub use console::{ConsoleLine, ConsoleOutput, LogLevel};
 pub use engine::EngineInfo;
-pub use error::{Error, JsException, Location, Result};
+pub use error::{DenyReason, Error, JsException, Location, Result};
 pub use factory::{open, CacheOutcome, EngineFactory, FactoryInfo};
 pub use state::Clock;
 pub use limits::{Limits, Stats};

@@ -6,7 +6,7 @@
 //! outputs.
 
 use std::path::{Path, PathBuf};
-use jsbox::{CacheDir, CacheOutcome, EngineFactory, EngineOptions, Error, ModulePolicy};
+use jsbox::{CacheDir, CacheOutcome, DenyReason, EngineFactory, EngineOptions, Error, ModulePolicy};
 use serde_json::{json, Value};
 
 #[path = "support/node.rs"]
@@ -251,11 +251,14 @@ fn unresolved_imports_name_the_specifier_and_the_importer() {
 fn the_module_policy_applies_to_imports() {
     let denied = plugin_options().module_policy(ModulePolicy::Deny(["camelcase".to_string()].into()));
     match EngineFactory::new(denied).unwrap_err() {
-        Error::ModuleDenied(m) => assert!(m.contains("camelcase"), "{m}"),
+        Error::ModuleDenied { module, reason } => assert_eq!((module.as_str(), reason), ("camelcase", DenyReason::Policy)),
         other => panic!("expected ModuleDenied, got {other:?}"),
     }
     let fs = EngineOptions::new().cache(cache()).es_module("f.mjs", "import fs from 'node:fs';").import("./f.mjs");
-    assert!(matches!(EngineFactory::new(fs).unwrap_err(), Error::ModuleDenied(_)));
+    match EngineFactory::new(fs).unwrap_err() {
+        Error::ModuleDenied { module, reason } => assert_eq!((module.as_str(), reason), ("fs", DenyReason::NotGranted)),
+        other => panic!("expected ModuleDenied, got {other:?}"),
+    }
 }
 
 #[test]
