@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jsbox::{EngineFactory, Manifest};
 use serde_json::json;
 
-pub use self::output::{OutputBusy, ResumeError};
+use self::output::{OutputBusy, ResumeError};
 use self::output::{Done, Job, Locked, Output};
 use crate::failure::{self, usage};
 use crate::sandbox::{self, SandboxArgs};
@@ -126,6 +126,19 @@ fn result_options(manifest: &Manifest, plugin: &sandbox::Plugin) -> Result<Strin
 }
 
 pub fn run(args: BatchArgs) -> Result<ExitCode> {
+    run_batch(args).map_err(|err| {
+        // The output's own errors, with their exit codes.
+        if let Some(r) = err.downcast_ref::<ResumeError>() {
+            return failure::Failed::kind(failure::RESUME, "resume", r.to_string()).into();
+        }
+        if let Some(b) = err.downcast_ref::<OutputBusy>() {
+            return failure::Failed::kind(failure::BUSY, "busy", b.to_string()).into();
+        }
+        err
+    })
+}
+
+fn run_batch(args: BatchArgs) -> Result<ExitCode> {
     let data = std::fs::read(&args.input).map_err(|e| usage(format!("cannot read {}: {e}", args.input.display())))?;
     let all_records = lines(&data);
     // Before the (slow) build: another run on this output, or an output

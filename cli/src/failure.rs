@@ -45,16 +45,24 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(message.into()))
 }
 
-/// An error with its exit code and a one-line message (`jsbox sql`).
+/// An error with its exit code and a one-line message: how a subcommand
+/// hands its own errors (`sql`'s, `batch`'s resume and lock) to [`exit`].
 #[derive(Debug)]
 pub struct Failed {
     pub code: u8,
+    /// Printed as `error[kind]:` when set.
+    pub kind: Option<&'static str>,
     pub message: String,
 }
 
 impl Failed {
     pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Failed { code, message: message.into() }
+        Failed { code, kind: None, message: message.into() }
+    }
+
+    /// With a kind, printed as `error[kind]: message`.
+    pub fn kind(code: u8, kind: &'static str, message: impl Into<String>) -> Self {
+        Failed { code, kind: Some(kind), message: message.into() }
     }
 }
 
@@ -203,16 +211,11 @@ pub fn exit(err: anyhow::Error) -> ExitCode {
         report(e);
         return ExitCode::from(code(e));
     }
-    if let Some(r) = err.downcast_ref::<crate::batch::ResumeError>() {
-        eprintln!("error[resume]: {r}");
-        return ExitCode::from(RESUME);
-    }
-    if let Some(b) = err.downcast_ref::<crate::batch::OutputBusy>() {
-        eprintln!("error[busy]: {b}");
-        return ExitCode::from(BUSY);
-    }
     if let Some(f) = err.downcast_ref::<Failed>() {
-        eprintln!("error: {}", f.message);
+        match f.kind {
+            Some(kind) => eprintln!("error[{kind}]: {}", f.message),
+            None => eprintln!("error: {}", f.message),
+        }
         return ExitCode::from(f.code);
     }
     if let Some(u) = err.downcast_ref::<Usage>() {
