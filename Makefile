@@ -62,7 +62,7 @@ bench-quick: ## a short benchmark run (fewer samples)
 	JSBOX_BENCH_QUICK=1 cargo bench $(BENCH_PKGS) --bench jsbox
 	JSBOX_BENCH_QUICK=1 scripts/bench-peers.sh
 	JSBOX_PEER_RUNS=3 $(ARROW_UDF_JS)
-	$(BENCH_BIN)/bench_report
+	JSBOX_BENCH_QUICK=1 $(BENCH_BIN)/bench_report
 
 bench-peers: ## time quickjs-emscripten and node:vm (npm ci from benches/peers' lockfile) into target/bench-peers.json
 	scripts/bench-peers.sh

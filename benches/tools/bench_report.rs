@@ -387,7 +387,8 @@ fn main() {
     let date = Command::new("date").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     let machine = machine();
 
-    let mut md = format!("# jsbox benchmarks\n\nMachine: {machine}. Date: {date}. Command: `make bench`.\n\n");
+    let command = if std::env::var_os("JSBOX_BENCH_QUICK").is_some() { "make bench-quick" } else { "make bench" };
+    let mut md = format!("# jsbox benchmarks\n\nMachine: {machine}. Date: {date}. Command: `{command}`.\n\n");
     md.push_str("| benchmark | median |\n|---|---|\n");
     for (k, v) in &m {
         md.push_str(&format!("| {k} | {} |\n", fmt_ns(*v)));
