@@ -82,15 +82,17 @@ pub fn set_plugin_dir(dir: &Path) {
     let _ = PLUGIN_DIR.set(dir.to_path_buf());
 }
 
-/// `require('fs')` / `require('exec')` without a grant: the library denies
-/// the module; the CLI adds a hint naming the flag that grants it.
-fn missing_capability(e: &Error) -> Option<&'static str> {
+/// A capability module (`fs`, `exec`) required without a grant: the
+/// library denies the module; the CLI adds a hint naming the flags that
+/// grant it (`--allow-read DIR or --allow-write DIR`).
+fn missing_capability(e: &Error) -> Option<String> {
     match e {
-        Error::ModuleDenied { module, .. } => match module.strip_prefix("node:").unwrap_or(module) {
-            "fs" => Some("--allow-read DIR or --allow-write DIR"),
-            "exec" => Some("--allow-exec PROG"),
-            _ => None,
-        },
+        Error::ModuleDenied { module, .. } => {
+            let capability = jsbox::capabilities::by_module(module)?;
+            let flags: Vec<String> =
+                capability.grants.iter().map(|g| format!("--allow-{} {}", g.key, g.value_name)).collect();
+            Some(flags.join(" or "))
+        }
         _ => None,
     }
 }
@@ -101,8 +103,8 @@ pub fn code(e: &Error) -> u8 {
         return DENIED;
     }
     match e {
-        // A malformed --allow-net value.
-        Error::InvalidOptions { option: "allow_net", .. } => USAGE,
+        // A grant that does not parse, or a key no capability owns.
+        Error::InvalidOptions { option: "allow_net" | "grant", .. } => USAGE,
         Error::InvalidManifest { .. } => USAGE,
         Error::Exception(_) | Error::Syntax { .. } | Error::ModuleNotFound(_) | Error::Host { .. } => JS_ERROR,
         Error::InvalidValue(_) | Error::NeverSettles | Error::NondeterministicBuild { .. } => JS_ERROR,

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
-use jsbox::manifest::{self, CallLog, Manifest};
+use jsbox::capabilities;
+use jsbox::manifest::{self, CallLog, Grants, Manifest};
 use jsbox::{is_contained_name, is_es_module_file, CacheDir, ConsoleOutput, DirLoader, EngineFactory, EngineOptions};
 
 use crate::failure::usage;
@@ -25,24 +26,10 @@ pub struct SandboxArgs {
     /// other values; its relative paths are relative to its directory.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Grant `require('fs')` read access to DIR (repeatable). Relative paths,
-    /// here and in the plugin's `fs` calls, are resolved against the current
-    /// directory.
-    #[arg(long, value_name = "DIR", help_heading = "Capabilities")]
-    pub allow_read: Vec<PathBuf>,
-    /// Grant `require('fs')` read and write access to DIR (repeatable).
-    #[arg(long, value_name = "DIR", help_heading = "Capabilities")]
-    pub allow_write: Vec<PathBuf>,
-    /// Allow `require('exec').run(PROG, args)` for PROG (repeatable).
-    #[arg(long, value_name = "PROG", help_heading = "Capabilities")]
-    pub allow_exec: Vec<String>,
-    /// Allow `fetch` to reach HOST (any port) or HOST:PORT (repeatable), as
-    /// deno's `--allow-net`: `example.com`, `api.example.com:443`,
-    /// `127.0.0.1:8080`, `[::1]:8080`, `localhost:3000`. Redirects are
-    /// followed only to granted hosts; a hostname reaches public addresses
-    /// only (grant the IP or `localhost` for loopback and private ones).
-    #[arg(long, value_name = "HOST[:PORT]", help_heading = "Capabilities")]
-    pub allow_net: Vec<String>,
+    /// `--allow-read`, `--allow-write`, `--allow-exec`, `--allow-net`: one
+    /// flag per capability grant key.
+    #[command(flatten)]
+    pub grants: GrantArgs,
     /// Only these modules may be required (repeatable). The plugin's own
     /// files, and `fs`/`exec` when granted, are always allowed. Without this
     /// flag every module is allowed.
@@ -87,6 +74,52 @@ pub struct SandboxArgs {
     pub no_cache: bool,
 }
 
+/// The grant flags: `--allow-KEY VALUE` (repeatable) for every grant key
+/// of every capability (`jsbox::capabilities`), so a new capability has
+/// its flag without a change here.
+#[derive(Debug, Clone, Default)]
+pub struct GrantArgs(pub Grants);
+
+fn grant_arg_id(key: &str) -> String {
+    format!("allow_{key}")
+}
+
+impl clap::FromArgMatches for GrantArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut grants = Grants::new();
+        for key in capabilities::grant_keys() {
+            for value in matches.get_many::<String>(&grant_arg_id(key.key)).into_iter().flatten() {
+                grants.add(key.key, value);
+            }
+        }
+        Ok(GrantArgs(grants))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for GrantArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        capabilities::grant_keys().fold(cmd, |cmd, key| {
+            cmd.arg(
+                clap::Arg::new(grant_arg_id(key.key))
+                    .long(format!("allow-{}", key.key))
+                    .value_name(key.value_name)
+                    .action(clap::ArgAction::Append)
+                    .help(format!("{} Repeatable.", key.help))
+                    .help_heading("Capabilities"),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
@@ -106,11 +139,13 @@ impl SandboxArgs {
         m.console.get_or_insert(ConsoleOutput::Stderr);
         // Absolute, as a manifest file's are: a sandbox has one identity
         // (`batch --resume`) whichever way its grants were written.
-        let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
-        m.grants.read.extend(self.allow_read.iter().map(absolute));
-        m.grants.write.extend(self.allow_write.iter().map(absolute));
-        m.grants.exec.extend(self.allow_exec.iter().cloned());
-        m.grants.net.extend(self.allow_net.iter().cloned());
+        let mut grants = self.grants.0.clone();
+        for path in grants.paths_mut() {
+            if let Ok(abs) = std::path::absolute(&*path) {
+                *path = abs.to_string_lossy().into_owned();
+            }
+        }
+        m.grants.extend(&grants);
         m.modules.allow.extend(self.allow_module.iter().cloned());
         if !self.conditions.is_empty() {
             m.modules.conditions = self.conditions.clone();

@@ -18,7 +18,8 @@ use crate::limits::Limits;
 use crate::modules;
 use crate::modules::sourcemap::SourceMaps;
 use crate::modules::typescript;
-use crate::native::{self, NativeRegistry};
+use crate::capabilities;
+use crate::native::NativeRegistry;
 use crate::options::{Compile, EngineOptions, ModulePolicy};
 use crate::pool::{Slot, Slots};
 use crate::runtime::Runtime;
@@ -205,16 +206,11 @@ pub(crate) fn allowed_native(policy: &ModulePolicy, name: &str) -> bool {
 /// the policy denies is not registered at all: the host refuses it even if
 /// the guest were subverted.
 fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
+    options.grants.check()?;
     let mut registry = NativeRegistry::default();
     let mut all = options.natives.clone();
-    if !options.fs_grants.is_empty() {
-        all.push(native::fs::module(&options.fs_grants, options.working_dir.as_deref())?);
-    }
-    if !options.exec_allow.is_empty() {
-        all.push(native::exec::module(&options.exec_allow));
-    }
-    if !options.net_grants.is_empty() {
-        all.push(native::net::module(&options.net_grants, &options.net)?);
+    for capability in options.grants.capabilities() {
+        all.push((capability.build)(options)?);
     }
     for module in all {
         if allowed_native(&options.policy, module.name()) {
@@ -265,10 +261,11 @@ impl EngineFactory {
 
         let mut native_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut async_names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        // The net module is reached only through `fetch`: it stays out of
-        // the registry (not `require`-able, and the snapshot is the same
-        // with or without net grants).
-        for m in natives.iter().filter(|m| m.name() != native::net::MODULE) {
+        // A capability scripts do not `require` (`jsbox:net`, reached
+        // through `fetch`) stays out of the registry: the snapshot is the
+        // same with or without its grants.
+        let hidden = |name: &str| capabilities::by_module(name).is_some_and(|c| !c.requirable);
+        for m in natives.iter().filter(|m| !hidden(m.name())) {
             native_names.insert(m.name(), m.function_names());
             if !m.async_functions.is_empty() {
                 async_names.insert(m.name(), m.async_function_names());

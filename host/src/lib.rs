@@ -28,8 +28,14 @@
 //!   [`EngineOptions`].
 //! - **[`EngineOptions`]**: what goes into a factory: the registry of JS
 //!   modules (sources, directories, loaders), init scripts, [`NativeModule`]s,
-//!   capability grants (`fs`, `exec`, net for `fetch`: see [`net`]), the [`ModulePolicy`], the console and
-//!   call-log policies, [`Limits`] and the disk cache.
+//!   capability grants, the [`ModulePolicy`], the console and call-log
+//!   policies, [`Limits`] and the disk cache.
+//! - **[`capabilities`]**: the built-in modules a sandbox has only when
+//!   granted: `fs` (grant keys `read`, `write`), `exec` (`exec`) and the
+//!   net module behind `fetch` (`net`, see [`net`]). Each is one file that
+//!   declares its module, grant keys, builder and TypeScript types; one
+//!   table ([`capabilities::ALL`]) registers them, and options, manifests,
+//!   the CLI's `--allow-KEY` flags and `jsbox types` read it.
 //! - **[`EngineFactory`]**: does the expensive work once. It runs the guest's
 //!   `init` with the registry and snapshots the result with Wizer (the
 //!   registry is compiled, and preloaded modules evaluated, inside the memory
@@ -189,6 +195,7 @@
 
 mod abi;
 mod cache;
+pub mod capabilities;
 pub mod calllog;
 mod columns;
 mod console;
@@ -227,7 +234,7 @@ pub use native::NativeModule;
 /// functions need (see [`NativeModule`], "Types"), re-exported so that its
 /// version is the one jsbox uses.
 pub use schemars;
-pub use native::net;
+pub use capabilities::net;
 pub use cache::CacheDir;
 pub use options::{Compile, EngineOptions, ModulePolicy};
 pub use registry::ModuleLoader;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::capabilities::Grants;
 use crate::cache::CacheDir;
 use crate::calllog::CallLogPolicy;
 use crate::console::ConsoleOutput;
@@ -137,25 +138,6 @@ impl Default for Manifest {
             console: None,
         }
     }
-}
-
-/// Capability grants: each names what one built-in may reach.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct Grants {
-    /// Directories `require('fs')` may read ([`EngineOptions::allow_read`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub read: Vec<PathBuf>,
-    /// Directories `require('fs')` may read and write.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub write: Vec<PathBuf>,
-    /// Programs `require('exec').run` may start.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exec: Vec<String>,
-    /// Hosts (`HOST` or `HOST:PORT`) `fetch` may reach ([`EngineOptions::allow_net`]).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub net: Vec<String>,
 }
 
 /// Module resolution and the module allow-list.
@@ -315,7 +297,11 @@ impl Manifest {
             }
         };
         self.plugin.iter_mut().for_each(join);
-        self.grants.read.iter_mut().chain(self.grants.write.iter_mut()).for_each(join);
+        for path in self.grants.paths_mut() {
+            if Path::new(path.as_str()).is_relative() {
+                *path = base.join(&*path).to_string_lossy().into_owned();
+            }
+        }
         if let Some(log) = &mut self.calllog {
             join(&mut log.path);
         }
@@ -353,18 +339,6 @@ impl Manifest {
         blake3::hash(&json).to_hex().to_string()
     }
 
-    /// The built-in modules the grants make loadable.
-    fn granted_modules(&self) -> impl Iterator<Item = &'static str> {
-        let g = &self.grants;
-        [
-            (!g.read.is_empty() || !g.write.is_empty()).then_some("fs"),
-            (!g.exec.is_empty()).then_some("exec"),
-            (!g.net.is_empty()).then_some(crate::native::net::MODULE),
-        ]
-        .into_iter()
-        .flatten()
-    }
-
     /// Engine options for this sandbox: grants, module rules, limits
     /// (fuel metering on when a fuel budget is set), console, call log and
     /// cache. The plugin itself is not read: add its modules (or a
@@ -381,22 +355,11 @@ impl Manifest {
             .console(self.console.unwrap_or_default())
             .limits(self.limits.limits())
             .fuel_metering(self.limits.fuel.is_some());
-        for dir in &self.grants.read {
-            o = o.allow_read(dir);
-        }
-        for dir in &self.grants.write {
-            o = o.allow_write(dir);
-        }
-        for program in &self.grants.exec {
-            o = o.allow_exec(program);
-        }
-        for host in &self.grants.net {
-            o = o.allow_net(host);
-        }
+        o = o.grants(&self.grants);
         if !self.modules.allow.is_empty() {
             let mut names: BTreeSet<String> = self.modules.allow.iter().cloned().collect();
             names.extend(own_modules.iter().cloned());
-            names.extend(self.granted_modules().map(String::from));
+            names.extend(self.grants.capabilities().map(|c| c.module.to_string()));
             o = o.module_policy(ModulePolicy::Allow(names));
         }
         let conditions: Vec<&String> = self.modules.conditions.iter().filter(|c| !c.is_empty()).collect();
@@ -424,28 +387,31 @@ impl Manifest {
         self
     }
 
-    /// Grants read access to `dir`.
-    pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.grants.read.push(dir.into());
+    /// Grants `value` under the capability grant `key` (as
+    /// [`EngineOptions::grant`]; an unknown key fails the factory build).
+    pub fn grant(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.grants.add(key, value);
         self
+    }
+
+    /// Grants read access to `dir`.
+    pub fn allow_read(self, dir: impl AsRef<Path>) -> Self {
+        self.grant("read", dir.as_ref().to_string_lossy())
     }
 
     /// Grants read and write access to `dir`.
-    pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.grants.write.push(dir.into());
-        self
+    pub fn allow_write(self, dir: impl AsRef<Path>) -> Self {
+        self.grant("write", dir.as_ref().to_string_lossy())
     }
 
     /// Lets `exec` run `program`.
-    pub fn allow_exec(mut self, program: impl Into<String>) -> Self {
-        self.grants.exec.push(program.into());
-        self
+    pub fn allow_exec(self, program: impl Into<String>) -> Self {
+        self.grant("exec", program)
     }
 
     /// Lets `fetch` reach `host` (`HOST` or `HOST:PORT`).
-    pub fn allow_net(mut self, host: impl Into<String>) -> Self {
-        self.grants.net.push(host.into());
-        self
+    pub fn allow_net(self, host: impl Into<String>) -> Self {
+        self.grant("net", host)
     }
 
     /// Adds `name` to the module allow-list.

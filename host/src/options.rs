@@ -3,7 +3,7 @@
 //! `self`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cache::CacheDir;
@@ -12,8 +12,8 @@ use crate::console::ConsoleOutput;
 use crate::error::Result;
 use crate::state::Clock;
 use crate::limits::Limits;
-use crate::native::fs::{Access, FsGrant};
-use crate::native::net::NetOptions;
+use crate::capabilities::net::NetOptions;
+use crate::capabilities::{self, Grants};
 use crate::native::NativeModule;
 use crate::registry::{self, ModuleLoader};
 
@@ -79,10 +79,8 @@ pub struct EngineOptions {
     pub(crate) preload: Vec<String>,
     pub(crate) init_scripts: Vec<(String, String)>,
     pub(crate) natives: Vec<NativeModule>,
-    pub(crate) fs_grants: Vec<FsGrant>,
+    pub(crate) grants: Grants,
     pub(crate) working_dir: Option<PathBuf>,
-    pub(crate) exec_allow: BTreeSet<String>,
-    pub(crate) net_grants: Vec<String>,
     pub(crate) net: NetOptions,
     pub(crate) policy: ModulePolicy,
     pub(crate) console: ConsoleOutput,
@@ -112,10 +110,8 @@ impl std::fmt::Debug for EngineOptions {
             .field("preload", &self.preload)
             .field("init_scripts", &self.init_scripts.len())
             .field("natives", &self.natives)
-            .field("fs_grants", &self.fs_grants)
+            .field("grants", &self.grants)
             .field("working_dir", &self.working_dir)
-            .field("exec_allow", &self.exec_allow)
-            .field("net_grants", &self.net_grants)
             .field("net", &self.net)
             .field("policy", &self.policy)
             .field("console", &self.console)
@@ -318,16 +314,14 @@ impl EngineOptions {
     /// assert_eq!(text, "hello");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn allow_read(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadOnly });
-        self
+    pub fn allow_read(self, dir: impl AsRef<Path>) -> Self {
+        self.grant("read", dir.as_ref().to_string_lossy())
     }
 
     /// Grants the `fs` module read and write access to `dir` (resolved as
     /// for [`EngineOptions::allow_read`]).
-    pub fn allow_write(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.fs_grants.push(FsGrant { path: dir.into(), access: Access::ReadWrite });
-        self
+    pub fn allow_write(self, dir: impl AsRef<Path>) -> Self {
+        self.grant("write", dir.as_ref().to_string_lossy())
     }
 
     /// Sets the working directory of the `fs` module: relative grant paths
@@ -342,9 +336,8 @@ impl EngineOptions {
 
     /// Allows the `exec` module to run `program` (by name, looked up on
     /// `PATH`, or by path).
-    pub fn allow_exec(mut self, program: impl Into<String>) -> Self {
-        self.exec_allow.insert(program.into());
-        self
+    pub fn allow_exec(self, program: impl Into<String>) -> Self {
+        self.grant("exec", program)
     }
 
     /// Grants `fetch` access to `host` or `host:port` (repeatable), as deno's
@@ -357,8 +350,33 @@ impl EngineOptions {
     ///
     /// A grant that does not parse fails [`crate::EngineFactory::new`] with
     /// [`crate::Error::InvalidOptions`].
-    pub fn allow_net(mut self, grant: impl Into<String>) -> Self {
-        self.net_grants.push(grant.into());
+    pub fn allow_net(self, grant: impl Into<String>) -> Self {
+        self.grant("net", grant)
+    }
+
+    /// Grants `value` under the capability grant `key` (see
+    /// [`crate::capabilities::ALL`]): `read`/`write` (directories for
+    /// `fs`, as [`EngineOptions::allow_read`]), `exec` (programs),
+    /// `net` (hosts). The `allow_*` methods are this with a key; a key no
+    /// capability owns fails [`crate::EngineFactory::new`] with
+    /// [`crate::Error::InvalidOptions`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = jsbox::EngineOptions::new().grant("exec", "true");
+    /// let mut rt = jsbox::open(options)?;
+    /// assert_eq!(rt.eval_as::<i32>("require('exec').run('true', []).status")?, 0);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn grant(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.grants.add(key, value);
+        self
+    }
+
+    /// Adds every grant of `grants` (a manifest's, say).
+    pub fn grants(mut self, grants: &Grants) -> Self {
+        self.grants.extend(grants);
         self
     }
 
@@ -502,7 +520,8 @@ impl EngineOptions {
         }
         modules.extend(self.modules.clone());
         let mut provided: BTreeSet<String> = self.natives.iter().map(|m| m.name().to_string()).collect();
-        provided.extend(["path", "console", "fs", "exec", crate::native::net::MODULE].map(String::from));
+        provided.extend(["path", "console"].map(String::from));
+        provided.extend(capabilities::ALL.iter().map(|c| c.module.to_string()));
         let extra: Vec<String> = self.init_scripts.iter().map(|(_, s)| s.clone()).collect();
         registry::resolve_with_loaders(&mut modules, &extra, &self.loaders, &provided)?;
         Ok(modules)

@@ -66,8 +66,8 @@ fn call_async(
     let state = caller.data_mut();
     state.host_calls += 1;
     let Some(f) = state.shared.natives.get_async(&module, &function).cloned() else {
-        if module == crate::native::net::MODULE {
-            return fail(&mut caller, retptr, crate::native::net::not_granted());
+        if module == crate::capabilities::net::MODULE {
+            return fail(&mut caller, retptr, crate::capabilities::net::not_granted());
         }
         return fail(&mut caller, retptr, Error::Denied(format!("no async native function {module}.{function}")));
     };

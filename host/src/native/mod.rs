@@ -1,10 +1,7 @@
 //! Native modules: functions implemented by the host in Rust, reachable from
-//! JS as `require("name").fn(...)`, and the built-ins `fs` and `exec`. The
-//! user-facing rules are on [`NativeModule`].
-
-pub(crate) mod exec;
-pub(crate) mod fs;
-pub mod net;
+//! JS as `require("name").fn(...)`. The user-facing rules are on
+//! [`NativeModule`]; the granted built-ins made of them are in
+//! `crate::capabilities`.
 
 // Ordered maps: a lookup per native call is a few string compares, cheaper
 // than hashing both names with SipHash.

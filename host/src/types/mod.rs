@@ -54,21 +54,19 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
 use crate::factory::allowed_native;
-use crate::native::{net, NativeModule};
+use crate::capabilities::Capability;
+use crate::native::NativeModule;
 use crate::options::{EngineOptions, ModulePolicy};
 
 const GLOBALS: &str = include_str!("globals.d.ts");
-const FETCH: &str = include_str!("fetch.d.ts");
 
-/// The built-in modules written by hand: name and declaration (`fs` and
-/// `exec` only when granted).
-const BUILTINS: [(&str, &str); 6] = [
+/// The pure built-in modules, written by hand: name and declaration. (The
+/// capabilities' are with them, in `crate::capabilities`.)
+const BUILTINS: [(&str, &str); 4] = [
     ("path", include_str!("path.d.ts")),
     ("console", include_str!("console.d.ts")),
     ("process", include_str!("process.d.ts")),
     ("buffer", include_str!("buffer.d.ts")),
-    ("fs", include_str!("fs.d.ts")),
-    ("exec", include_str!("exec.d.ts")),
 ];
 
 /// The TypeScript declarations (a `.d.ts` file's text) of what a plugin can
@@ -84,29 +82,19 @@ pub fn declarations(options: &EngineOptions) -> String {
         env!("CARGO_PKG_VERSION")
     ));
     out.push_str(GLOBALS);
-    let fetch = !options.net_grants.is_empty() && allowed_native(&options.policy, net::MODULE);
-    if fetch {
+    let granted: Vec<&Capability> =
+        options.grants.capabilities().filter(|c| allowed_native(&options.policy, c.module)).collect();
+    // A capability scripts do not `require` declares globals (`fetch`).
+    for capability in granted.iter().filter(|c| !c.requirable) {
         out.push('\n');
-        out.push_str(FETCH);
+        out.push_str(capability.declarations);
     }
 
     // Module name -> whether `node:name` names it too.
     let mut modules: BTreeMap<String, bool> = BTreeMap::new();
-    let granted = |name: &str| match name {
-        "fs" => !options.fs_grants.is_empty(),
-        "exec" => !options.exec_allow.is_empty(),
-        _ => true,
-    };
-    for (name, text) in BUILTINS {
-        let capability = matches!(name, "fs" | "exec");
-        let allowed = if capability {
-            allowed_native(&options.policy, name)
-        } else {
-            allowed_pure(&options.policy, name)
-        };
-        if !granted(name) || !allowed {
-            continue;
-        }
+    let pure = BUILTINS.into_iter().filter(|(name, _)| allowed_pure(&options.policy, name));
+    let capabilities = granted.iter().filter(|c| c.requirable).map(|c| (c.module, c.declarations));
+    for (name, text) in pure.chain(capabilities) {
         out.push('\n');
         out.push_str(text);
         let _ = writeln!(out, "declare module \"node:{name}\" {{\n    export * from \"{name}\";\n    export {{ default }} from \"{name}\";\n}}");

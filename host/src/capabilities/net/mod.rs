@@ -70,14 +70,29 @@ mod resolve;
 use client::{FetchRequest, NetClient};
 use grant::Grants;
 
-use super::{parse_args, to_json, NativeModule};
+use super::{Capability, GrantKey};
 use crate::error::Error;
+use crate::native::{parse_args, to_json, NativeModule};
 
 /// The name of the built-in native module behind `fetch` (registered only
 /// when a net grant exists).
 pub(crate) const MODULE: &str = "jsbox:net";
 /// Its one function.
 pub(crate) const FUNCTION: &str = "fetch";
+
+/// `jsbox:net`, turned on by a `net` grant.
+pub(crate) const CAPABILITY: Capability = Capability {
+    module: MODULE,
+    requirable: false,
+    grants: &[GrantKey {
+        key: "net",
+        value_name: "HOST[:PORT]",
+        path: false,
+        help: "Allow `fetch` to reach HOST (any port) or HOST:PORT, as deno's `--allow-net`: `example.com`, `api.example.com:443`, `127.0.0.1:8080`, `[::1]:8080`, `localhost:3000`. Redirects are followed only to granted hosts; a hostname reaches public addresses only (grant the IP or `localhost` for loopback and private ones).",
+    }],
+    build: |options| module(options.grants.get("net"), &options.net),
+    declarations: include_str!("fetch.d.ts"),
+};
 
 /// Default cap on a response body: 8 MiB (its base64 form, for binary
 /// bodies, still fits the default 16 MiB value limit).
@@ -117,7 +132,7 @@ pub(crate) fn not_granted() -> Error {
 /// one), so hyper's connection tasks and timers always have their reactor,
 /// whoever polls or drops the call. The task is aborted when the call is
 /// dropped (its runtime dropped, or timed out).
-pub(crate) fn module(grants: &[String], options: &NetOptions) -> Result<NativeModule, Error> {
+fn module(grants: &[String], options: &NetOptions) -> Result<NativeModule, Error> {
     let client = NetClient::new(Grants::parse(grants)?, options.clone())?;
     Ok(NativeModule::new(MODULE).raw_async(FUNCTION, move |args: String| {
         let client = client.clone();

@@ -17,14 +17,38 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, DirBuilder};
 use serde::Deserialize;
 
-use super::{parse_args, to_json, NativeModule};
+use super::{Capability, GrantKey};
 use crate::error::Error;
+use crate::native::{parse_args, to_json, NativeModule};
+use crate::options::EngineOptions;
 
 const MODULE: &str = "fs";
 
+/// `fs`, turned on by a `read` or `write` grant.
+pub(crate) const CAPABILITY: Capability = Capability {
+    module: MODULE,
+    requirable: true,
+    grants: &[
+        GrantKey {
+            key: "read",
+            value_name: "DIR",
+            path: true,
+            help: "Grant `require('fs')` read access to DIR and everything beneath it. Relative paths, here and in the plugin's `fs` calls, are resolved against the working directory.",
+        },
+        GrantKey {
+            key: "write",
+            value_name: "DIR",
+            path: true,
+            help: "Grant `require('fs')` read and write access to DIR and everything beneath it.",
+        },
+    ],
+    build: module,
+    declarations: include_str!("fs.d.ts"),
+};
+
 /// Whether a grant allows writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
+enum Access {
     /// Read files and list directories.
     ReadOnly,
     /// Also write files and create directories.
@@ -33,11 +57,11 @@ pub(crate) enum Access {
 
 /// A directory the embedder grants to scripts.
 #[derive(Debug, Clone)]
-pub(crate) struct FsGrant {
+struct FsGrant {
     /// The directory on the host.
-    pub(crate) path: PathBuf,
+    path: PathBuf,
     /// What scripts may do in it.
-    pub(crate) access: Access,
+    access: Access,
 }
 
 struct OpenGrant {
@@ -51,7 +75,7 @@ struct OpenGrant {
 
 /// The grants, opened once when the factory is built and shared by every
 /// runtime (directory handles are safe to share).
-pub(crate) struct Fs {
+struct Fs {
     grants: Vec<OpenGrant>,
     /// What relative paths are resolved against.
     working_dir: PathBuf,
@@ -78,7 +102,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// The working directory of a factory's `fs` module: `dir` made absolute
 /// against the process's current directory, or that directory itself.
-pub(crate) fn working_dir(dir: Option<&Path>) -> Result<PathBuf, Error> {
+fn working_dir(dir: Option<&Path>) -> Result<PathBuf, Error> {
     let cwd = std::env::current_dir()
         .map_err(|source| Error::Io { context: "the current directory (the fs working directory)".into(), source })?;
     Ok(normalize(&match dir {
@@ -103,7 +127,7 @@ fn io_error(function: &str, path: &str, e: std::io::Error) -> Error {
 impl Fs {
     /// Opens `grants`, resolving relative ones against `working_dir` (an
     /// absolute path).
-    pub(crate) fn open(grants: &[FsGrant], working_dir: PathBuf) -> Result<Self, Error> {
+    fn open(grants: &[FsGrant], working_dir: PathBuf) -> Result<Self, Error> {
         let grants = grants
             .iter()
             .map(|g| {
@@ -200,8 +224,11 @@ struct MkdirOptions {
 
 /// Builds the `fs` native module over `grants`, with relative paths
 /// resolved against `working_dir` (see [`working_dir`]).
-pub(crate) fn module(grants: &[FsGrant], working_dir: Option<&Path>) -> Result<NativeModule, Error> {
-    let fs = Arc::new(Fs::open(grants, self::working_dir(working_dir)?)?);
+fn module(options: &EngineOptions) -> Result<NativeModule, Error> {
+    let grants = options.grants.get("read").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadOnly });
+    let grants: Vec<FsGrant> =
+        grants.chain(options.grants.get("write").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadWrite })).collect();
+    let fs = Arc::new(Fs::open(&grants, working_dir(options.working_dir.as_deref())?)?);
     let (a, b, c, d, e) = (fs.clone(), fs.clone(), fs.clone(), fs.clone(), fs);
     Ok(NativeModule::new(MODULE)
         .raw("readFileSync", move |args| {

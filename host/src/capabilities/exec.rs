@@ -11,10 +11,26 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use super::{parse_args, to_json, NativeModule};
+use super::{Capability, GrantKey};
 use crate::error::Error;
+use crate::native::{parse_args, to_json, NativeModule};
+use crate::options::EngineOptions;
 
 const MODULE: &str = "exec";
+
+/// `exec`, turned on by an `exec` grant.
+pub(crate) const CAPABILITY: Capability = Capability {
+    module: MODULE,
+    requirable: true,
+    grants: &[GrantKey {
+        key: "exec",
+        value_name: "PROG",
+        path: false,
+        help: "Allow `require('exec').run(PROG, args)` for PROG (by name, looked up on PATH, or by path).",
+    }],
+    build: |options| Ok(module(options)),
+    declarations: include_str!("exec.d.ts"),
+};
 
 #[derive(Serialize)]
 struct Output {
@@ -23,9 +39,9 @@ struct Output {
     stderr: String,
 }
 
-/// Builds the `exec` native module allowing exactly `programs`.
-pub(crate) fn module(programs: &BTreeSet<String>) -> NativeModule {
-    let allowed = programs.clone();
+/// Builds the `exec` native module allowing exactly the granted programs.
+fn module(options: &EngineOptions) -> NativeModule {
+    let allowed: BTreeSet<String> = options.grants.get("exec").iter().cloned().collect();
     NativeModule::new(MODULE).raw("run", move |args| {
         let (program, argv): (String, Option<Vec<String>>) = parse_args(MODULE, "run", args)?;
         if !allowed.contains(&program) {
