@@ -71,13 +71,53 @@ pub enum Compile {
 /// assert_eq!(rt.eval_as::<i32>("answer")?, 42);
 /// # Ok::<(), jsbox::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct EngineOptions {
+    /// What the snapshot holds.
+    pub(crate) registry: RegistryOptions,
+    /// What runtimes may do and see.
+    pub(crate) sandbox: SandboxOptions,
+    /// How the factory is built.
+    pub(crate) build: BuildOptions,
+}
+
+/// The registry and what runs while the snapshot is taken: the plan's
+/// input (`factory/plan.rs`).
+#[derive(Clone, Default)]
+pub(crate) struct RegistryOptions {
     pub(crate) modules: BTreeMap<String, String>,
+    pub(crate) esm_modules: BTreeSet<String>,
     pub(crate) module_dirs: Vec<PathBuf>,
     pub(crate) loaders: Vec<Arc<dyn ModuleLoader>>,
+    pub(crate) module_root: Option<PathBuf>,
+    pub(crate) conditions: Option<Vec<String>>,
     pub(crate) preload: Vec<String>,
+    pub(crate) imports: Vec<String>,
     pub(crate) init_scripts: Vec<(String, String)>,
+    pub(crate) env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("modules", &self.modules.keys().collect::<Vec<_>>())
+            .field("esm_modules", &self.esm_modules)
+            .field("module_dirs", &self.module_dirs)
+            .field("loaders", &self.loaders.len())
+            .field("module_root", &self.module_root)
+            .field("conditions", &self.conditions)
+            .field("preload", &self.preload)
+            .field("imports", &self.imports)
+            .field("init_scripts", &self.init_scripts.len())
+            .field("env", &self.env)
+            .finish()
+    }
+}
+
+/// What runtimes may do (native modules, capability grants, the module
+/// policy) and what they see (console, call log, limits, clock).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SandboxOptions {
     pub(crate) natives: Vec<NativeModule>,
     pub(crate) grants: Grants,
     pub(crate) working_dir: Option<PathBuf>,
@@ -87,6 +127,11 @@ pub struct EngineOptions {
     pub(crate) calllog: CallLogPolicy,
     pub(crate) limits: Limits,
     pub(crate) clock: Clock,
+}
+
+/// How the factory is built: cache, compilation, engines and pool.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BuildOptions {
     pub(crate) cache: CacheDir,
     pub(crate) no_snapshot: bool,
     pub(crate) compile: Option<Compile>,
@@ -94,44 +139,6 @@ pub struct EngineOptions {
     pub(crate) fuel_metering: bool,
     pub(crate) max_runtimes: Option<u32>,
     pub(crate) engines: Option<u32>,
-    pub(crate) esm_modules: BTreeSet<String>,
-    pub(crate) module_root: Option<PathBuf>,
-    pub(crate) imports: Vec<String>,
-    pub(crate) conditions: Option<Vec<String>>,
-    pub(crate) env: BTreeMap<String, String>,
-}
-
-impl std::fmt::Debug for EngineOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineOptions")
-            .field("modules", &self.modules.keys().collect::<Vec<_>>())
-            .field("module_dirs", &self.module_dirs)
-            .field("loaders", &self.loaders.len())
-            .field("preload", &self.preload)
-            .field("init_scripts", &self.init_scripts.len())
-            .field("natives", &self.natives)
-            .field("grants", &self.grants)
-            .field("working_dir", &self.working_dir)
-            .field("net", &self.net)
-            .field("policy", &self.policy)
-            .field("console", &self.console)
-            .field("calllog", &self.calllog)
-            .field("limits", &self.limits)
-            .field("clock", &self.clock)
-            .field("cache", &self.cache)
-            .field("no_snapshot", &self.no_snapshot)
-            .field("compile", &self.compile)
-            .field("nondeterministic_build", &self.nondeterministic_build)
-            .field("fuel_metering", &self.fuel_metering)
-            .field("max_runtimes", &self.max_runtimes)
-            .field("engines", &self.engines)
-            .field("esm_modules", &self.esm_modules)
-            .field("module_root", &self.module_root)
-            .field("imports", &self.imports)
-            .field("conditions", &self.conditions)
-            .field("env", &self.env)
-            .finish()
-    }
 }
 
 impl EngineOptions {
@@ -144,7 +151,7 @@ impl EngineOptions {
     /// Adds a JS module (CommonJS: assign `module.exports` or `exports.x`).
     /// A name ending in `.json` is a JSON document.
     pub fn module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
-        self.modules.insert(name.into(), source.into());
+        self.registry.modules.insert(name.into(), source.into());
         self
     }
 
@@ -168,8 +175,8 @@ impl EngineOptions {
     /// ```
     pub fn es_module(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
         let name = name.into();
-        self.esm_modules.insert(name.clone());
-        self.modules.insert(name, source.into());
+        self.registry.esm_modules.insert(name.clone());
+        self.registry.modules.insert(name, source.into());
         self
     }
 
@@ -186,7 +193,7 @@ impl EngineOptions {
     /// `/proc`, fails the build with [`crate::Error::ModuleRefused`] naming
     /// the module; symlinks that stay inside are followed.
     pub fn module_root(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.module_root = Some(dir.into());
+        self.registry.module_root = Some(dir.into());
         self
     }
 
@@ -214,7 +221,7 @@ impl EngineOptions {
     /// # Ok::<(), jsbox::Error>(())
     /// ```
     pub fn import(mut self, specifier: impl Into<String>) -> Self {
-        self.imports.push(specifier.into());
+        self.registry.imports.push(specifier.into());
         self
     }
 
@@ -230,7 +237,7 @@ impl EngineOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.conditions = Some(conditions.into_iter().map(Into::into).collect());
+        self.registry.conditions = Some(conditions.into_iter().map(Into::into).collect());
         self
     }
 
@@ -249,13 +256,13 @@ impl EngineOptions {
     /// # Ok::<(), jsbox::Error>(())
     /// ```
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.insert(name.into(), value.into());
+        self.registry.env.insert(name.into(), value.into());
         self
     }
 
     /// The conditions in effect (see [`EngineOptions::conditions`]).
     pub(crate) fn effective_conditions(&self) -> Vec<String> {
-        self.conditions.clone().unwrap_or_else(|| crate::DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect())
+        self.registry.conditions.clone().unwrap_or_else(|| crate::DEFAULT_CONDITIONS.iter().map(|s| s.to_string()).collect())
     }
 
     /// Adds every `.js`/`.mjs`/`.cjs`/`.json` file under `dir`, named by its path relative
@@ -263,14 +270,14 @@ impl EngineOptions {
     /// [`EngineOptions::module_root`] is: a file linked from outside fails
     /// the build with [`crate::Error::ModuleRefused`]).
     pub fn module_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.module_dirs.push(dir.into());
+        self.registry.module_dirs.push(dir.into());
         self
     }
 
     /// Adds a loader, asked at build time for modules that baked code
     /// `require`s and nothing else provides.
     pub fn loader(mut self, loader: impl ModuleLoader + 'static) -> Self {
-        self.loaders.push(Arc::new(loader));
+        self.registry.loaders.push(Arc::new(loader));
         self
     }
 
@@ -279,21 +286,21 @@ impl EngineOptions {
     /// top level does not call native modules or depend on time or
     /// randomness (those would be frozen into the snapshot).
     pub fn preload(mut self, name: impl Into<String>) -> Self {
-        self.preload.push(name.into());
+        self.registry.preload.push(name.into());
         self
     }
 
     /// A script run in global scope inside the snapshot (after the modules
     /// are compiled). Its globals are in every runtime.
     pub fn init_script(mut self, source: impl Into<String>) -> Self {
-        let n = self.init_scripts.len();
-        self.init_scripts.push((format!("init-{n}.js"), source.into()));
+        let n = self.registry.init_scripts.len();
+        self.registry.init_scripts.push((format!("init-{n}.js"), source.into()));
         self
     }
 
     /// Registers a native module implemented in Rust.
     pub fn native_module(mut self, module: NativeModule) -> Self {
-        self.natives.push(module);
+        self.sandbox.natives.push(module);
         self
     }
 
@@ -330,7 +337,7 @@ impl EngineOptions {
     /// built (a later `chdir` does not move it); a relative `dir` is
     /// resolved against that.
     pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.working_dir = Some(dir.into());
+        self.sandbox.working_dir = Some(dir.into());
         self
     }
 
@@ -370,13 +377,13 @@ impl EngineOptions {
     /// # Ok::<(), jsbox::Error>(())
     /// ```
     pub fn grant(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.grants.add(key, value);
+        self.sandbox.grants.add(key, value);
         self
     }
 
     /// Adds every grant of `grants` (a manifest's, say).
     pub fn grants(mut self, grants: &Grants) -> Self {
-        self.grants.extend(grants);
+        self.sandbox.grants.extend(grants);
         self
     }
 
@@ -384,50 +391,50 @@ impl EngineOptions {
     /// [`crate::net::DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB); a larger
     /// body fails the fetch with [`crate::Error::TooLarge`].
     pub fn net_max_response_bytes(mut self, bytes: usize) -> Self {
-        self.net.max_response_bytes = bytes;
+        self.sandbox.net.max_response_bytes = bytes;
         self
     }
 
     /// How many redirects one `fetch` follows (default
     /// [`crate::net::DEFAULT_MAX_REDIRECTS`], 20).
     pub fn net_max_redirects(mut self, hops: usize) -> Self {
-        self.net.max_redirects = hops;
+        self.sandbox.net.max_redirects = hops;
         self
     }
 
     /// Sets which modules `require` may load.
     pub fn module_policy(mut self, policy: ModulePolicy) -> Self {
-        self.policy = policy;
+        self.sandbox.policy = policy;
         self
     }
 
     /// Sets where console output goes.
     pub fn console(mut self, output: ConsoleOutput) -> Self {
-        self.console = output;
+        self.sandbox.console = output;
         self
     }
 
     /// Sets the call-log policy.
     pub fn calllog(mut self, policy: CallLogPolicy) -> Self {
-        self.calllog = policy;
+        self.sandbox.calllog = policy;
         self
     }
 
     /// Sets the default limits of the factory's runtimes.
     pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.sandbox.limits = limits;
         self
     }
 
     /// Sets the clock scripts see.
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.sandbox.clock = clock;
         self
     }
 
     /// Sets the compiled-snapshot cache directory (or turns it off).
     pub fn cache(mut self, cache: CacheDir) -> Self {
-        self.cache = cache;
+        self.build.cache = cache;
         self
     }
 
@@ -435,7 +442,7 @@ impl EngineOptions {
     /// [`crate::EngineFactory::new`] compiles it whole and
     /// [`crate::open`] (one runtime) shares the guest's compiled code.
     pub fn compile(mut self, compile: Compile) -> Self {
-        self.compile = Some(compile);
+        self.build.compile = Some(compile);
         self
     }
 
@@ -443,7 +450,7 @@ impl EngineOptions {
     /// the registry itself. Much slower per runtime; meant for comparison and
     /// for checking that a snapshot behaves like a fresh start.
     pub fn without_snapshot(mut self) -> Self {
-        self.no_snapshot = true;
+        self.build.no_snapshot = true;
         self
     }
 
@@ -471,21 +478,21 @@ impl EngineOptions {
     /// # Ok::<(), jsbox::Error>(())
     /// ```
     pub fn allow_nondeterministic_build(mut self, allow: bool) -> Self {
-        self.nondeterministic_build = allow;
+        self.build.nondeterministic_build = allow;
         self
     }
 
     /// Compiles with fuel metering so [`Limits::fuel`] can be enforced and
     /// [`crate::Stats::fuel_consumed`] reported (costs some speed).
     pub fn fuel_metering(mut self, on: bool) -> Self {
-        self.fuel_metering = on;
+        self.build.fuel_metering = on;
         self
     }
 
     /// How many runtimes may be alive at once (the size of the instance
     /// pool; default 1000).
     pub fn max_runtimes(mut self, n: u32) -> Self {
-        self.max_runtimes = Some(n);
+        self.build.max_runtimes = Some(n);
         self
     }
 
@@ -496,7 +503,7 @@ impl EngineOptions {
     /// its shared state when they make runtimes at a high rate; `1` saves
     /// the memory when few threads make runtimes.
     pub fn engines(mut self, n: u32) -> Self {
-        self.engines = Some(n);
+        self.build.engines = Some(n);
         self
     }
 
@@ -515,15 +522,15 @@ impl EngineOptions {
     /// All registry modules: direct ones, module dirs, then loaders.
     pub(crate) fn collect_modules(&self) -> Result<BTreeMap<String, String>> {
         let mut modules = BTreeMap::new();
-        for dir in &self.module_dirs {
+        for dir in &self.registry.module_dirs {
             modules.extend(registry::read_dir(dir)?);
         }
-        modules.extend(self.modules.clone());
-        let mut provided: BTreeSet<String> = self.natives.iter().map(|m| m.name().to_string()).collect();
+        modules.extend(self.registry.modules.clone());
+        let mut provided: BTreeSet<String> = self.sandbox.natives.iter().map(|m| m.name().to_string()).collect();
         provided.extend(["path", "console"].map(String::from));
         provided.extend(capabilities::ALL.iter().map(|c| c.module.to_string()));
-        let extra: Vec<String> = self.init_scripts.iter().map(|(_, s)| s.clone()).collect();
-        registry::resolve_with_loaders(&mut modules, &extra, &self.loaders, &provided)?;
+        let extra: Vec<String> = self.registry.init_scripts.iter().map(|(_, s)| s.clone()).collect();
+        registry::resolve_with_loaders(&mut modules, &extra, &self.registry.loaders, &provided)?;
         Ok(modules)
     }
 }

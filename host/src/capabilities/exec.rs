@@ -41,7 +41,7 @@ struct Output {
 
 /// Builds the `exec` native module allowing exactly the granted programs.
 fn module(options: &EngineOptions) -> NativeModule {
-    let allowed: BTreeSet<String> = options.grants.get("exec").iter().cloned().collect();
+    let allowed: BTreeSet<String> = options.sandbox.grants.get("exec").iter().cloned().collect();
     NativeModule::new(MODULE).raw("run", move |args| {
         let (program, argv): (String, Option<Vec<String>>) = parse_args(MODULE, "run", args)?;
         if !allowed.contains(&program) {

@@ -225,10 +225,10 @@ struct MkdirOptions {
 /// Builds the `fs` native module over `grants`, with relative paths
 /// resolved against `working_dir` (see [`working_dir`]).
 fn module(options: &EngineOptions) -> Result<NativeModule, Error> {
-    let grants = options.grants.get("read").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadOnly });
+    let grants = options.sandbox.grants.get("read").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadOnly });
     let grants: Vec<FsGrant> =
-        grants.chain(options.grants.get("write").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadWrite })).collect();
-    let fs = Arc::new(Fs::open(&grants, working_dir(options.working_dir.as_deref())?)?);
+        grants.chain(options.sandbox.grants.get("write").iter().map(|p| FsGrant { path: p.into(), access: Access::ReadWrite })).collect();
+    let fs = Arc::new(Fs::open(&grants, working_dir(options.sandbox.working_dir.as_deref())?)?);
     let (a, b, c, d, e) = (fs.clone(), fs.clone(), fs.clone(), fs.clone(), fs);
     Ok(NativeModule::new(MODULE)
         .raw("readFileSync", move |args| {

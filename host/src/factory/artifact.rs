@@ -46,11 +46,11 @@ impl Artifact {
     pub(super) fn load_or_build(plan: &Plan, inputs: Inputs<'_>) -> Result<Self> {
         let Inputs { options, engine, cache_dir, functions, build_env } = inputs;
         let snapshot = plan.snapshot;
-        let key = cache::key(engine, GUEST, snapshot.then_some(plan.registry_json.as_str()), options.clock);
+        let key = cache::key(engine, GUEST, snapshot.then_some(plan.registry_json.as_str()), options.sandbox.clock);
         // A snapshot is only as fresh as the files resolution read.
         let valid_dir = cache_dir.filter(|dir| !snapshot || cache::manifest_valid(dir, &key));
         let cached = valid_dir.and_then(|dir| cache::load(engine, dir, &key, cache::Entry::Runtime));
-        let shared = snapshot && cached.is_none() && options.compile == Some(Compile::Shared);
+        let shared = snapshot && cached.is_none() && options.build.compile == Some(Compile::Shared);
         // A shared-code factory needs the snapshot only (its code is the guest's).
         let cached_snapshot =
             valid_dir.filter(|_| shared).and_then(|dir| cache::load_bytes(dir, &key, cache::Entry::Snapshot));
@@ -61,7 +61,7 @@ impl Artifact {
         };
         // The Wizer step, for either way of compiling its snapshot.
         let build_snapshot = || {
-            crate::snapshot::snapshot(GUEST, &plan.registry_json, build_env.clone(), options.nondeterministic_build, cache_dir)
+            crate::snapshot::snapshot(GUEST, &plan.registry_json, build_env.clone(), options.build.nondeterministic_build, cache_dir)
                 .map_err(|e| plan.maps.apply(plan.session.refused_or(e)))
         };
         let store_manifest = |dir: &Path| cache::store_manifest(dir, &key, &plan.session.manifest());

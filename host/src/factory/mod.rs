@@ -131,11 +131,11 @@ impl EngineFactory {
     /// [`Error::Engine`] when compilation fails.
     pub fn new(options: EngineOptions) -> Result<Self> {
         let start = Instant::now();
-        let max_runtimes = options.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
+        let max_runtimes = options.build.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
         if max_runtimes == 0 {
             return Err(Error::InvalidOptions { option: "max_runtimes", reason: "must be at least 1".into() });
         }
-        let limits = options.limits.clone();
+        let limits = options.sandbox.limits.clone();
 
         // Plan: the registry, the capabilities, the guest's init payload.
         let mut plan = Plan::new(&options)?;
@@ -145,14 +145,14 @@ impl EngineFactory {
         // Engines: the first compiles (or loads) the artifact, the others
         // get a copy. Each engine's pool holds its share; a full pool
         // sends a spawn to the next engine, and `slots` caps the total.
-        let wanted_shards = shards::count(options.engines, max_runtimes);
+        let wanted_shards = shards::count(options.build.engines, max_runtimes);
         let per_shard = max_runtimes.div_ceil(wanted_shards as u32);
-        let cache_dir = options.cache.path();
+        let cache_dir = options.build.cache.path();
         let functions = cache_dir.as_deref().map(|dir| Arc::new(cache::FunctionStore::new(dir)));
         let (engine, engine_info) = engine::build(
             limits.max_memory,
             per_shard,
-            options.fuel_metering,
+            options.build.fuel_metering,
             functions.clone().map(|f| f as Arc<dyn wasmtime::CacheStore>),
         )?;
         if let Some(functions) = &functions {
@@ -177,7 +177,7 @@ impl EngineFactory {
         if shard_count > 1 {
             let compiled = artifact.module.serialize().map_err(Error::engine)?;
             for _ in 1..shard_count {
-                let (engine, _) = engine::build(limits.max_memory, per_shard, options.fuel_metering, None)?;
+                let (engine, _) = engine::build(limits.max_memory, per_shard, options.build.fuel_metering, None)?;
                 // SAFETY: these bytes were serialized just now, in this
                 // process, by an engine with the very same configuration.
                 let module = unsafe { Module::deserialize(&engine, &compiled) }.map_err(Error::engine)?;
@@ -187,7 +187,7 @@ impl EngineFactory {
 
         // Host environment of the runtimes: natives, call log, ticker.
         // Runtimes of a snapshot never resolve; per-runtime init does.
-        let calllog = options.calllog.open()?;
+        let calllog = options.sandbox.calllog.open()?;
         let ticker = Ticker::new(shards.iter().map(|s| s.engine.clone()).collect());
         let resolver = (!snapshot).then(|| plan.session.clone());
         let env = host_env(&options, &plan, natives, Some(ticker), calllog, resolver);
@@ -375,12 +375,12 @@ fn host_env(
 ) -> Arc<HostEnv> {
     Arc::new(HostEnv {
         natives,
-        clock: options.clock,
-        console: options.console,
+        clock: options.sandbox.clock,
+        console: options.sandbox.console,
         calllog,
         started: Instant::now(),
-        max_memory: options.limits.max_memory,
-        fuel: options.fuel_metering,
+        max_memory: options.sandbox.limits.max_memory,
+        fuel: options.build.fuel_metering,
         ticker,
         modules,
         maps: plan.maps.clone(),
@@ -410,9 +410,9 @@ impl Drop for EngineFactory {
 /// As [`EngineFactory::new`] and [`EngineFactory::new_runtime`].
 pub fn open(mut options: EngineOptions) -> Result<Runtime> {
     // One runtime from one thread: a second engine would only cost time.
-    options.engines.get_or_insert(1);
+    options.build.engines.get_or_insert(1);
     // One runtime: a new plugin should not wait for a compile.
-    options.compile.get_or_insert(Compile::Shared);
+    options.build.compile.get_or_insert(Compile::Shared);
     EngineFactory::new(options)?.new_runtime()
 }
 

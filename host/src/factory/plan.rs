@@ -36,10 +36,10 @@ pub(super) struct Plan {
 impl Plan {
     pub(super) fn new(options: &EngineOptions) -> Result<Self> {
         let maps = Arc::new(SourceMaps::default());
-        let modules = strip_registry(options.collect_modules()?, &options.esm_modules, &maps)?;
+        let modules = strip_registry(options.collect_modules()?, &options.registry.esm_modules, &maps)?;
         let natives = natives(options)?;
         let conditions = options.effective_conditions();
-        let root: Option<PathBuf> = match &options.module_root {
+        let root: Option<PathBuf> = match &options.registry.module_root {
             Some(dir) => Some(std::fs::canonicalize(dir).map_err(|source| Error::Io {
                 context: format!("module root {}", dir.display()),
                 source,
@@ -49,7 +49,7 @@ impl Plan {
         let session = modules::Session::new(
             root.clone(),
             modules.clone(),
-            options.esm_modules.clone(),
+            options.registry.esm_modules.clone(),
             conditions.clone(),
             maps.clone(),
         );
@@ -71,23 +71,24 @@ impl Plan {
             modules: &modules,
             natives: native_names,
             async_natives: async_names,
-            policy: policy_doc(&options.policy),
-            preload: &options.preload,
+            policy: policy_doc(&options.sandbox.policy),
+            preload: &options.registry.preload,
             init_scripts: options
+                .registry
                 .init_scripts
                 .iter()
                 .map(|(name, source)| InitScript { name, source })
                 .collect(),
             esm: esm_names.iter().map(String::as_str).collect(),
-            imports: &options.imports,
+            imports: &options.registry.imports,
             resolution: Resolution { root: root.as_ref().map(|r| r.display().to_string()), conditions: &conditions },
-            nondeterministic_build: options.nondeterministic_build,
-            snapshot: !options.no_snapshot,
-            env: &options.env,
+            nondeterministic_build: options.build.nondeterministic_build,
+            snapshot: !options.build.no_snapshot,
+            env: &options.registry.env,
             version: env!("CARGO_PKG_VERSION"),
         })
         .map_err(|e| Error::InvalidOptions { option: "modules", reason: e.to_string() })?;
-        Ok(Plan { modules, natives, maps, session: Arc::new(session), registry_json, snapshot: !options.no_snapshot })
+        Ok(Plan { modules, natives, maps, session: Arc::new(session), registry_json, snapshot: !options.build.no_snapshot })
     }
 }
 
@@ -181,14 +182,14 @@ pub(crate) fn allowed_native(policy: &ModulePolicy, name: &str) -> bool {
 /// the policy denies is not registered at all: the host refuses it even if
 /// the guest were subverted.
 fn natives(options: &EngineOptions) -> Result<NativeRegistry> {
-    options.grants.check()?;
+    options.sandbox.grants.check()?;
     let mut registry = NativeRegistry::default();
-    let mut all = options.natives.clone();
-    for capability in options.grants.capabilities() {
+    let mut all = options.sandbox.natives.clone();
+    for capability in options.sandbox.grants.capabilities() {
         all.push((capability.build)(options)?);
     }
     for module in all {
-        if allowed_native(&options.policy, module.name()) {
+        if allowed_native(&options.sandbox.policy, module.name()) {
             registry.insert(module)?;
         }
     }

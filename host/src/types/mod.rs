@@ -83,7 +83,7 @@ pub fn declarations(options: &EngineOptions) -> String {
     ));
     out.push_str(GLOBALS);
     let granted: Vec<&Capability> =
-        options.grants.capabilities().filter(|c| allowed_native(&options.policy, c.module)).collect();
+        options.sandbox.grants.capabilities().filter(|c| allowed_native(&options.sandbox.policy, c.module)).collect();
     // A capability scripts do not `require` declares globals (`fetch`).
     for capability in granted.iter().filter(|c| !c.requirable) {
         out.push('\n');
@@ -92,7 +92,7 @@ pub fn declarations(options: &EngineOptions) -> String {
 
     // Module name -> whether `node:name` names it too.
     let mut modules: BTreeMap<String, bool> = BTreeMap::new();
-    let pure = BUILTINS.into_iter().filter(|(name, _)| allowed_pure(&options.policy, name));
+    let pure = BUILTINS.into_iter().filter(|(name, _)| allowed_pure(&options.sandbox.policy, name));
     let capabilities = granted.iter().filter(|c| c.requirable).map(|c| (c.module, c.declarations));
     for (name, text) in pure.chain(capabilities) {
         out.push('\n');
@@ -100,8 +100,8 @@ pub fn declarations(options: &EngineOptions) -> String {
         let _ = writeln!(out, "declare module \"node:{name}\" {{\n    export * from \"{name}\";\n    export {{ default }} from \"{name}\";\n}}");
         modules.insert(name.to_string(), true);
     }
-    for module in &options.natives {
-        if !allowed_native(&options.policy, module.name()) || modules.contains_key(module.name()) {
+    for module in &options.sandbox.natives {
+        if !allowed_native(&options.sandbox.policy, module.name()) || modules.contains_key(module.name()) {
             continue;
         }
         out.push('\n');
