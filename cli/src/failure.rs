@@ -82,11 +82,13 @@ pub fn set_plugin_dir(dir: &Path) {
     let _ = PLUGIN_DIR.set(dir.to_path_buf());
 }
 
-/// A capability module (`fs`, `exec`) required without a grant: the
-/// library denies the module; the CLI adds a hint naming the flags that
-/// grant it (`--allow-read DIR or --allow-write DIR`).
+/// A capability module (`fs`, `exec`) required without a grant, or a
+/// request no grant covers: the library names the module or the grant key;
+/// the CLI adds a hint naming the flags that grant it (`--allow-read DIR or
+/// --allow-write DIR`, `--allow-net 127.0.0.1:8080`).
 fn missing_capability(e: &Error) -> Option<String> {
     match e {
+        Error::NotGranted { grant, wanted, .. } => Some(format!("--allow-{grant} {wanted}")),
         Error::ModuleDenied { module, .. } => {
             let capability = jsbox::capabilities::by_module(module)?;
             let flags: Vec<String> =
@@ -111,7 +113,7 @@ pub fn code(e: &Error) -> u8 {
         Error::TypeScriptUnsupported { .. } => JS_ERROR,
         Error::Timeout(_) => TIMEOUT,
         Error::OutOfMemory { .. } | Error::StackOverflow | Error::FuelExhausted(_) | Error::TooLarge { .. } => RESOURCE,
-        Error::Denied(_) | Error::ModuleDenied { .. } | Error::ModuleRefused { .. } => DENIED,
+        Error::Denied(_) | Error::NotGranted { .. } | Error::ModuleDenied { .. } | Error::ModuleRefused { .. } => DENIED,
         _ => OTHER,
     }
 }
@@ -128,7 +130,7 @@ pub fn kind(e: &Error) -> &'static str {
         Error::ModuleNotFound(_) => "module_not_found",
         Error::ModuleDenied { .. } => "module_denied",
         Error::ModuleRefused { .. } => "module_refused",
-        Error::Denied(_) => "denied",
+        Error::Denied(_) | Error::NotGranted { .. } => "denied",
         Error::Host { .. } => "host",
         Error::Timeout(_) => "timeout",
         Error::OutOfMemory { .. } => "out_of_memory",

@@ -189,7 +189,7 @@ fn exec_not_allowed_is_denied() {
         .args(["--export", "exec", "--allow-exec", "echo", "--input", "\"ls\""])
         .assert()
         .code(5)
-        .stderr(contains("'ls' is not allowed"));
+        .stderr(contains("exec: ls is not granted (exec grant: echo)").and(contains("pass --allow-exec ls")));
 }
 
 #[test]

@@ -81,7 +81,7 @@ fn ungranted_hosts_exit_5() {
         .args(["--allow-net", "127.0.0.1:1", "--input", &input(&server, "/json")])
         .assert()
         .code(5)
-        .stderr(contains(format!("net: {} is not granted (net grant: 127.0.0.1:1", server.grant())));
+        .stderr(contains(format!("net: {} is not granted (net grant: 127.0.0.1:1)", server.grant())));
     assert_eq!(server.hits(), 0);
     // A redirect to an ungranted port.
     let to = "/redirect?to=http%3A%2F%2F127.0.0.1%3A1%2F";

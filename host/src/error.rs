@@ -127,9 +127,26 @@ pub enum Error {
         /// Why, with the path that led out.
         reason: String,
     },
-    /// A capability the embedder did not grant (fs path, exec program ...).
+    /// A capability refused what a script asked for (an `fs` path outside
+    /// the granted directories, a redirect to a non-public address ...).
     #[error("capability denied: {0}")]
     Denied(String),
+    /// A capability's grants do not cover what a script asked for: `fetch`
+    /// of a host no `net` grant names, `exec` of a program no `exec` grant
+    /// names. `grant` is the key whose value would allow it
+    /// ([`crate::EngineOptions::grant`], a manifest's `[grants]`; the CLI
+    /// names its `--allow-KEY` flag).
+    #[error("capability denied: {grant}: {wanted} is not granted ({detail})")]
+    NotGranted {
+        /// The grant key (`net`, `exec`).
+        grant: &'static str,
+        /// What was asked for, as a grant value would name it
+        /// (`127.0.0.1:8080`, `git`).
+        wanted: String,
+        /// What is granted (`net grant: none`), and how the request came
+        /// about when that matters (a redirect).
+        detail: String,
+    },
     /// A native (host) function failed. Inside JS this is a catchable
     /// exception; it reaches Rust when JS does not catch it.
     #[error("host function {module}.{function} failed: {message}")]

@@ -149,11 +149,11 @@ fn redirects_follow_granted_hosts_only() {
     let target = format!("{}/json", ungranted.base());
     let script = format!("return (await fetch(base + '/redirect?to=' + encodeURIComponent({})));", json!(target));
     match run(&mut rt, &server.base(), &script) {
-        Err(Error::Denied(m)) => {
-            assert!(m.contains(&format!("{} is not granted", ungranted.grant())), "{m}");
-            assert!(m.contains("a redirect from"), "{m}");
+        Err(Error::NotGranted { grant: "net", wanted, detail }) => {
+            assert_eq!(wanted, ungranted.grant());
+            assert!(detail.contains("a redirect from"), "{detail}");
         }
-        other => panic!("expected Error::Denied, got {other:?}"),
+        other => panic!("expected Error::NotGranted, got {other:?}"),
     }
     let caught = run(
         &mut rt,
@@ -226,10 +226,11 @@ fn ungranted_hosts_are_denied() {
     let other = Server::start();
     let mut rt = granted(&server);
     match run(&mut rt, &other.base(), "return await fetch(base + '/json');") {
-        Err(Error::Denied(m)) => {
-            assert!(m.starts_with(&format!("net: {} is not granted (net grant: {};", other.grant(), server.grant())), "{m}")
+        Err(e @ Error::NotGranted { grant: "net", .. }) => {
+            let m = e.to_string();
+            assert!(m.ends_with(&format!("net: {} is not granted (net grant: {})", other.grant(), server.grant())), "{m}")
         }
-        other => panic!("expected Error::Denied, got {other:?}"),
+        other => panic!("expected Error::NotGranted, got {other:?}"),
     }
     for url in ["http://localhost:1/", "http://127.0.0.2/", "http://[::1]:8080/", "https://example.com/"] {
         let v = rt
@@ -252,8 +253,10 @@ fn without_a_grant_every_fetch_is_denied() {
     let server = Server::start();
     let mut rt = runtime(base());
     match run(&mut rt, &server.base(), "return await fetch(base + '/json');") {
-        Err(Error::Denied(m)) => assert!(m.contains("no host is granted") && m.contains("--allow-net"), "{m}"),
-        other => panic!("expected Error::Denied, got {other:?}"),
+        Err(Error::NotGranted { grant: "net", wanted, detail }) => {
+            assert_eq!((wanted, detail.as_str()), (server.grant(), "net grant: none"))
+        }
+        other => panic!("expected Error::NotGranted, got {other:?}"),
     }
     let v = run(&mut rt, &server.base(), "try { await fetch(base + '/json'); } catch (e) { return e.name; }").unwrap();
     assert_eq!(v, json!("TypeError"));
@@ -269,7 +272,7 @@ fn localhost_grant_reaches_loopback_by_name() {
     let v = run(&mut rt, &format!("http://LOCALHOST:{}", server.port), "return (await fetch(base + '/json')).status;").unwrap();
     assert_eq!(v, json!(200));
     // `localhost` does not grant 127.0.0.1 (grants are exact).
-    assert!(matches!(run(&mut rt, &server.base(), "return await fetch(base + '/json');"), Err(Error::Denied(_))));
+    assert!(matches!(run(&mut rt, &server.base(), "return await fetch(base + '/json');"), Err(Error::NotGranted { grant: "net", .. })));
 }
 
 /// A hostname grant reaches public addresses only: a name that the system

@@ -367,12 +367,12 @@ fn exec_runs_allowed_programs_only() {
         "require('exec').run('echo ', ['hi'])",
     ] {
         match rt.eval(script) {
-            Err(Error::Denied(m)) => assert!(m.contains("not allowed"), "{m}"),
-            other => panic!("expected Error::Denied for {script}, got {other:?}"),
+            Err(Error::NotGranted { grant: "exec", detail, .. }) => assert_eq!(detail, "exec grant: echo"),
+            other => panic!("expected Error::NotGranted for {script}, got {other:?}"),
         }
     }
     assert_eq!(
-        rt.eval("try { require('exec').run('sh', ['-c', 'true']) } catch (e) { e.message.includes('not allowed') }").unwrap(),
+        rt.eval("try { require('exec').run('sh', ['-c', 'true']) } catch (e) { e.message.includes('sh is not granted') }").unwrap(),
         json!(true)
     );
 }

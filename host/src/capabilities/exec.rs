@@ -3,7 +3,7 @@
 //! `require("exec").run(program, args)` runs `program` directly (no shell,
 //! so arguments are never re-parsed) and returns
 //! `{ status, stdout, stderr }`. A program not on the allow list is denied
-//! with [`Error::Denied`] before anything is started. The child gets an
+//! with [`Error::NotGranted`] before anything is started. The child gets an
 //! empty environment except `PATH`, and stdin from `/dev/null`.
 
 use std::collections::BTreeSet;
@@ -45,7 +45,8 @@ fn module(options: &EngineOptions) -> NativeModule {
     NativeModule::new(MODULE).raw("run", move |args| {
         let (program, argv): (String, Option<Vec<String>>) = parse_args(MODULE, "run", args)?;
         if !allowed.contains(&program) {
-            return Err(Error::Denied(format!("exec: program '{program}' is not allowed")));
+            let granted: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            return Err(Error::NotGranted { grant: "exec", wanted: program, detail: format!("exec grant: {}", granted.join(", ")) });
         }
         let out = Command::new(&program)
             .args(argv.unwrap_or_default())

@@ -67,7 +67,7 @@ fn call_async(
     state.host_calls += 1;
     let Some(f) = state.shared.natives.get_async(&module, &function).cloned() else {
         if module == crate::capabilities::net::MODULE {
-            return fail(&mut caller, retptr, crate::capabilities::net::not_granted());
+            return fail(&mut caller, retptr, crate::capabilities::net::not_granted(&args));
         }
         return fail(&mut caller, retptr, Error::Denied(format!("no async native function {module}.{function}")));
     };

@@ -196,8 +196,8 @@ impl NetClient {
                         .and_then(|l| url.join(l).ok())
                         .ok_or_else(|| failed(format!("fetch: {url} redirected to an invalid location")))?;
                     // The redirect target is checked before anything is sent.
-                    if let Err(Error::Denied(why)) = self.grants.check(&target) {
-                        return Err(Error::Denied(format!("{why} (a redirect from {url})")));
+                    if let Err(Error::NotGranted { grant, wanted, detail }) = self.grants.check(&target) {
+                        return Err(Error::NotGranted { grant, wanted, detail: format!("{detail}; a redirect from {url}") });
                     }
                     let drops_body = status == StatusCode::SEE_OTHER && method != Method::GET && method != Method::HEAD
                         || matches!(status.as_u16(), 301 | 302) && method == Method::POST;

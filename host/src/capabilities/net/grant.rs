@@ -108,7 +108,7 @@ impl Grants {
     }
 
     /// Checks a URL against the grants: `Ok` when one covers its host and
-    /// port, else [`Error::Denied`] naming the net grant.
+    /// port, else [`Error::NotGranted`] naming the grants.
     pub(crate) fn check(&self, url: &Url) -> Result<(), Error> {
         let (host, port) = target(url)?;
         if self.grants.iter().any(|g| g.covers(&host, port)) {
@@ -119,10 +119,7 @@ impl Grants {
         } else {
             self.grants.iter().map(Grant::to_string).collect::<Vec<_>>().join(", ")
         };
-        let wanted = display_target(&host, port);
-        Err(Error::Denied(format!(
-            "net: {wanted} is not granted (net grant: {granted}; grant it with allow_net(\"{wanted}\") or --allow-net {wanted})"
-        )))
+        Err(Error::NotGranted { grant: "net", wanted: display_target(&host, port), detail: format!("net grant: {granted}") })
     }
 
     /// Whether an IP literal in a URL is named by a grant (IP literals skip
@@ -181,9 +178,10 @@ mod tests {
         assert!(g.check(&url("http://[::1]:9001/")).is_err());
         assert!(g.covers_ip("127.0.0.1".parse().unwrap(), 8080));
         match g.check(&url("http://10.0.0.1/")) {
-            Err(Error::Denied(m)) => {
-                assert!(m.starts_with("net: 10.0.0.1:80 is not granted"), "{m}");
-                assert!(m.contains("--allow-net 10.0.0.1:80"), "{m}");
+            Err(e @ Error::NotGranted { grant: "net", .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("net: 10.0.0.1:80 is not granted (net grant: 127.0.0.1:8080, example.com, [::1]:9000)"), "{m}");
+                assert!(!m.contains("--allow"), "the library names no CLI flag: {m}");
             }
             other => panic!("{other:?}"),
         }

@@ -26,7 +26,7 @@
 //!   before anything is sent to it. Redirects are followed by jsbox, not by
 //!   the HTTP client: at most [`DEFAULT_MAX_REDIRECTS`] hops (settable), a
 //!   hop to an ungranted host or port stops the fetch with
-//!   [`Error::Denied`]. Cross-origin hops drop `Authorization`, `Cookie`
+//!   [`Error::NotGranted`]. Cross-origin hops drop `Authorization`, `Cookie`
 //!   and `Proxy-Authorization`.
 //! - **DNS**: a hostname grant reaches only public unicast addresses. jsbox
 //!   resolves the name once per connection, drops loopback, private,
@@ -59,8 +59,9 @@
 //! message (node's `fetch` also rejects with a `TypeError`; node's message is
 //! `fetch failed` with the reason in `cause`, jsbox puts the reason in the
 //! message). When the script does not catch it, Rust gets the typed error:
-//! [`Error::Denied`] (message `net: HOST:PORT is not granted (net grant:
-//! ...)`), [`Error::TooLarge`], or [`Error::Host`].
+//! [`Error::NotGranted`] (message `net: HOST:PORT is not granted (net
+//! grant: ...)`), [`Error::Denied`] (a name with no public address),
+//! [`Error::TooLarge`], or [`Error::Host`].
 
 mod address;
 mod client;
@@ -116,12 +117,14 @@ impl Default for NetOptions {
 }
 
 /// The error of a `fetch` in a factory with no net grant (the module is not
-/// registered, so the host answers for it).
-pub(crate) fn not_granted() -> Error {
-    Error::Denied(
-        "net: no host is granted (net grant: none; grant hosts with allow_net(\"HOST[:PORT]\") or --allow-net HOST[:PORT])"
-            .into(),
-    )
+/// registered, so the host answers for it), naming the request's host.
+pub(crate) fn not_granted(args: &str) -> Error {
+    let wanted = parse_args::<(FetchRequest,)>(MODULE, FUNCTION, args)
+        .ok()
+        .and_then(|(request,)| url::Url::parse(&request.url).ok())
+        .and_then(|url| grant::target(&url).ok().map(|(host, port)| grant::display_target(&host, port)))
+        .unwrap_or_else(|| "the request's host".into());
+    Error::NotGranted { grant: "net", wanted, detail: "net grant: none".into() }
 }
 
 /// Builds the `jsbox:net` module over `grants`: one async function, run
