@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use jsbox::Error;
+use jsbox::{DenyReason, Error};
 
 pub const JS_ERROR: u8 = 1;
 pub const USAGE: u8 = 2;
@@ -89,7 +89,7 @@ pub fn set_plugin_dir(dir: &Path) {
 fn missing_capability(e: &Error) -> Option<String> {
     match e {
         Error::NotGranted { grant, wanted, .. } => Some(format!("--allow-{grant} {wanted}")),
-        Error::ModuleDenied { module, .. } => {
+        Error::ModuleDenied { module, reason: DenyReason::NotGranted } => {
             let capability = jsbox::capabilities::by_module(module)?;
             let flags: Vec<String> =
                 capability.grants.iter().map(|g| format!("--allow-{} {}", g.key, g.value_name)).collect();

@@ -103,6 +103,7 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> JsError {
         file: String::new(),
         line: 0,
         column: 0,
+        module: String::new(),
     }
 }
 
@@ -165,10 +166,12 @@ fn caught_to_error<'js>(ctx: &Ctx<'js>, caught: CaughtError<'js>) -> JsError {
             let kind = match module_kind.as_str() {
                 "not-found" => ErrorKind::ModuleNotFound,
                 "denied" => ErrorKind::ModuleDenied,
+                "not-granted" => ErrorKind::ModuleNotGranted,
                 _ if is_parse_error => ErrorKind::Syntax,
                 _ => ErrorKind::Exception,
             };
-            JsError { kind, name, message: get("message"), stack, file, line, column }
+            let module = get("jsboxModule");
+            JsError { kind, name, message: get("message"), stack, file, line, column, module }
         }
         CaughtError::Value(value) => {
             let message = ctx

@@ -14,7 +14,10 @@
 (function (internals, native) {
   'use strict';
 
-  const { ModuleError, allowed, natives, compiled, path, instantiate, registryModules, REQUIRE_LITERAL } = internals;
+  const {
+    ModuleError, allowed, natives, compiled, path, instantiate, registryModules, REQUIRE_LITERAL,
+    CAPABILITY_MODULES,
+  } = internals;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const JSONstringify = JSON.stringify;
   const JSONparse = JSON.parse;
@@ -27,7 +30,6 @@
   // time, to compile before the snapshot is taken.
   const prefetched = [];
 
-  const CAPABILITY_MODULES = ['fs', 'exec'];
   // Node built-ins jsbox does not have, for a clearer error than
   // "cannot find package".
   const NODE_ONLY = new Set(['assert', 'async_hooks', 'child_process', 'cluster', 'crypto',
@@ -50,12 +52,12 @@
     const bare = prefixed ? spec.slice(5) : spec;
     if (!prefixed && (hasOwn(compiled, spec) || records.has('/' + spec))) return null;
     if (builtinNames().includes(bare)) {
-      if (!allowed(bare)) throw new ModuleError(`module '${bare}' is denied by the module policy`, 'denied');
+      if (!allowed(bare)) throw new ModuleError(`module '${bare}' is denied by the module policy`, 'denied', bare);
       return 'node:' + bare;
     }
     if (prefixed || NODE_ONLY.has(bare)) {
       throw new ModuleError(`'${spec}' is a node built-in that is not available in the sandbox ` +
-        `(jsbox has: ${builtinNames().map((n) => 'node:' + n).join(', ')})`, 'not-found');
+        `(jsbox has: ${builtinNames().map((n) => 'node:' + n).join(', ')})`, 'not-found', spec);
     }
     return null;
   }
@@ -69,7 +71,7 @@
   function notFound(spec, from) {
     return new ModuleError(`Cannot find module '${spec}' imported from ${from}: imports are resolved ` +
       'when the sandbox is built, and this one was not seen then (only static imports and ' +
-      'string-literal import() and require() calls are)', 'not-found');
+      'string-literal import() and require() calls are)', 'not-found', spec);
   }
 
   // Asks the host (at build time) which file `spec` names from `dir`.
@@ -83,7 +85,7 @@
     try {
       text = native.hostResolve(from, spec, mode);
     } catch (e) {
-      throw new ModuleError(`${e.message}`, 'not-found');
+      throw new ModuleError(`${e.message}`, 'not-found', spec);
     }
     found = JSONparse(text);
     answers.set(key, found);
@@ -147,7 +149,7 @@
       if (records.has('/' + spec)) return '/' + spec;
       if (hasOwn(compiled, spec)) return registryCommonJS(spec);
       if (!allowed(packageName(spec))) {
-        throw new ModuleError(`module '${packageName(spec)}' is denied by the module policy`, 'denied');
+        throw new ModuleError(`module '${packageName(spec)}' is denied by the module policy`, 'denied', packageName(spec));
       }
     }
     const found = resolveFile(spec, dirOf(from), 'import', from);
@@ -213,7 +215,7 @@
       return { source: facade(bare, names), url: name };
     }
     const found = records.get(name);
-    if (found === undefined) throw new ModuleError(`Cannot find module '${name}'`, 'not-found');
+    if (found === undefined) throw new ModuleError(`Cannot find module '${name}'`, 'not-found', name);
     const url = 'file://' + name;
     switch (found.format) {
       case 'esm':

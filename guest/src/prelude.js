@@ -16,8 +16,9 @@
   const asyncNatives = registry.async_natives || {};
   const policy = registry.policy || { mode: 'all' };
   const cache = Object.create(null);
-  // Built-in native modules that exist only when the embedder grants them.
-  const CAPABILITY_MODULES = ['fs', 'exec'];
+  // Built-in native modules that exist only when the embedder grants them
+  // (the host's capability table).
+  const CAPABILITY_MODULES = registry.capabilities || [];
   // Node built-ins written in JS (guest/src/node), compiled on first use.
   const NODE_JS_MODULES = ['process', 'buffer'];
   // Pure built-ins: no host capability behind them (the data-only policy
@@ -27,11 +28,13 @@
   const JSONparse = JSON.parse;
 
   class ModuleError extends Error {
-    constructor(message, kind) {
+    constructor(message, kind, module) {
       super(message);
       this.name = 'ModuleError';
-      // Read by the Rust side to tell module-not-found from module-denied.
+      // Read by the Rust side: the error kind ('not-found', 'denied',
+      // 'not-granted') and the module it is about.
       this.jsboxKind = kind;
+      this.jsboxModule = module;
     }
   }
 
@@ -166,7 +169,7 @@
       const isPath = /^(\.\.?(\/|$)|\/)/.test(spec);
       const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
       if (!isPath && !allowed(pkg)) {
-        throw new ModuleError(`module '${pkg}' is denied by the module policy`, 'denied');
+        throw new ModuleError(`module '${pkg}' is denied by the module policy`, 'denied', pkg);
       }
       const found = requireFile(spec, fromDir);
       if (found.exports !== undefined) {
@@ -177,7 +180,7 @@
     }
     if (name.startsWith('node:') && isBuiltin(name.slice(5))) name = name.slice(5);
     if (!allowed(name)) {
-      throw new ModuleError(`module '${name}' is denied by the module policy`, 'denied');
+      throw new ModuleError(`module '${name}' is denied by the module policy`, 'denied', name);
     }
     return instantiate(name, spec);
   }
@@ -211,9 +214,9 @@
       return cache[name].exports;
     }
     if (CAPABILITY_MODULES.includes(name)) {
-      throw new ModuleError(`module '${name}' needs a capability the embedder did not grant`, 'denied');
+      throw new ModuleError(`module '${name}' needs a capability the embedder did not grant`, 'not-granted', name);
     }
-    throw new ModuleError(`Cannot find module '${spec}'`, 'not-found');
+    throw new ModuleError(`Cannot find module '${spec}'`, 'not-found', spec);
   }
 
   // A built-in JS module's exports. Its `require` reaches the other
@@ -259,7 +262,7 @@
     require,
     // For modules.js (guest/src/modules.rs hands them over).
     internals: {
-      ModuleError, allowed, natives, compiled, path, instantiate, REQUIRE_LITERAL,
+      ModuleError, allowed, natives, compiled, path, instantiate, REQUIRE_LITERAL, CAPABILITY_MODULES,
       registryModules: registry.modules || {},
       setRequireFile(f) { requireFile = f; },
     },

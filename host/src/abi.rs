@@ -237,7 +237,7 @@ fn load_str(mem: &[u8], at: usize) -> Result<String, String> {
 
 /// The `error-kind` that is no error: the result is a pending promise the
 /// guest keeps for `run-loop`.
-pub(crate) const PENDING: u8 = 5;
+pub(crate) const PENDING: u8 = 6;
 
 /// A `js-error` record as the guest sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +249,7 @@ pub(crate) struct GuestError {
     pub file: String,
     pub line: u32,
     pub column: u32,
+    pub module: String,
 }
 
 impl From<GuestError> for Error {
@@ -263,41 +264,35 @@ impl From<GuestError> for Error {
             })),
             1 => Error::Syntax { message: e.message, location },
             2 => Error::ModuleNotFound(e.message),
-            3 => module_denied(e.message),
+            3 => Error::ModuleDenied { module: e.module, reason: DenyReason::Policy },
+            4 => Error::ModuleDenied { module: e.module, reason: DenyReason::NotGranted },
             _ => Error::InvalidValue(e.message),
         }
     }
 }
 
-/// A `module-denied` error as typed data. The guest's record carries the
-/// module and the reason in its message, in the two forms
-/// guest/src/prelude.js writes (`module 'NAME' is denied by the module
-/// policy`, `module 'NAME' needs a capability ...`); this is the one place
-/// that reads them.
-fn module_denied(message: String) -> Error {
-    let reason = if message.contains("needs a capability") { DenyReason::NotGranted } else { DenyReason::Policy };
-    let module = message
-        .strip_prefix("module '")
-        .and_then(|rest| rest.rsplit_once("' ").map(|(name, _)| name.to_string()))
-        .unwrap_or(message);
-    Error::ModuleDenied { module, reason }
-}
+/// The offset of each field of a `js-error` record (canonical ABI: `u8`
+/// then strings and `u32`s, 4-aligned); `tests/wit_contract.rs` checks
+/// them against `wit-parser`'s layout of the WIT record.
+pub(crate) const JS_ERROR_FIELDS: [(&str, usize); 8] =
+    [("kind", 0), ("name", 4), ("message", 12), ("stack", 20), ("file", 28), ("line", 36), ("column", 40), ("module", 44)];
 
-/// Decodes a `js-error` record at `at`:
-/// `{kind: u8 @0, name @4, message @12, stack @20, file @28, line @36, column @40}`.
+/// Decodes a `js-error` record at `at` (layout: [`JS_ERROR_FIELDS`]).
 fn decode_error(mem: &[u8], at: usize) -> Result<GuestError, String> {
-    let kind = load_u8(mem, at)?;
+    let [kind, name, message, stack, file, line, column, module] = JS_ERROR_FIELDS.map(|(_, offset)| at + offset);
+    let kind = load_u8(mem, kind)?;
     if kind > PENDING {
         return Err(format!("unknown error kind {kind}"));
     }
     Ok(GuestError {
         kind,
-        name: load_str(mem, at + 4)?,
-        message: load_str(mem, at + 12)?,
-        stack: load_str(mem, at + 20)?,
-        file: load_str(mem, at + 28)?,
-        line: load_u32(mem, at + 36)?,
-        column: load_u32(mem, at + 40)?,
+        name: load_str(mem, name)?,
+        message: load_str(mem, message)?,
+        stack: load_str(mem, stack)?,
+        file: load_str(mem, file)?,
+        line: load_u32(mem, line)?,
+        column: load_u32(mem, column)?,
+        module: load_str(mem, module)?,
     })
 }
 

@@ -267,4 +267,10 @@ pub mod fuzzing {
         };
         crate::abi::decode_result(memory, retptr, true).is_ok() || loop_state || cells
     }
+
+    /// The field offsets the host decodes a `js-error` record with, for the
+    /// contract test.
+    pub fn js_error_fields() -> &'static [(&'static str, usize)] {
+        &crate::abi::JS_ERROR_FIELDS
+    }
 }

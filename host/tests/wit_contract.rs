@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use wasmparser::{Parser, Payload, TypeRef, ValType};
 use wit_parser::abi::{WasmSignature, WasmType};
-use wit_parser::{Resolve, WorldItem};
+use wit_parser::{Resolve, SizeAlign, TypeDefKind, WorldItem};
 
 type Sig = (Vec<ValType>, Vec<ValType>);
 
@@ -109,4 +109,25 @@ fn guest_matches_the_wit_world() {
             || (module == "wasi_snapshot_preview1" && wasi.contains(&name.as_str()));
         assert!(known, "unexpected import {module}#{name}");
     }
+}
+
+/// The host reads a guest's `js-error` record at fixed offsets
+/// (`host/src/abi.rs`); they must be the canonical ABI's layout of the WIT
+/// record, field by field.
+#[test]
+fn js_error_layout_matches_the_wit_record() {
+    let mut resolve = Resolve::default();
+    resolve.push_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit")).unwrap();
+    let (_, record) = resolve
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("js-error"))
+        .expect("wit has a js-error record");
+    let TypeDefKind::Record(record) = &record.kind else { panic!("js-error is a record") };
+    let mut sizes = SizeAlign::default();
+    sizes.fill(&resolve);
+    let offsets = sizes.field_offsets(record.fields.iter().map(|f| &f.ty));
+    let wit: Vec<(&str, usize)> =
+        record.fields.iter().zip(offsets).map(|(f, (offset, _))| (f.name.as_str(), offset.size_wasm32())).collect();
+    assert_eq!(wit, jsbox::fuzzing::js_error_fields());
 }

@@ -86,6 +86,7 @@ impl Plan {
             snapshot: !options.build.no_snapshot,
             env: &options.registry.env,
             version: env!("CARGO_PKG_VERSION"),
+            capabilities: capabilities::ALL.iter().filter(|c| c.requirable).map(|c| c.module).collect(),
         })
         .map_err(|e| Error::InvalidOptions { option: "modules", reason: e.to_string() })?;
         Ok(Plan { modules, natives, maps, session: Arc::new(session), registry_json, snapshot: !options.build.no_snapshot })
@@ -131,6 +132,9 @@ struct RegistryDoc<'a> {
     env: &'a BTreeMap<String, String>,
     /// `process.versions.jsbox`.
     version: &'static str,
+    /// The capability modules scripts `require` (granted or not): one not
+    /// granted is denied as such, not "not found".
+    capabilities: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
