@@ -273,4 +273,10 @@ pub mod fuzzing {
     pub fn js_error_fields() -> &'static [(&'static str, usize)] {
         &crate::abi::JS_ERROR_FIELDS
     }
+
+    /// The `init` payload's top-level keys and whether the guest reads
+    /// each, for the contract test.
+    pub fn init_payload_fields() -> Vec<(String, bool)> {
+        crate::factory::payload::fields()
+    }
 }

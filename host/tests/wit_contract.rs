@@ -131,3 +131,40 @@ fn js_error_layout_matches_the_wit_record() {
         record.fields.iter().zip(offsets).map(|(f, (offset, _))| (f.name.as_str(), offset.size_wasm32())).collect();
     assert_eq!(wit, jsbox::fuzzing::js_error_fields());
 }
+
+/// The `init` payload is one serde type on the host
+/// (`host/src/factory/payload.rs`); the guest reads it by key, in Rust
+/// (`registry.get::<..>("key")` in guest/src/lib.rs) and in JS
+/// (`registry.key` in guest/src/*.js). Every key the guest reads must be a
+/// field, and every field not marked host-only must be read.
+#[test]
+fn the_guest_reads_the_init_payload_the_host_writes() {
+    let guest = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest/src");
+    let mut read = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(guest).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let is_js = path.extension().is_some_and(|e| e == "js");
+        let is_rs = path.extension().is_some_and(|e| e == "rs");
+        for (i, _) in text.match_indices("registry.") {
+            let rest = &text[i + "registry.".len()..];
+            let key = if is_rs && rest.starts_with("get::<") {
+                // registry.get::<_, Option<T>>("key")
+                rest.split_once("(\"").and_then(|(_, k)| k.split_once('"')).map(|(k, _)| k)
+            } else if is_js {
+                Some(rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).next().unwrap())
+            } else {
+                None
+            };
+            if let Some(key) = key.filter(|k| !k.is_empty() && *k != "clone") {
+                read.insert(key.to_string());
+            }
+        }
+    }
+    let fields = jsbox::fuzzing::init_payload_fields();
+    let written: std::collections::BTreeSet<String> = fields.iter().map(|(k, _)| k.clone()).collect();
+    let unknown: Vec<&String> = read.difference(&written).collect();
+    assert!(unknown.is_empty(), "the guest reads keys the host does not write: {unknown:?}");
+    let unread: Vec<&String> = fields.iter().filter(|(k, guest)| *guest && !read.contains(k)).map(|(k, _)| k).collect();
+    assert!(unread.is_empty(), "fields not marked host-only that the guest never reads: {unread:?}");
+}

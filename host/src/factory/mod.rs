@@ -3,6 +3,7 @@
 //! each just a new wasm instance.
 
 mod artifact;
+pub(crate) mod payload;
 mod plan;
 
 use std::sync::atomic::{AtomicU64, Ordering};

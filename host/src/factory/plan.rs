@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
-
+use super::payload::{InitPayload, InitScript, Policy, Resolution};
 use crate::capabilities;
 use crate::error::{Error, Result};
 use crate::modules;
@@ -27,7 +26,7 @@ pub(super) struct Plan {
     pub(super) maps: Arc<SourceMaps>,
     /// Module resolution under the module root, for the guest's `init`.
     pub(super) session: Arc<modules::Session>,
-    /// The guest's `init` payload ([`RegistryDoc`] as JSON).
+    /// The guest's `init` payload ([`InitPayload`] as JSON).
     pub(super) registry_json: String,
     /// Whether runtimes start from a snapshot (else each runs `init`).
     pub(super) snapshot: bool,
@@ -67,7 +66,7 @@ impl Plan {
                 async_names.insert(m.name(), m.async_function_names());
             }
         }
-        let registry_json = serde_json::to_string(&RegistryDoc {
+        let registry_json = serde_json::to_string(&InitPayload {
             modules: &modules,
             natives: native_names,
             async_natives: async_names,
@@ -91,56 +90,6 @@ impl Plan {
         .map_err(|e| Error::InvalidOptions { option: "modules", reason: e.to_string() })?;
         Ok(Plan { modules, natives, maps, session: Arc::new(session), registry_json, snapshot: !options.build.no_snapshot })
     }
-}
-
-#[derive(Serialize)]
-struct Policy<'a> {
-    mode: &'static str,
-    list: Vec<&'a str>,
-}
-
-#[derive(Serialize)]
-struct InitScript<'a> {
-    name: &'a str,
-    source: &'a str,
-}
-
-/// What the guest's `init` receives.
-#[derive(Serialize)]
-struct RegistryDoc<'a> {
-    modules: &'a BTreeMap<String, String>,
-    natives: BTreeMap<&'a str, Vec<String>>,
-    async_natives: BTreeMap<&'a str, Vec<String>>,
-    policy: Policy<'a>,
-    preload: &'a [String],
-    init_scripts: Vec<InitScript<'a>>,
-    /// Registry modules that are ES modules.
-    esm: Vec<&'a str>,
-    /// ES modules to import (link and evaluate) in `init`.
-    imports: &'a [String],
-    /// What resolution depends on besides the files (which the cache's
-    /// manifest covers): part of the cache key, unused by the guest.
-    resolution: Resolution<'a>,
-    /// Whether code run at build time may read the clock and randomness:
-    /// part of the cache key, unused by the guest.
-    nondeterministic_build: bool,
-    /// Whether `init` runs once for a snapshot (else once per runtime):
-    /// work that only pays off when kept (instantiating every built-in) is
-    /// skipped without one.
-    snapshot: bool,
-    /// `process.env` (guest/src/node/process.js).
-    env: &'a BTreeMap<String, String>,
-    /// `process.versions.jsbox`.
-    version: &'static str,
-    /// The capability modules scripts `require` (granted or not): one not
-    /// granted is denied as such, not "not found".
-    capabilities: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Resolution<'a> {
-    root: Option<String>,
-    conditions: &'a [String],
 }
 
 /// The registry with its TypeScript modules stripped of their types (their
