@@ -15,8 +15,7 @@
   'use strict';
 
   const {
-    ModuleError, allowed, natives, compiled, path, instantiate, registryModules, REQUIRE_LITERAL,
-    CAPABILITY_MODULES,
+    ModuleError, allowed, natives, compiled, path, instantiate, registryModules, CAPABILITY_MODULES, literals,
   } = internals;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const JSONstringify = JSON.stringify;
@@ -95,7 +94,7 @@
       if (!records.has('/' + found.name)) records.set('/' + found.name, found);
     } else if (!hasOwn(compiled, found.name)) {
       compiled[found.name] = detected || native.compileCommonJS(found.name, found.source);
-      prefetch(found.source, '/' + found.name, false);
+      prefetch(found, '/' + found.name, false);
     }
     return found;
   }
@@ -117,16 +116,16 @@
     }
   }
 
-  // Resolves string-literal import()/require() specifiers in `source` now,
-  // so a runtime can load them later. Failures are left for run time.
-  function prefetch(source, canonical, esm) {
-    const pattern = esm ? /\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*[,)]/g : REQUIRE_LITERAL;
-    for (const match of source.matchAll(pattern)) {
+  // Resolves a module's literal import() (an ES module's) or require()
+  // (a CommonJS one's) specifiers now, so a runtime can load them later;
+  // the host found them (host/src/modules/literals.rs). Failures are left
+  // for run time.
+  function prefetch(found, canonical, esm) {
+    for (const spec of (esm ? found.imports : found.requires) || []) {
       try {
         if (esm) {
-          prefetched.push(resolve(canonical, match[2]));
+          prefetched.push(resolve(canonical, spec));
         } else {
-          const spec = match[2];
           if (!hasOwn(compiled, spec) && !builtinNames().includes(spec.replace(/^node:/, ''))) {
             resolveFile(spec, dirOf(canonical), 'require', canonical);
           }
@@ -219,7 +218,7 @@
     const url = 'file://' + name;
     switch (found.format) {
       case 'esm':
-        if (native.building()) prefetch(found.source, name, true);
+        if (native.building()) prefetch(found, name, true);
         return { source: found.source, url };
       case 'json':
         return { source: `export default JSON.parse(${JSONstringify(found.source)});\n`, url };
@@ -242,7 +241,7 @@
 
   // Registry ES modules: known without asking the host, compiled in init.
   function addRegistryModule(name, source) {
-    records.set('/' + name, { name, format: 'esm', source });
+    records.set('/' + name, { name, format: 'esm', source, ...literals[name] });
     return '/' + name;
   }
 

@@ -127,9 +127,6 @@
   // they never go stale): every require() runs this, and path arithmetic in
   // JS costs microseconds.
   const resolved = new Map();
-  // A string-literal require() call; its specifier is group 2 (modules.js
-  // uses it too, to prefetch what resolved files require).
-  const REQUIRE_LITERAL = /\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g;
   function resolve(spec, fromDir) {
     const key = fromDir + '\0' + spec;
     const hit = resolved.get(key);
@@ -148,12 +145,12 @@
   // Resolved now, at build time, so the answers are in the snapshot and a
   // runtime's first require() of a registry module skips the arithmetic:
   // each registry module by name, and its string-literal require()s.
+  // (The host found the literals: host/src/modules/literals.rs.)
+  const literals = registry.literals || {};
   for (const name of Object.keys(compiled)) {
     resolve(name, '/');
-    const source = (registry.modules || {})[name];
-    if (typeof source !== 'string') continue;
     const dir = path.dirname('/' + name);
-    for (const m of source.matchAll(REQUIRE_LITERAL)) resolve(m[2], dir);
+    for (const spec of (literals[name] || {}).requires || []) resolve(spec, dir);
   }
 
   // Set by modules.js: require() of files and packages outside the
@@ -262,7 +259,7 @@
     require,
     // For modules.js (guest/src/modules.rs hands them over).
     internals: {
-      ModuleError, allowed, natives, compiled, path, instantiate, REQUIRE_LITERAL, CAPABILITY_MODULES,
+      ModuleError, allowed, natives, compiled, path, instantiate, CAPABILITY_MODULES, literals,
       registryModules: registry.modules || {},
       setRequireFile(f) { requireFile = f; },
     },

@@ -81,27 +81,9 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
-/// The string literals passed to `require(...)` in `source`. A plain scan,
-/// not a parser: it may find a `require` inside a comment or a string, which
-/// only means the loader is asked about one name too many.
-pub(crate) fn required_names(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = source;
-    while let Some(i) = rest.find("require") {
-        rest = &rest[i + "require".len()..];
-        let after = rest.trim_start();
-        let Some(after) = after.strip_prefix('(') else { continue };
-        let after = after.trim_start();
-        let Some(quote) = after.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else { continue };
-        let body = &after[1..];
-        if let Some(end) = body.find(quote) {
-            let name = &body[..end];
-            if !name.is_empty() && !name.contains('\n') && !name.contains("${") {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
+/// The specifiers `source` (module `name`) passes to `require` as literals.
+fn required_names(name: &str, source: &str) -> Vec<String> {
+    crate::modules::literals::of(name, source).requires
 }
 
 /// Resolves `spec` as required from module `from` (a registry name) the way
@@ -149,10 +131,10 @@ pub(crate) fn resolve_with_loaders(
     let mut asked: BTreeSet<String> = BTreeSet::new();
     let mut queue: Vec<(String, String)> = extra_sources
         .iter()
-        .flat_map(|s| required_names(s).into_iter().map(|n| (n, String::new())))
+        .flat_map(|s| required_names("init.js", s).into_iter().map(|n| (n, String::new())))
         .collect();
     for (name, source) in modules.iter() {
-        queue.extend(required_names(source).into_iter().map(|n| (n, name.clone())));
+        queue.extend(required_names(name, source).into_iter().map(|n| (n, name.clone())));
     }
     while let Some((spec, from)) = queue.pop() {
         let base = resolve_base(&spec, &from);
@@ -171,7 +153,7 @@ pub(crate) fn resolve_with_loaders(
                 }
             }
             if let Some(source) = found {
-                queue.extend(required_names(&source).into_iter().map(|n| (n, candidate.clone())));
+                queue.extend(required_names(&candidate, &source).into_iter().map(|n| (n, candidate.clone())));
                 modules.insert(candidate, source);
                 break;
             }
@@ -183,12 +165,6 @@ pub(crate) fn resolve_with_loaders(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_required_literals() {
-        let src = "const a = require('a');\nconst b = require( \"./b/c\" ); require(x); require(`t`)";
-        assert_eq!(required_names(src), vec!["a", "./b/c", "t"]);
-    }
 
     #[test]
     fn resolves_relative_to_the_requiring_module() {

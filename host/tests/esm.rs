@@ -313,3 +313,27 @@ fn without_a_snapshot_modules_behave_the_same() {
     let got = factory.new_runtime().unwrap().call_module("./plugin.mjs", "default", [&input]).unwrap();
     assert_eq!(got, expected_summary());
 }
+
+/// The `require()`/`import()` literals resolved at build time are found by
+/// one parser (host/src/modules/literals.rs) for the registry, the loaders
+/// and resolved files alike: a template literal counts, a commented-out
+/// call does not, and both agree with node.
+#[test]
+fn literal_requires_and_imports_are_found_by_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("main.mjs", "import cjs from './lib.cjs';\nexport default async () => [cjs(), (await import(`./lazy.mjs`)).default];\n");
+    write("lib.cjs", "// require('./missing.cjs') would fail: a comment is not a call\nconst dep = require(`./dep.cjs`);\nmodule.exports = () => dep;\n");
+    write("dep.cjs", "module.exports = 'dep';\n");
+    write("lazy.mjs", "export default 'lazy';\n");
+    let mut rt = jsbox::open(EngineOptions::new().cache(CacheDir::Off).module_root(dir.path()).import("./main.mjs")).unwrap();
+    let got = rt.call_module("./main.mjs", "default", Vec::<Value>::new()).unwrap();
+    assert_eq!(got, json!(["dep", "lazy"]));
+    let out = node::node_command()
+        .current_dir(dir.path())
+        .args(["--input-type=module", "-e", "const m = await import('./main.mjs'); console.log(JSON.stringify(await m.default()));"])
+        .output()
+        .expect("node ran");
+    assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(got, serde_json::from_slice::<Value>(&out.stdout).unwrap());
+}

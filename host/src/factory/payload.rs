@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+
+use crate::modules::literals::Literals;
 use serde::Serialize;
 
 /// What the guest's `init` receives.
@@ -48,6 +50,10 @@ pub(crate) struct InitPayload<'a> {
     /// The capability modules scripts `require` (granted or not): one not
     /// granted is denied as such, not "not found".
     pub(crate) capabilities: Vec<&'static str>,
+    /// Registry modules' literal `require()`/`import()` specifiers
+    /// (`modules/literals.rs`), resolved at build time; modules with none
+    /// are left out.
+    pub(crate) literals: BTreeMap<&'a str, Literals>,
 }
 
 /// A module policy: `mode` is `all`, `allow`, `deny` or `data-only`.

@@ -11,6 +11,7 @@ use super::payload::{InitPayload, InitScript, Policy, Resolution};
 use crate::capabilities;
 use crate::error::{Error, Result};
 use crate::modules;
+use crate::modules::literals;
 use crate::modules::sourcemap::SourceMaps;
 use crate::modules::typescript;
 use crate::native::NativeRegistry;
@@ -86,6 +87,11 @@ impl Plan {
             env: &options.registry.env,
             version: env!("CARGO_PKG_VERSION"),
             capabilities: capabilities::ALL.iter().filter(|c| c.requirable).map(|c| c.module).collect(),
+            literals: modules
+                .iter()
+                .map(|(name, source)| (name.as_str(), literals::of(name, source)))
+                .filter(|(_, found)| !found.is_empty())
+                .collect(),
         })
         .map_err(|e| Error::InvalidOptions { option: "modules", reason: e.to_string() })?;
         Ok(Plan { modules, natives, maps, session: Arc::new(session), registry_json, snapshot: !options.build.no_snapshot })

@@ -31,6 +31,7 @@
 
 pub(crate) mod confined;
 mod json;
+pub(crate) mod literals;
 pub(crate) mod resolve;
 pub(crate) mod sourcemap;
 pub(crate) mod typescript;
@@ -106,11 +107,16 @@ pub(crate) struct Session {
     maps: Arc<SourceMaps>,
 }
 
+/// A resolved file as `resolve-module` answers it.
 #[derive(Serialize)]
 struct Answer<'a> {
     name: &'a str,
     format: &'a str,
     source: &'a str,
+    /// Its literal `require()`/`import()` specifiers, for the guest to
+    /// resolve now.
+    #[serde(flatten)]
+    literals: literals::Literals,
 }
 
 impl Session {
@@ -190,7 +196,8 @@ impl Session {
                 Err(format!("Cannot load module '{spec}' imported from {from}: refused: {reason}"))
             }
             _ => resolved.and_then(|r| {
-                serde_json::to_string(&Answer { name: &r.path, format: r.format.as_str(), source: &r.source })
+                let literals = if r.format == Format::Json { literals::Literals::default() } else { literals::of(&r.path, &r.source) };
+                serde_json::to_string(&Answer { name: &r.path, format: r.format.as_str(), source: &r.source, literals })
                     .map_err(|e| e.to_string())
             }),
         };
