@@ -53,7 +53,9 @@ pub const MANIFEST_VERSION: u32 = 1;
 /// path = "calls.sqlite"
 /// ```
 ///
-/// Unknown keys are errors (a misspelt grant must not pass silently), and
+/// The `[grants]` keys are the capabilities' grant keys
+/// ([`crate::capabilities`]), each a list of values. Unknown keys are
+/// errors (a misspelt grant must not pass silently), and
 /// so is a `version` other than [`MANIFEST_VERSION`]. Relative paths in a
 /// manifest file are relative to the file's directory. The JSON Schema is
 /// [`Manifest::json_schema`] (published as `docs/manifest.schema.json`).
@@ -72,6 +74,7 @@ pub const MANIFEST_VERSION: u32 = 1;
 ///     env = { NODE_ENV = "production" }
 /// "#)?;
 /// assert_eq!(manifest.limits.max_memory, Some(64 << 20));
+/// assert_eq!(manifest.grants.get("exec"), ["git"]);
 /// let options = manifest.engine_options(&Default::default())?.module("m", "exports.env = () => process.env.NODE_ENV;");
 /// let mut rt = jsbox::open(options)?;
 /// assert_eq!(rt.eval_as::<String>("require('m').env()")?, "production");
