@@ -594,9 +594,12 @@ fn streams_pipe_transform_and_read_response_bodies_like_node() {
            const enc = new TextEncoderStream();
            const dec = new TextDecoderStream('utf-8', { fatal: true });
            out.attrs = [enc.encoding, dec.encoding, dec.fatal, dec.ignoreBOM, Object.prototype.toString.call(new ReadableStream())];
+           out.module = [require('node:stream/web').ReadableStream === ReadableStream,
+             require('stream/web').TextDecoderStream === TextDecoderStream];
            return out;
          })()",
         json!({
+            "module": [true, true],
             "globals": [
                 ["ReadableStream", "function", false, true, "ReadableStream"],
                 ["WritableStream", "function", false, true, "WritableStream"],
