@@ -191,8 +191,9 @@
     }
     if (body instanceof ArrayBuffer) return [record({ bytes: new Uint8Array(body.slice(0)) }), null];
     if (ArrayBuffer.isView(body)) return [record({ bytes: copyBytes(body) }), null];
-    if (typeof g.Blob === 'function' && body instanceof g.Blob) {
-      throw new TypeError('fetch: Blob bodies are not supported in jsbox; pass await blob.arrayBuffer()');
+    if (typeof body === 'object' && typeof body.stream === 'function' && typeof g.Blob === 'function' &&
+        body instanceof g.Blob) {
+      return [{ source: null, stream: body.stream(), used: false }, body.type === '' ? null : body.type];
     }
     if (isReadableStream(body)) {
       if (body.locked || isDisturbed(body)) throw new TypeError('Response body object should not be disturbed or locked');
@@ -356,7 +357,7 @@
         const [extracted, type] = extractBody(init.body);
         body = extracted;
         if (type !== null && !headers.has('content-type')) headers.append('content-type', type);
-        if (body.source === null && init.duplex !== 'half') {
+        if (isReadableStream(init.body) && init.duplex !== 'half') {
           throw new TypeError('RequestInit: duplex option is required when sending a body.');
         }
       } else if (source && init.body === undefined && source[kBody] !== null) {

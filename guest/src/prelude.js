@@ -264,6 +264,13 @@
     'TextEncoderStream', 'TextDecoderStream']) {
     lazyGlobal(name, () => instantiate('stream/web')[name]);
   }
+  // Blob and File (guest/src/node/blob.js, not a module user code can name).
+  for (const name of ['Blob', 'File']) {
+    lazyGlobal(name, () => {
+      if (!('blob' in vendored)) vendored.blob = runNodeModule('blob');
+      return vendored.blob[name];
+    });
+  }
 
   for (const name of registry.preload || []) load(name, '/');
 

@@ -74,6 +74,19 @@ const AREAS: &[Area] = &[
     Area { name: "queueMicrotask", files: &["html/webappapis/microtask-queuing/queue-microtask.any.js"] },
     Area { name: "hr-time", files: &["hr-time/basic.any.js"] },
     Area { name: "crypto", files: &["WebCryptoAPI/getRandomValues.any.js"] },
+    Area {
+        name: "FileAPI",
+        files: &[
+            "FileAPI/blob/Blob-array-buffer.any.js",
+            "FileAPI/blob/Blob-bytes.any.js",
+            "FileAPI/blob/Blob-constructor.any.js",
+            "FileAPI/blob/Blob-slice-overflow.any.js",
+            "FileAPI/blob/Blob-slice.any.js",
+            "FileAPI/blob/Blob-stream.any.js",
+            "FileAPI/blob/Blob-text.any.js",
+            "FileAPI/file/File-constructor.any.js",
+        ],
+    },
     // WPT's streams directory (its .any.js files but the IDL, transfer and
     // browser-only ones) and encoding/streams (TextEncoderStream and
     // TextDecoderStream).

@@ -2,7 +2,8 @@
 //! `node:buffer` (the npm `buffer` package, vendored as data with its
 //! license in `vendor/`) and `node:stream/web` (`stream_web.js` over the
 //! npm `web-streams-polyfill` package, also vendored; the prelude's
-//! Streams globals load it). Their sources are kept in the guest's data
+//! Streams globals load it), and `blob.js` behind the `Blob` and `File`
+//! globals. Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
 //! (which every runtime maps and a collection walks) does not grow.
@@ -19,6 +20,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("base64-js", include_str!("vendor/base64-js/index.js")),
     ("ieee754", include_str!("vendor/ieee754/index.js")),
     ("stream/web", include_str!("stream_web.js")),
+    ("blob", include_str!("blob.js")),
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 
