@@ -162,55 +162,131 @@
   }
 
   // ---- bodies ------------------------------------------------------------------
+  // A body is null or a record { source, stream, used }: `source` is the
+  // bytes or text it was made from ({ text } | { bytes }, null for a
+  // stream body), `stream` its ReadableStream once there is one (a stream
+  // body, or the first read of `.body`), `used` set when text() and the
+  // like read `source` directly. Streams are made only when asked for, so
+  // a body read with text()/json() never loads the Streams implementation.
   const kBody = Symbol('body');
-  const kUsed = Symbol('bodyUsed');
 
-  // BodyInit -> { text } | { bytes } and the content type it implies.
+  // A ReadableStream of the Streams implementation, without loading it for
+  // a body that plainly is not one.
+  function isReadableStream(v) {
+    return typeof v === 'object' && v !== null && typeof v.getReader === 'function' &&
+      typeof g.ReadableStream === 'function' && v instanceof g.ReadableStream;
+  }
+  // The standard's "disturbed": read from or cancelled. `_disturbed` is
+  // the flag of the vendored web-streams-polyfill (the reference
+  // implementation's [[disturbed]] slot); no public API exposes it.
+  const isDisturbed = (stream) => stream._disturbed === true;
+
+  // BodyInit -> [body record, the content type it implies].
   function extractBody(body) {
     if (body === null || body === undefined) return [null, null];
-    if (typeof body === 'string') return [{ text: body }, 'text/plain;charset=UTF-8'];
+    const record = (source) => ({ source, stream: null, used: false });
+    if (typeof body === 'string') return [record({ text: body }), 'text/plain;charset=UTF-8'];
     if (typeof g.URLSearchParams === 'function' && body instanceof g.URLSearchParams) {
-      return [{ text: body.toString() }, 'application/x-www-form-urlencoded;charset=UTF-8'];
+      return [record({ text: body.toString() }), 'application/x-www-form-urlencoded;charset=UTF-8'];
     }
-    if (body instanceof ArrayBuffer) return [{ bytes: new Uint8Array(body.slice(0)) }, null];
-    if (ArrayBuffer.isView(body)) return [{ bytes: copyBytes(body) }, null];
-    if (typeof g.Blob === 'function' && body instanceof g.Blob) {
-      throw new TypeError('fetch: Blob bodies are not supported in jsbox; pass await blob.arrayBuffer()');
+    if (body instanceof ArrayBuffer) return [record({ bytes: new Uint8Array(body.slice(0)) }), null];
+    if (ArrayBuffer.isView(body)) return [record({ bytes: copyBytes(body) }), null];
+    if (typeof body === 'object' && typeof body.stream === 'function' && typeof g.Blob === 'function' &&
+        body instanceof g.Blob) {
+      return [{ source: null, stream: body.stream(), used: false }, body.type === '' ? null : body.type];
     }
-    return [{ text: String(body) }, 'text/plain;charset=UTF-8'];
+    if (isReadableStream(body)) {
+      if (body.locked || isDisturbed(body)) throw new TypeError('Response body object should not be disturbed or locked');
+      return [{ source: null, stream: body, used: false }, null];
+    }
+    return [record({ text: String(body) }), 'text/plain;charset=UTF-8'];
   }
 
-  function bodyBytes(body) {
-    return body.bytes !== undefined ? body.bytes : encoder.encode(body.text);
+  function bodyBytes(source) {
+    return source.bytes !== undefined ? source.bytes : encoder.encode(source.text);
   }
-  function bodyText(body) {
-    if (body.text !== undefined) return body.text.charCodeAt(0) === 0xfeff ? body.text.slice(1) : body.text;
-    return decoder.decode(body.bytes);
+  function bodyText(source) {
+    if (source.text !== undefined) return source.text.charCodeAt(0) === 0xfeff ? source.text.slice(1) : source.text;
+    return decoder.decode(source.bytes);
   }
 
-  function consume(self, name) {
-    if (self[kUsed]) {
+  // A byte stream of one chunk, as node's bodies are (so BYOB readers work).
+  // The chunk is a copy: enqueueing transfers (detaches) its buffer, and the
+  // source may still be needed by a clone.
+  function streamOf(source) {
+    const bytes = new Uint8Array(bodyBytes(source));
+    return new g.ReadableStream({
+      type: 'bytes',
+      start(controller) {
+        if (bytes.byteLength > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+  }
+
+  const unusable = (body) => body !== null &&
+    (body.used || (body.stream !== null && (body.stream.locked || isDisturbed(body.stream))));
+  const isUsed = (body) => body !== null && (body.used || (body.stream !== null && isDisturbed(body.stream)));
+
+  // Every chunk of a body stream, joined; chunks must be Uint8Arrays.
+  function readAll(stream) {
+    const reader = stream.getReader();
+    const chunks = [];
+    let length = 0;
+    const next = () => reader.read().then(({ done, value }) => {
+      if (done) {
+        if (chunks.length === 1) return chunks[0];
+        const out = new Uint8Array(length);
+        let at = 0;
+        for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+        return out;
+      }
+      if (!(value instanceof Uint8Array)) {
+        const e = new TypeError('Received non-Uint8Array chunk');
+        return reader.cancel(e).then(() => { throw e; });
+      }
+      chunks.push(value);
+      length += value.byteLength;
+      return next();
+    });
+    return next();
+  }
+
+  // The body's { text } | { bytes }, read once.
+  function consume(self) {
+    const body = self[kBody];
+    if (unusable(body)) {
       return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     }
-    const body = self[kBody];
-    if (body !== null) self[kUsed] = true;
-    return Promise.resolve(body === null ? { text: '' } : body);
+    if (body === null) return Promise.resolve({ text: '' });
+    if (body.stream === null) {
+      body.used = true;
+      return Promise.resolve(body.source);
+    }
+    return readAll(body.stream).then((bytes) => ({ bytes }));
+  }
+
+  // A copy of a body for clone(): a stream is teed, its first branch kept.
+  function cloneBody(body) {
+    if (body === null) return null;
+    if (body.stream === null) return { source: body.source, stream: null, used: false };
+    const [mine, theirs] = body.stream.tee();
+    body.stream = mine;
+    return { source: null, stream: theirs, used: false };
   }
 
   // The Body mixin shared by Request and Response.
   const BodyMixin = {
-    get bodyUsed() { return this[kUsed]; },
+    get bodyUsed() { return isUsed(this[kBody]); },
     get body() {
       const body = this[kBody];
-      if (body === null || typeof g.ReadableStream !== 'function') return null;
-      const self = this;
-      return new g.ReadableStream({
-        start(controller) {
-          self[kUsed] = true;
-          controller.enqueue(bodyBytes(body));
-          controller.close();
-        },
-      });
+      if (body === null) return null;
+      if (body.stream === null) {
+        // Already read by text() and the like: an empty, disturbed stream
+        // would be node's; a closed empty one is the nearest.
+        body.stream = streamOf(body.used ? { text: '' } : body.source);
+      }
+      return body.stream;
     },
     text() { return consume(this).then(bodyText); },
     json() { return consume(this).then((b) => JSON.parse(bodyText(b))); },
@@ -281,9 +357,15 @@
         const [extracted, type] = extractBody(init.body);
         body = extracted;
         if (type !== null && !headers.has('content-type')) headers.append('content-type', type);
+        if (isReadableStream(init.body) && init.duplex !== 'half') {
+          throw new TypeError('RequestInit: duplex option is required when sending a body.');
+        }
       } else if (source && init.body === undefined && source[kBody] !== null) {
-        if (source[kUsed]) throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
-        body = source[kBody];
+        const from = source[kBody];
+        if (unusable(from)) throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
+        // The body moves to the new request; the old one counts as used.
+        body = { source: from.source, stream: from.stream, used: false };
+        from.used = true;
       }
       if (body !== null && (method === 'GET' || method === 'HEAD')) {
         throw new TypeError('Request with GET/HEAD method cannot have body.');
@@ -293,7 +375,6 @@
         value: { url: source ? source.url : parseUrl(input), method, redirect, headers, signal },
       });
       Object.defineProperty(this, kBody, { value: body });
-      Object.defineProperty(this, kUsed, { value: false, writable: true });
     }
     get url() { return this[kRequest].url; }
     get method() { return this[kRequest].method; }
@@ -310,8 +391,10 @@
     get referrerPolicy() { return ''; }
     get duplex() { return 'half'; }
     clone() {
-      if (this[kUsed]) throw new TypeError('Request.clone: Body has already been consumed.');
-      return new Request(this);
+      if (unusable(this[kBody])) throw new TypeError('Request.clone: Body has already been consumed.');
+      const copy = new Request(this, { body: null });
+      Object.defineProperty(copy, kBody, { value: cloneBody(this[kBody]) });
+      return copy;
     }
     get [Symbol.toStringTag]() { return 'Request'; }
   }
@@ -326,7 +409,6 @@
     const r = Object.create(Response.prototype);
     Object.defineProperty(r, kResponse, { value: state });
     Object.defineProperty(r, kBody, { value: body });
-    Object.defineProperty(r, kUsed, { value: false, writable: true });
     return r;
   }
 
@@ -353,7 +435,6 @@
         value: { type: 'default', url: '', redirected: false, status, statusText, headers },
       });
       Object.defineProperty(this, kBody, { value: extracted });
-      Object.defineProperty(this, kUsed, { value: false, writable: true });
     }
     static error() {
       const headers = new Headers();
@@ -382,11 +463,11 @@
     get statusText() { return this[kResponse].statusText; }
     get headers() { return this[kResponse].headers; }
     clone() {
-      if (this[kUsed]) throw new TypeError('Response.clone: Body has already been consumed.');
+      if (unusable(this[kBody])) throw new TypeError('Response.clone: Body has already been consumed.');
       const st = this[kResponse];
       const headers = new Headers(st.headers);
       headers[kGuard] = st.headers[kGuard];
-      return makeResponse({ ...st, headers }, this[kBody]);
+      return makeResponse({ ...st, headers }, cloneBody(this[kBody]));
     }
     get [Symbol.toStringTag]() { return 'Response'; }
   }
@@ -405,7 +486,8 @@
     const headers = new Headers();
     for (const [n, v] of answer.headers) headers[kList].push([n, v]);
     headers[kGuard] = 'immutable';
-    let body = answer.body.text !== undefined ? { text: answer.body.text } : { bytes: fromBase64(answer.body.base64) };
+    const source = answer.body.text !== undefined ? { text: answer.body.text } : { bytes: fromBase64(answer.body.base64) };
+    let body = { source, stream: null, used: false };
     if (method === 'HEAD' || NULL_BODY_STATUS.includes(answer.status)) body = null;
     return makeResponse(
       {
@@ -427,16 +509,23 @@
       const signal = st.signal;
       if (signal && signal.aborted) throw abortReason(signal);
       const body = request[kBody];
-      if (body !== null) request[kUsed] = true;
-      const wire = {
+      if (unusable(body)) throw new TypeError('Body is unusable: Body has already been read');
+      // A stream body is read whole first (the host takes the request in
+      // one piece); any other is sent as it is, at once.
+      let source = null;
+      if (body !== null && body.stream === null) {
+        body.used = true;
+        source = body.source;
+      }
+      const toWire = (src) => ({
         url: st.url,
         method: st.method,
         // Sorted and combined (one line per name, set-cookie apart), as
         // node sends them.
         headers: [...st.headers],
-        body: body === null ? null : body.bytes !== undefined ? { base64: toBase64(body.bytes) } : { text: body.text },
+        body: src === null ? null : src.bytes !== undefined ? { base64: toBase64(src.bytes) } : { text: src.text },
         redirect: st.redirect,
-      };
+      });
       let settled = false;
       const onAbort = () => {
         if (settled) return;
@@ -449,7 +538,12 @@
         settled = true;
         if (listening && typeof signal.removeEventListener === 'function') signal.removeEventListener('abort', onAbort);
       };
-      callAsync('jsbox:net', 'fetch', [wire]).then(
+      const sent = body !== null && body.stream !== null
+        ? readAll(body.stream).then(
+          (bytes) => (settled ? new Promise(() => {}) : callAsync('jsbox:net', 'fetch', [toWire({ bytes })])),
+          (e) => { if (!settled) { done(); reject(e); } return new Promise(() => {}); })
+        : callAsync('jsbox:net', 'fetch', [toWire(source)]);
+      sent.then(
         (answer) => {
           if (settled) return;
           done();

@@ -40,7 +40,7 @@
   const dirOf = (canonical) => (canonical.startsWith('/') ? path.dirname(canonical) : '/');
 
   function builtinNames() {
-    const names = ['path', 'console', 'process', 'buffer'].concat(Object.keys(natives));
+    const names = ['path', 'console', 'process', 'buffer', 'stream/web'].concat(Object.keys(natives));
     return names.concat(CAPABILITY_MODULES.filter((n) => !names.includes(n)));
   }
 

@@ -20,7 +20,7 @@
   // (the host's capability table).
   const CAPABILITY_MODULES = registry.capabilities || [];
   // Node built-ins written in JS (guest/src/node), compiled on first use.
-  const NODE_JS_MODULES = ['process', 'buffer'];
+  const NODE_JS_MODULES = ['process', 'buffer', 'stream/web'];
   // Pure built-ins: no host capability behind them (the data-only policy
   // allows them).
   const PURE_MODULES = ['path', 'console'].concat(NODE_JS_MODULES);
@@ -237,21 +237,40 @@
 
   globalThis.console = console;
   globalThis.require = require;
-  // `process`, loaded on first read (then a plain data property, which a
-  // script may replace, as in node).
-  const defineProcess = (value) => Object.defineProperty(globalThis, 'process', {
-    value, writable: true, configurable: true, enumerable: false,
-  });
-  Object.defineProperty(globalThis, 'process', {
-    configurable: true,
-    enumerable: false,
-    get() {
-      const process = instantiate('process');
-      defineProcess(process);
-      return process;
-    },
-    set: defineProcess,
-  });
+  // A global loaded on first read (then a plain data property, which a
+  // script may replace, as in node): the module behind it is compiled only
+  // by a runtime that uses it, and the snapshot holds just the accessor.
+  function lazyGlobal(name, load) {
+    const define = (value) => Object.defineProperty(globalThis, name, {
+      value, writable: true, configurable: true, enumerable: false,
+    });
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const value = load();
+        define(value);
+        return value;
+      },
+      set: define,
+    });
+  }
+  lazyGlobal('process', () => instantiate('process'));
+  // The Streams classes node has as globals (node:stream/web's exports).
+  for (const name of ['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',
+    'ReadableStreamBYOBRequest', 'ReadableByteStreamController', 'ReadableStreamDefaultController',
+    'TransformStream', 'TransformStreamDefaultController', 'WritableStream', 'WritableStreamDefaultWriter',
+    'WritableStreamDefaultController', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy',
+    'TextEncoderStream', 'TextDecoderStream']) {
+    lazyGlobal(name, () => instantiate('stream/web')[name]);
+  }
+  // Blob and File (guest/src/node/blob.js, not a module user code can name).
+  for (const name of ['Blob', 'File']) {
+    lazyGlobal(name, () => {
+      if (!('blob' in vendored)) vendored.blob = runNodeModule('blob');
+      return vendored.blob[name];
+    });
+  }
 
   for (const name of registry.preload || []) load(name, '/');
 

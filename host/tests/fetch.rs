@@ -448,6 +448,16 @@ fn node_gives_the_same_results() {
         out.headers = [...h];
         const rj = Response.json({ x: 1 }, { status: 202 });
         out.responseJson = [rj.status, rj.headers.get('content-type'), await rj.text()];
+        // Bodies as streams: a fetched body read through its reader, and a
+        // request body given as a ReadableStream.
+        const sb = await fetch(base + '/json');
+        const reader = sb.body.getReader();
+        const parts = [];
+        for (;;) { const { done, value } = await reader.read(); if (done) break; parts.push(new TextDecoder().decode(value)); }
+        out.streamed = [JSON.parse(parts.join('')), sb.bodyUsed, await sb.text().then(() => 'read twice', (x) => x.name)];
+        const piped = await fetch(base + '/echo', { method: 'POST', duplex: 'half', body: new ReadableStream({
+          start(c) { c.enqueue(new TextEncoder().encode('streamed ')); c.enqueue(new TextEncoder().encode('body')); c.close(); } }) });
+        out.streamedRequest = (await piped.json()).body;
         return out;
     "#;
     let server = Server::start();

@@ -74,6 +74,101 @@ const AREAS: &[Area] = &[
     Area { name: "queueMicrotask", files: &["html/webappapis/microtask-queuing/queue-microtask.any.js"] },
     Area { name: "hr-time", files: &["hr-time/basic.any.js"] },
     Area { name: "crypto", files: &["WebCryptoAPI/getRandomValues.any.js"] },
+    Area {
+        name: "FileAPI",
+        files: &[
+            "FileAPI/blob/Blob-array-buffer.any.js",
+            "FileAPI/blob/Blob-bytes.any.js",
+            "FileAPI/blob/Blob-constructor.any.js",
+            "FileAPI/blob/Blob-slice-overflow.any.js",
+            "FileAPI/blob/Blob-slice.any.js",
+            "FileAPI/blob/Blob-stream.any.js",
+            "FileAPI/blob/Blob-text.any.js",
+            "FileAPI/file/File-constructor.any.js",
+        ],
+    },
+    // WPT's streams directory (its .any.js files but the IDL, transfer and
+    // browser-only ones) and encoding/streams (TextEncoderStream and
+    // TextDecoderStream).
+    Area {
+        name: "streams",
+        files: &[
+            "streams/piping/abort.any.js",
+            "streams/piping/close-propagation-backward.any.js",
+            "streams/piping/close-propagation-forward.any.js",
+            "streams/piping/error-propagation-backward.any.js",
+            "streams/piping/error-propagation-forward.any.js",
+            "streams/piping/flow-control.any.js",
+            "streams/piping/general-addition.any.js",
+            "streams/piping/general.any.js",
+            "streams/piping/multiple-propagation.any.js",
+            "streams/piping/pipe-through.any.js",
+            "streams/piping/then-interception.any.js",
+            "streams/piping/throwing-options.any.js",
+            "streams/piping/transform-streams.any.js",
+            "streams/queuing-strategies.any.js",
+            "streams/readable-byte-streams/bad-buffers-and-views.any.js",
+            "streams/readable-byte-streams/construct-byob-request.any.js",
+            "streams/readable-byte-streams/enqueue-with-detached-buffer.any.js",
+            "streams/readable-byte-streams/general.any.js",
+            "streams/readable-byte-streams/non-transferable-buffers.any.js",
+            "streams/readable-byte-streams/read-min.any.js",
+            "streams/readable-byte-streams/respond-after-enqueue.any.js",
+            "streams/readable-byte-streams/tee.any.js",
+            "streams/readable-streams/async-iterator.any.js",
+            "streams/readable-streams/bad-strategies.any.js",
+            "streams/readable-streams/bad-underlying-sources.any.js",
+            "streams/readable-streams/cancel.any.js",
+            "streams/readable-streams/constructor.any.js",
+            "streams/readable-streams/count-queuing-strategy-integration.any.js",
+            "streams/readable-streams/default-reader.any.js",
+            "streams/readable-streams/floating-point-total-queue-size.any.js",
+            "streams/readable-streams/from.any.js",
+            "streams/readable-streams/garbage-collection.any.js",
+            "streams/readable-streams/general.any.js",
+            "streams/readable-streams/owning-type.any.js",
+            "streams/readable-streams/patched-global.any.js",
+            "streams/readable-streams/reentrant-strategies.any.js",
+            "streams/readable-streams/tee.any.js",
+            "streams/readable-streams/templated.any.js",
+            "streams/transform-streams/backpressure.any.js",
+            "streams/transform-streams/cancel.any.js",
+            "streams/transform-streams/errors.any.js",
+            "streams/transform-streams/flush.any.js",
+            "streams/transform-streams/general.any.js",
+            "streams/transform-streams/lipfuzz.any.js",
+            "streams/transform-streams/patched-global.any.js",
+            "streams/transform-streams/properties.any.js",
+            "streams/transform-streams/reentrant-strategies.any.js",
+            "streams/transform-streams/strategies.any.js",
+            "streams/transform-streams/terminate.any.js",
+            "streams/writable-streams/aborting.any.js",
+            "streams/writable-streams/bad-strategies.any.js",
+            "streams/writable-streams/bad-underlying-sinks.any.js",
+            "streams/writable-streams/byte-length-queuing-strategy.any.js",
+            "streams/writable-streams/close.any.js",
+            "streams/writable-streams/constructor.any.js",
+            "streams/writable-streams/count-queuing-strategy.any.js",
+            "streams/writable-streams/error.any.js",
+            "streams/writable-streams/floating-point-total-queue-size.any.js",
+            "streams/writable-streams/general.any.js",
+            "streams/writable-streams/properties.any.js",
+            "streams/writable-streams/reentrant-strategy.any.js",
+            "streams/writable-streams/start.any.js",
+            "streams/writable-streams/write.any.js",
+            "encoding/streams/backpressure.any.js",
+            "encoding/streams/decode-attributes.any.js",
+            "encoding/streams/decode-bad-chunks.any.js",
+            "encoding/streams/decode-ignore-bom.any.js",
+            "encoding/streams/decode-incomplete-input.any.js",
+            "encoding/streams/decode-non-utf8.any.js",
+            "encoding/streams/decode-split-character.any.js",
+            "encoding/streams/decode-utf8.any.js",
+            "encoding/streams/encode-bad-chunks.any.js",
+            "encoding/streams/encode-utf8.any.js",
+            "encoding/streams/readable-writable-properties.any.js",
+        ],
+    },
 ];
 
 /// The node major version the recorded outcomes are from.
@@ -93,10 +188,38 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The script that runs one WPT file: its resources (the JSON files next to
-/// it under `resources/`, which it fetches), the harness, the file (by
-/// indirect eval, so its `"use strict"` holds and a top-level throw is
-/// caught), and the promise of its results.
+/// The scripts a WPT file's `// META: script=` lines name (paths from the
+/// WPT root, or relative to the file), in order; common/subset-tests*.js
+/// is not among them (harness.js has its functions).
+fn meta_scripts(file: &str, text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("// META: script="))
+        .map(str::trim)
+        .filter(|src| !src.starts_with("/common/subset-tests"))
+        .map(|src| {
+            // The file's directory, or the root.
+            let mut parts: Vec<&str> = file.split('/').collect();
+            parts.pop();
+            if src.starts_with('/') {
+                parts.clear();
+            }
+            for part in src.split('/').filter(|p| !p.is_empty() && *p != ".") {
+                if part == ".." {
+                    parts.pop();
+                } else {
+                    parts.push(part);
+                }
+            }
+            read(&wpt_dir().join(parts.join("/")))
+        })
+        .collect()
+}
+
+/// The script that runs one WPT file: its JSON resources (the files next
+/// to it under `resources/`, which it fetches), the harness, the scripts
+/// its META lines name and the file (each by indirect eval, so its
+/// `"use strict"` holds and a top-level throw is caught), and the promise
+/// of its results.
 fn script_for(file: &str) -> String {
     let path = wpt_dir().join(file);
     let text = read(&path);
@@ -109,16 +232,20 @@ fn script_for(file: &str) -> String {
     if text.contains("resources/") {
         for entry in std::fs::read_dir(&resource_dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
-            resources.insert(format!("resources/{name}"), Value::String(read(&entry.path())));
+            if name.ends_with(".json") {
+                resources.insert(format!("resources/{name}"), Value::String(read(&entry.path())));
+            }
         }
     }
+    let mut scripts = String::new();
+    for script in meta_scripts(file, &text).iter().chain([&text]) {
+        scripts += &format!("try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n", json!(script));
+    }
     format!(
-        "globalThis.__wpt_file = {};\nglobalThis.__wpt_resources = {};\n{}\n\
-         try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n__wpt_finish()",
+        "globalThis.__wpt_file = {};\nglobalThis.__wpt_resources = {};\n{}\n{scripts}__wpt_finish()",
         json!(title),
         Value::Object(resources),
         read(&wpt_dir().join("harness.js")),
-        json!(text),
     )
 }
 
@@ -139,12 +266,24 @@ fn outcomes(run: &Value) -> BTreeMap<String, String> {
 
 type Outcomes = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Runs every file, a few at a time: the files' timers (and their 5 s
+/// limit) must not starve on a small machine.
 fn run_all(run: impl Fn(&str) -> Value + Sync) -> Outcomes {
+    const PARALLEL: usize = 6;
     let files: Vec<&str> = AREAS.iter().flat_map(|a| a.files.iter().copied()).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Outcomes::new());
     std::thread::scope(|s| {
-        let handles: Vec<_> = files.iter().map(|f| (f, s.spawn(|| outcomes(&run(&script_for(f)))))).collect();
-        handles.into_iter().map(|(f, h)| (f.to_string(), h.join().expect("runner thread"))).collect()
-    })
+        for _ in 0..PARALLEL {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let got = outcomes(&run(&script_for(file)));
+                done.lock().unwrap().insert(file.to_string(), got);
+            });
+        }
+    });
+    done.into_inner().unwrap()
 }
 
 fn node_version() -> String {

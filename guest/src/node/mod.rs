@@ -1,6 +1,9 @@
-//! Node built-ins written in JS: `node:process` (`process.js`) and
+//! Node built-ins written in JS: `node:process` (`process.js`),
 //! `node:buffer` (the npm `buffer` package, vendored as data with its
-//! license in `vendor/`). Their sources are kept in the guest's data
+//! license in `vendor/`) and `node:stream/web` (`stream_web.js` over the
+//! npm `web-streams-polyfill` package, also vendored; the prelude's
+//! Streams globals load it), and `blob.js` behind the `Blob` and `File`
+//! globals. Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
 //! (which every runtime maps and a collection walks) does not grow.
@@ -9,12 +12,16 @@ use javy::quickjs::context::EvalOptions;
 use javy::quickjs::{Ctx, Exception, Function, Result, Value};
 
 /// Module name -> CommonJS source. `base64-js` and `ieee754` are only
-/// reachable from `buffer` (the prelude's internal `require`).
+/// reachable from `buffer`, and `web-streams-polyfill` from `stream/web`
+/// (the prelude's internal `require`).
 const SOURCES: &[(&str, &str)] = &[
     ("process", include_str!("process.js")),
     ("buffer", include_str!("vendor/buffer/index.js")),
     ("base64-js", include_str!("vendor/base64-js/index.js")),
     ("ieee754", include_str!("vendor/ieee754/index.js")),
+    ("stream/web", include_str!("stream_web.js")),
+    ("blob", include_str!("blob.js")),
+    ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 
 /// The prelude's `nodeModule(name)`: the compiled CommonJS function of a

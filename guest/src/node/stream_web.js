@@ -1,0 +1,106 @@
+// node:stream/web, also the source of the Streams globals (ReadableStream,
+// WritableStream, TransformStream, ... which the prelude defines as
+// accessors that load this module on first read, so a runtime that never
+// uses streams pays nothing). The streams themselves are the npm
+// `web-streams-polyfill` package's ponyfill build (vendor/, unchanged), a
+// maintained port of the WHATWG reference implementation; this file adds
+// TextEncoderStream and TextDecoderStream, which it lacks, as the Encoding
+// standard defines them: TransformStreams over TextEncoder/TextDecoder.
+'use strict';
+
+const ponyfill = require('web-streams-polyfill');
+
+const { TransformStream } = ponyfill;
+const kTransform = Symbol('transform');
+const kDecoder = Symbol('decoder');
+
+function checkThis(self, cls) {
+  if (self === null || typeof self !== 'object' || !Object.prototype.hasOwnProperty.call(self, kTransform) ||
+      !(self instanceof cls)) {
+    throw new TypeError(`Illegal invocation: not a ${cls.name}`);
+  }
+}
+
+class TextEncoderStream {
+  constructor() {
+    const encoder = new TextEncoder();
+    // A high surrogate that ended the previous chunk: its pair may start
+    // the next one (the standard's "pending high surrogate").
+    let pending = null;
+    const transform = new TransformStream({
+      transform(chunk, controller) {
+        let text = String(chunk);
+        if (pending !== null) {
+          text = pending + text;
+          pending = null;
+        }
+        const last = text.charCodeAt(text.length - 1);
+        if (last >= 0xd800 && last <= 0xdbff) {
+          pending = text.slice(-1);
+          text = text.slice(0, -1);
+        }
+        if (text.length > 0) controller.enqueue(encoder.encode(text));
+      },
+      flush(controller) {
+        // A lone high surrogate at the end is U+FFFD.
+        if (pending !== null) controller.enqueue(new Uint8Array([0xef, 0xbf, 0xbd]));
+      },
+    });
+    Object.defineProperty(this, kTransform, { value: transform });
+  }
+  get encoding() { checkThis(this, TextEncoderStream); return 'utf-8'; }
+  get readable() { checkThis(this, TextEncoderStream); return this[kTransform].readable; }
+  get writable() { checkThis(this, TextEncoderStream); return this[kTransform].writable; }
+}
+
+class TextDecoderStream {
+  constructor(label = 'utf-8', options = undefined) {
+    // Throws RangeError for an unsupported label, as the constructor must.
+    const decoder = new TextDecoder(label, options);
+    const transform = new TransformStream({
+      transform(chunk, controller) {
+        // BufferSource only (the standard converts the chunk with WebIDL).
+        const isShared = typeof SharedArrayBuffer === 'function' &&
+          (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
+        if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
+          throw new TypeError('TextDecoderStream: the chunk must be an ArrayBuffer or ArrayBufferView');
+        }
+        const text = decoder.decode(chunk, { stream: true });
+        if (text.length > 0) controller.enqueue(text);
+      },
+      flush(controller) {
+        const text = decoder.decode();
+        if (text.length > 0) controller.enqueue(text);
+      },
+    });
+    Object.defineProperty(this, kTransform, { value: transform });
+    Object.defineProperty(this, kDecoder, { value: decoder });
+  }
+  get encoding() { checkThis(this, TextDecoderStream); return this[kDecoder].encoding; }
+  get fatal() { checkThis(this, TextDecoderStream); return this[kDecoder].fatal; }
+  get ignoreBOM() { checkThis(this, TextDecoderStream); return this[kDecoder].ignoreBOM; }
+  get readable() { checkThis(this, TextDecoderStream); return this[kTransform].readable; }
+  get writable() { checkThis(this, TextDecoderStream); return this[kTransform].writable; }
+}
+
+for (const cls of [TextEncoderStream, TextDecoderStream]) {
+  Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: cls.name, configurable: true });
+}
+
+module.exports = {
+  ReadableStream: ponyfill.ReadableStream,
+  ReadableStreamDefaultReader: ponyfill.ReadableStreamDefaultReader,
+  ReadableStreamBYOBReader: ponyfill.ReadableStreamBYOBReader,
+  ReadableStreamBYOBRequest: ponyfill.ReadableStreamBYOBRequest,
+  ReadableByteStreamController: ponyfill.ReadableByteStreamController,
+  ReadableStreamDefaultController: ponyfill.ReadableStreamDefaultController,
+  TransformStream: ponyfill.TransformStream,
+  TransformStreamDefaultController: ponyfill.TransformStreamDefaultController,
+  WritableStream: ponyfill.WritableStream,
+  WritableStreamDefaultWriter: ponyfill.WritableStreamDefaultWriter,
+  WritableStreamDefaultController: ponyfill.WritableStreamDefaultController,
+  ByteLengthQueuingStrategy: ponyfill.ByteLengthQueuingStrategy,
+  CountQueuingStrategy: ponyfill.CountQueuingStrategy,
+  TextEncoderStream,
+  TextDecoderStream,
+};
