@@ -15,7 +15,8 @@
   'use strict';
 
   const {
-    ModuleError, allowed, natives, compiled, path, instantiate, registryModules, CAPABILITY_MODULES, literals,
+    ModuleError, allowed, natives, compiled, path, instantiate, registryModules, PURE_MODULES, CAPABILITY_MODULES,
+    literals,
   } = internals;
   const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
   const JSONstringify = JSON.stringify;
@@ -40,7 +41,7 @@
   const dirOf = (canonical) => (canonical.startsWith('/') ? path.dirname(canonical) : '/');
 
   function builtinNames() {
-    const names = ['path', 'console', 'process', 'buffer', 'stream/web'].concat(Object.keys(natives));
+    const names = PURE_MODULES.concat(Object.keys(natives));
     return names.concat(CAPABILITY_MODULES.filter((n) => !names.includes(n)));
   }
 

@@ -278,7 +278,7 @@
     require,
     // For modules.js (guest/src/modules.rs hands them over).
     internals: {
-      ModuleError, allowed, natives, compiled, path, instantiate, CAPABILITY_MODULES, literals,
+      ModuleError, allowed, natives, compiled, path, instantiate, PURE_MODULES, CAPABILITY_MODULES, literals,
       registryModules: registry.modules || {},
       setRequireFile(f) { requireFile = f; },
     },
