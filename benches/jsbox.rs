@@ -446,7 +446,9 @@ fn sql_names(rows: usize) -> Vec<String> {
 /// a JSON call per row), and the same loop in native QuickJS (rquickjs, no
 /// sandbox, no encoding). Throughput is rows.
 fn sql_transform(c: &mut Criterion) {
-    let factory = EngineFactory::new(EngineOptions::new().cache(cache_dir()).module("tag", TRANSFORM)).unwrap();
+    // Preloaded where it can be, as `jsbox-datafusion` builds its plugins.
+    let factory =
+        EngineFactory::new(EngineOptions::new().cache(cache_dir()).module("tag", TRANSFORM).try_preload("tag")).unwrap();
     let names = sql_names(SQL_ROWS);
     let mut g = c.benchmark_group("sql_transform");
     g.throughput(Throughput::Elements(SQL_ROWS as u64));

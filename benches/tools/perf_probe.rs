@@ -11,7 +11,9 @@
 //! `benches/jsbox.rs`: `spawn` (fresh runtime + eval), `reuse` (eval in a
 //! reused runtime), `native` (the same eval in native rquickjs),
 //! `reuse_empty` / `native_empty` (evaluating `0`: the fixed cost), `call`
-//! (a global function with a JSON argument), `hostcall` / `hostcall_sqlite`
+//! (a global function with a JSON argument), `call_module` (the same on a
+//! module's exports), `sql_row` / `sql_batch` (`sql_transform`'s per-row
+//! and batch modes), `hostcall` / `hostcall_sqlite`
 //! (100 JS -> native calls in one eval), `transform` / `transform_warm`
 //! (the transform example's plugin on one record, in a fresh runtime as
 //! `jsbox batch` does, or in one reused runtime). Without valgrind it prints
@@ -20,18 +22,22 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use jsbox::{CacheDir, CallLogPolicy, EngineFactory, EngineOptions, NativeModule};
+use jsbox::{CacheDir, CallLogPolicy, Columns, EngineFactory, EngineOptions, NativeModule};
 
 const SCRIPT: &str = "var n = 41; n + 1;";
 const MATH: &str = "exports.add = (a, b) => a + b; exports.mul = (a, b) => a * b;";
 const UTIL: &str = "const m = require('math'); exports.sumsq = (a, b) => m.add(m.mul(a, a), m.mul(b, b));";
 const INIT: &str = "function answer(x) { return x + 1; }";
+/// The string transform of `sql_transform` in `benches/jsbox.rs`.
+const TAG: &str = "exports.tag = (name) => name.trim().toLowerCase().split(' ').reverse().join('-');";
 
 fn registry() -> EngineOptions {
     EngineOptions::new()
         .cache(CacheDir::Path(std::env::temp_dir().join("jsbox-bench-cache")))
         .module("math", MATH)
         .module("util", UTIL)
+        .module("tag", TAG)
+        .try_preload("tag")
         .init_script(INIT)
         .native_module(NativeModule::new("host").function("add", |(a, b): (f64, f64)| Ok::<_, String>(a + b)))
         .max_runtimes(8)
@@ -86,6 +92,21 @@ fn main() {
         "native_empty" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>("0").unwrap()), 0)),
         "native" => Box::new(|| assert_eq!(qctx.with(|ctx| ctx.eval::<i64, _>(SCRIPT).unwrap()), 42)),
         "call" => Box::new(|| assert_eq!(rt.call_json(None, "answer", "[41]").unwrap(), "42")),
+        // As `call`, the function looked up on a module's exports.
+        "call_module" => Box::new(|| assert_eq!(rt.call_json(Some("math"), "add", "[41, 1]").unwrap(), "42")),
+        // `jsbox-datafusion`'s per-row mode: a fresh runtime per row.
+        "sql_row" => Box::new(|| {
+            let mut rt = factory.new_runtime().unwrap();
+            black_box(rt.call_json(Some("tag"), "tag", r#"[" Name 1 Of 2 "]"#).unwrap());
+        }),
+        // Its batch mode: one `call_columns` over 8192 rows in a fresh runtime.
+        "sql_batch" => Box::new(|| {
+            let mut args = Columns::new(8192, 1);
+            for i in 0..8192 {
+                args.push_str(&format!(" Name {} Of {} ", i % 977, i % 13));
+            }
+            black_box(factory.new_runtime().unwrap().call_columns(Some("tag"), "tag", &args).unwrap().byte_len());
+        }),
         "hostcall" | "hostcall_sqlite" => Box::new(|| assert_eq!(rt.eval_json(loop_src, "loop.js").unwrap(), "100")),
         "transform" => Box::new(|| {
             let mut rt = transform.as_ref().unwrap().new_runtime().unwrap();
@@ -96,7 +117,7 @@ fn main() {
         }),
         other => panic!(
             "unknown mode {other}: spawn, reuse, reuse_empty, native, native_empty, call, hostcall, \
-             hostcall_sqlite, transform, transform_warm"
+             hostcall_sqlite, transform, transform_warm, call_module, sql_row, sql_batch"
         ),
     };
     // Warm up: first-use lookups, allocator, pool slots.

@@ -132,19 +132,24 @@ impl SandboxArgs {
     /// with the flags' grants added and their values put over its own.
     /// The console goes to stderr unless the manifest says otherwise.
     pub fn manifest(&self) -> Result<Manifest> {
-        let mut m = match &self.manifest {
+        self.over(self.file()?)
+    }
+
+    /// The `--manifest` file as it is (an empty manifest without one).
+    pub fn file(&self) -> Result<Manifest> {
+        Ok(match &self.manifest {
             Some(path) => Manifest::load(path)?,
             None => Manifest::new(),
-        };
+        })
+    }
+
+    /// `m` with these flags put over it (see [`SandboxArgs::manifest`]).
+    pub fn over(&self, mut m: Manifest) -> Result<Manifest> {
         m.console.get_or_insert(ConsoleOutput::Stderr);
         // Absolute, as a manifest file's are: a sandbox has one identity
         // (`batch --resume`) whichever way its grants were written.
         let mut grants = self.grants.0.clone();
-        for path in grants.paths_mut() {
-            if let Ok(abs) = std::path::absolute(&*path) {
-                *path = abs.to_string_lossy().into_owned();
-            }
-        }
+        grants.join_paths(&std::env::current_dir()?);
         m.grants.extend(&grants);
         m.modules.allow.extend(self.allow_module.iter().cloned());
         if !self.conditions.is_empty() {
@@ -196,18 +201,11 @@ pub struct Plugin {
 impl Plugin {
     /// The factory for running the plugin in many fresh runtimes (`batch`):
     /// a CommonJS plugin's top level is run once, inside the snapshot, as an
-    /// ES module's always is, so no runtime runs it again. A plugin whose
-    /// top level cannot run at build time (it calls a native module, say)
-    /// is built as it is instead, and loaded by each runtime.
+    /// ES module's always is, so no runtime runs it again; one whose top
+    /// level cannot run at build time (it calls a native module, say) is
+    /// loaded by each runtime ([`EngineOptions::try_preload`]).
     pub fn preloaded_factory(&self, options: EngineOptions) -> jsbox::Result<EngineFactory> {
-        if !self.commonjs {
-            return EngineFactory::new(options);
-        }
-        match EngineFactory::new(options.clone().preload(MAIN_MODULE)) {
-            Ok(factory) => Ok(factory),
-            // Its error, if it has one, comes from each runtime as before.
-            Err(_) => EngineFactory::new(options),
-        }
+        EngineFactory::new(if self.commonjs { options.try_preload(MAIN_MODULE) } else { options })
     }
 }
 

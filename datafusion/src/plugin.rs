@@ -146,11 +146,14 @@ impl Plugin {
     }
 
     /// The engine options for this plugin in `sandbox`, with the wrapper
-    /// module the UDF calls.
+    /// module the UDF calls. The wrapper (and so the plugin) is evaluated
+    /// in the snapshot when its top level allows, so a fresh runtime (a
+    /// row's, a batch's) goes straight to the call.
     pub(crate) fn engine_options(&self, sandbox: &Manifest) -> jsbox::Result<EngineOptions> {
         let mut own: BTreeSet<String> = self.modules.keys().cloned().collect();
         own.insert(WRAPPER_MODULE.to_string());
-        Ok(self.add_modules(sandbox.engine_options(&own)?).module(WRAPPER_MODULE, self.wrapper()))
+        let options = self.add_modules(sandbox.engine_options(&own)?).module(WRAPPER_MODULE, self.wrapper());
+        Ok(options.try_preload(WRAPPER_MODULE))
     }
 
     /// The wrapper module: finds the function and calls it with the

@@ -269,6 +269,20 @@ async fn each_row_gets_fresh_globals_only_per_row() {
 }
 
 #[tokio::test]
+async fn a_plugin_is_preloaded_unless_its_top_level_must_run_per_runtime() {
+    let pure = JsUdf::new(udf("double", "module.exports = (n) => n * 2;").returns(JsType::Int64)).unwrap();
+    assert_eq!(pure.factory().unwrap().info().preloaded, ["__jsbox_udf.cjs"]);
+    // Reading the clock at the top level cannot happen in the snapshot:
+    // each runtime runs it, and each row's runtime reads its own clock.
+    let source = "const started = Date.now(); module.exports = (n) => (started > 0 ? n : -1);";
+    let timed = udf("timed", source).returns(JsType::Int64).mode(Mode::PerRow);
+    assert!(JsUdf::new(timed.clone()).unwrap().factory().unwrap().info().preloaded.is_empty());
+    let ctx = context(vec![timed], one_column("n", Arc::new(Int64Array::from(vec![1, 2]))));
+    let out = column(&ctx, "SELECT timed(n) FROM t").await.unwrap();
+    assert_eq!(out.as_primitive::<Int64Type>().values(), &[1, 2]);
+}
+
+#[tokio::test]
 async fn a_plugin_that_does_not_build_is_a_typed_error() {
     let udf = JsUdf::new(udf("broken", "module.exports = (x) => {")).unwrap();
     let err = udf.factory().unwrap_err();

@@ -92,6 +92,8 @@ pub(crate) struct RegistryOptions {
     pub(crate) module_root: Option<PathBuf>,
     pub(crate) conditions: Option<Vec<String>>,
     pub(crate) preload: Vec<String>,
+    /// Preloads that fall back to loading per runtime (see `try_preload`).
+    pub(crate) try_preload: Vec<String>,
     pub(crate) imports: Vec<String>,
     pub(crate) init_scripts: Vec<(String, String)>,
     pub(crate) env: BTreeMap<String, String>,
@@ -107,6 +109,7 @@ impl std::fmt::Debug for RegistryOptions {
             .field("module_root", &self.module_root)
             .field("conditions", &self.conditions)
             .field("preload", &self.preload)
+            .field("try_preload", &self.try_preload)
             .field("imports", &self.imports)
             .field("init_scripts", &self.init_scripts.len())
             .field("env", &self.env)
@@ -287,6 +290,37 @@ impl EngineOptions {
     /// randomness (those would be frozen into the snapshot).
     pub fn preload(mut self, name: impl Into<String>) -> Self {
         self.registry.preload.push(name.into());
+        self
+    }
+
+    /// Preloads this module when its top level can run while the snapshot
+    /// is built, and otherwise leaves it to each runtime, as without
+    /// [`EngineOptions::preload`]. For code the embedder did not write (a
+    /// plugin, a SQL function): preloaded, a fresh runtime calls its
+    /// exports without evaluating it again (about half the cost of a
+    /// fresh-runtime call to a small function); a top level that calls a
+    /// native module, reads the clock or throws still works, and fails or
+    /// reads per runtime as it would unpreloaded. The factory is built a
+    /// second time, without these preloads, only when the first build
+    /// fails; the second build's result is the factory's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jsbox::{EngineFactory, EngineOptions};
+    ///
+    /// // Its top level runs in the snapshot...
+    /// let pure = EngineOptions::new().module("p", "exports.f = (x) => x + 1;").try_preload("p");
+    /// assert_eq!(EngineFactory::new(pure)?.info().preloaded, ["p"]);
+    /// // ...unless it cannot: then each runtime runs it, reading its own clock.
+    /// let timed = EngineOptions::new().module("t", "const t0 = Date.now(); exports.t0 = () => t0;").try_preload("t");
+    /// let factory = EngineFactory::new(timed)?;
+    /// assert!(factory.info().preloaded.is_empty());
+    /// assert!(factory.new_runtime()?.call_json(Some("t"), "t0", "[]")?.parse::<f64>().unwrap() > 0.0);
+    /// # Ok::<(), jsbox::Error>(())
+    /// ```
+    pub fn try_preload(mut self, name: impl Into<String>) -> Self {
+        self.registry.try_preload.push(name.into());
         self
     }
 
@@ -527,7 +561,7 @@ impl EngineOptions {
         }
         modules.extend(self.registry.modules.clone());
         let mut provided: BTreeSet<String> = self.sandbox.natives.iter().map(|m| m.name().to_string()).collect();
-        provided.extend(["path", "console"].map(String::from));
+        provided.extend(registry::GUEST_BUILTINS.iter().map(|m| m.to_string()));
         provided.extend(capabilities::ALL.iter().map(|c| c.module.to_string()));
         let extra: Vec<String> = self.registry.init_scripts.iter().map(|(_, s)| s.clone()).collect();
         registry::resolve_with_loaders(&mut modules, &extra, &self.registry.loaders, &provided)?;

@@ -63,6 +63,9 @@ pub struct FactoryInfo {
     pub build_time: Duration,
     /// Names of the modules baked into the registry.
     pub modules: Vec<String>,
+    /// Modules evaluated inside the snapshot: [`EngineOptions::preload`]s,
+    /// and [`EngineOptions::try_preload`]s whose top level could run there.
+    pub preloaded: Vec<String>,
     /// How many engines runtimes are spread over ([`EngineOptions::engines`]).
     pub engines: usize,
     /// A BLAKE3 hash (hex) of every source runtimes start from: the guest,
@@ -130,8 +133,20 @@ impl EngineFactory {
     /// init script fails (with its file and line), [`Error::InvalidOptions`],
     /// [`Error::Io`] for unreadable module directories or fs grants,
     /// [`Error::Engine`] when compilation fails.
-    pub fn new(options: EngineOptions) -> Result<Self> {
+    pub fn new(mut options: EngineOptions) -> Result<Self> {
         let start = Instant::now();
+        let tried = std::mem::take(&mut options.registry.try_preload);
+        if tried.is_empty() {
+            return Self::build(options, start);
+        }
+        let mut eager = options.clone();
+        eager.registry.preload.extend(tried);
+        // A top level that cannot run in the snapshot runs per runtime.
+        Self::build(eager, start).or_else(|_| Self::build(options, start))
+    }
+
+    /// [`EngineFactory::new`] with every preload settled.
+    fn build(options: EngineOptions, start: Instant) -> Result<Self> {
         let max_runtimes = options.build.max_runtimes.unwrap_or(DEFAULT_MAX_RUNTIMES);
         if max_runtimes == 0 {
             return Err(Error::InvalidOptions { option: "max_runtimes", reason: "must be at least 1".into() });
@@ -210,6 +225,7 @@ impl EngineFactory {
                 module_bytes: artifact.bytes,
                 build_time: Duration::ZERO,
                 modules: plan.modules.keys().cloned().collect(),
+                preloaded: options.registry.preload.clone(),
                 engines: shard_count,
                 sources: String::new(),
                 compiled_functions: artifact.compiled_functions,
