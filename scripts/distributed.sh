@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # `make distributed`: one JS plugin over a generated dataset three ways,
 #  1. `jsbox sql` in one process (DataFusion),
-#  2. `jsbox sql --ballista` on a Ballista scheduler and two executors,
-#     started here as separate processes on 127.0.0.1 (jsbox-ballista's
-#     binaries: the plugin travels with the plan),
+#  2. `jsbox sql --ballista` on a Ballista scheduler with one executor,
+#     then with two, started here as separate processes on 127.0.0.1
+#     (jsbox-ballista's binaries: the plugin travels with the plan),
 #  3. `jsbox batch` over the same records as JSON Lines,
 # checks Ballista's rows equal the single-process rows, prints rows/s for
 # all three and the peak RSS of each executor, and stops every process it
 # started (also on failure or Ctrl-C).
 #
-# JSBOX_DISTRIBUTED_ROWS sets the dataset's size (default 1000000).
+# JSBOX_DISTRIBUTED_ROWS sets the dataset's size (default 1000000);
+# JSBOX_DISTRIBUTED_PROFILE the cargo profile of the binaries (default
+# release, what a deployment runs; `dev` builds DataFusion and Ballista in
+# a quarter of the time).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 rows="${JSBOX_DISTRIBUTED_ROWS:-1000000}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 work="$target/distributed"
-bin="$target/debug"
+profile="${JSBOX_DISTRIBUTED_PROFILE:-release}"
+case "$profile" in dev) bin="$target/debug" ;; *) bin="$target/$profile" ;; esac
 
-cargo build -q -p jsbox-cli -p jsbox-ballista
+cargo build -q --profile "$profile" -p jsbox-cli -p jsbox-ballista
 
 rm -rf "$work"
 mkdir -p "$work/exec-0" "$work/exec-1"
@@ -64,7 +68,8 @@ scheduler_port="$(free_port)"
 pids+=($!)
 wait_port "$scheduler_port"
 executors=()
-for n in 0 1; do
+start_executor() {
+  local n="$1" port grpc
   port="$(free_port)"; grpc="$(free_port)"
   "$bin/jsbox-executor" --port "$port" --grpc-port "$grpc" --scheduler "127.0.0.1:$scheduler_port" \
     --concurrent-tasks 1 --work-dir "$work/exec-$n" > "$work/executor-$n.log" 2>&1 &
@@ -72,39 +77,49 @@ for n in 0 1; do
   executors+=($!)
   wait_port "$port"
   wait_port "$grpc"
-done
-echo "distributed: scheduler on 127.0.0.1:$scheduler_port, executors ${executors[*]}"
+}
+start_executor 0
+echo "distributed: scheduler on 127.0.0.1:$scheduler_port, executor ${executors[*]}"
 
 query="SELECT id, tag(name) AS t FROM '$work/data.parquet'"
+ballista() {
+  "$bin/jsbox" sql "$query" --udf "tag=$work/tag.js" --jobs 2 --output "$1" --ballista "df://127.0.0.1:$scheduler_port"
+}
 
 t0="$(now)"
 "$bin/jsbox" sql "$query" --udf "tag=$work/tag.js" --jobs 2 --output "$work/local.csv"
 t1="$(now)"
-"$bin/jsbox" sql "$query" --udf "tag=$work/tag.js" --jobs 2 --output "$work/ballista.csv" \
-  --ballista "df://127.0.0.1:$scheduler_port"
+ballista "$work/ballista-1.csv"
 t2="$(now)"
-"$bin/jsbox" batch "$work/tag.js" --export record --input "$work/data.jsonl" --output "$work/batch.jsonl" --jobs 2 2> /dev/null
+start_executor 1
 t3="$(now)"
+ballista "$work/ballista.csv"
+t4="$(now)"
+"$bin/jsbox" batch "$work/tag.js" --export record --input "$work/data.jsonl" --output "$work/batch.jsonl" --jobs 2 2> /dev/null
+t5="$(now)"
 
 rss() { awk '/^VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
 rss0="$(rss "${executors[0]}")"; rss1="$(rss "${executors[1]}")"
 
 sort "$work/local.csv" > "$work/local.sorted"
-sort "$work/ballista.csv" > "$work/ballista.sorted"
 local_rows=$(($(wc -l < "$work/local.csv") - 1))
-if ! cmp -s "$work/local.sorted" "$work/ballista.sorted"; then
-  echo "distributed: Ballista's result differs from the single-process result" >&2
-  diff "$work/local.sorted" "$work/ballista.sorted" | head >&2
-  exit 1
-fi
+for run in ballista-1 ballista; do
+  sort "$work/$run.csv" > "$work/$run.sorted"
+  if ! cmp -s "$work/local.sorted" "$work/$run.sorted"; then
+    echo "distributed: Ballista's result ($run) differs from the single-process result" >&2
+    diff "$work/local.sorted" "$work/$run.sorted" | head >&2
+    exit 1
+  fi
+done
 if [ "$local_rows" -ne "$rows" ] || [ "$(grep -c '^{"ok"' "$work/batch.jsonl")" -ne "$rows" ]; then
   echo "distributed: expected $rows rows everywhere (sql: $local_rows)" >&2
   exit 1
 fi
 echo "distributed: Ballista == single-process, row for row ($rows rows)"
-echo "distributed: machine: $(nproc) cores; dev profile"
+echo "distributed: machine: $(nproc) cores; $profile profile"
 printf "  %-34s %8s s %10s rows/s\n" \
   "jsbox sql (one process, 2 parts)" "$(secs "$t0" "$t1")" "$(rate "$t0" "$t1")" \
-  "jsbox sql --ballista (2 executors)" "$(secs "$t1" "$t2")" "$(rate "$t1" "$t2")" \
-  "jsbox batch --jobs 2" "$(secs "$t2" "$t3")" "$(rate "$t2" "$t3")"
+  "jsbox sql --ballista (1 executor)" "$(secs "$t1" "$t2")" "$(rate "$t1" "$t2")" \
+  "jsbox sql --ballista (2 executors)" "$(secs "$t3" "$t4")" "$(rate "$t3" "$t4")" \
+  "jsbox batch --jobs 2" "$(secs "$t4" "$t5")" "$(rate "$t4" "$t5")"
 echo "  executor peak RSS: $rss0, $rss1"
