@@ -32,11 +32,8 @@ pub struct ShowArgs {
 pub fn run(command: ManifestCommand) -> Result<ExitCode> {
     match command {
         ManifestCommand::Show(args) => {
-            let file = match &args.sandbox.manifest {
-                Some(path) => jsbox::Manifest::load(path)?,
-                None => jsbox::Manifest::new(),
-            };
-            let mut manifest = args.sandbox.manifest()?;
+            let file = args.sandbox.file()?;
+            let mut manifest = args.sandbox.over(file.clone())?;
             // The CLI's console default and the machine's cache directory
             // (`JSBOX_CACHE_DIR`, `--cache-dir`) are not the sandbox's.
             manifest.console = file.console;

@@ -279,4 +279,10 @@ pub mod fuzzing {
     pub fn init_payload_fields() -> Vec<(String, bool)> {
         crate::factory::payload::fields()
     }
+
+    /// The built-in modules the host knows the guest implements, for the
+    /// contract test.
+    pub fn guest_builtins() -> &'static [&'static str] {
+        crate::registry::GUEST_BUILTINS
+    }
 }

@@ -300,11 +300,7 @@ impl Manifest {
             }
         };
         self.plugin.iter_mut().for_each(join);
-        for path in self.grants.paths_mut() {
-            if Path::new(path.as_str()).is_relative() {
-                *path = base.join(&*path).to_string_lossy().into_owned();
-            }
-        }
+        self.grants.join_paths(base);
         if let Some(log) = &mut self.calllog {
             join(&mut log.path);
         }

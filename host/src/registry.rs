@@ -116,6 +116,11 @@ fn candidates(base: &str) -> [String; 4] {
     [base.to_string(), format!("{base}.js"), format!("{base}.json"), format!("{base}/index.js")]
 }
 
+/// The built-in modules the guest implements itself (`PURE_MODULES` in
+/// `guest/src/prelude.js`; `tests/wit_contract.rs` checks the two lists
+/// agree): never asked of a loader.
+pub(crate) const GUEST_BUILTINS: &[&str] = &["path", "console", "process", "buffer", "stream/web"];
+
 /// Fills `modules` with what `loaders` provide for names required by the
 /// modules and `extra_sources`, until nothing new turns up. `provided` are
 /// names served elsewhere (native and built-in modules).

@@ -168,3 +168,21 @@ fn the_guest_reads_the_init_payload_the_host_writes() {
     let unread: Vec<&String> = fields.iter().filter(|(k, guest)| *guest && !read.contains(k)).map(|(k, _)| k).collect();
     assert!(unread.is_empty(), "fields not marked host-only that the guest never reads: {unread:?}");
 }
+
+#[test]
+fn the_host_knows_the_built_ins_the_guest_implements() {
+    let prelude = include_str!("../../guest/src/prelude.js");
+    // `const NODE_JS_MODULES = [...]` and `const PURE_MODULES = [...]`:
+    // every quoted name on those two lines.
+    let lists = ["const NODE_JS_MODULES =", "const PURE_MODULES ="];
+    let mut guest: Vec<&str> = prelude
+        .lines()
+        .filter(|l| lists.iter().any(|start| l.trim_start().starts_with(start)))
+        .flat_map(|l| l.split('\'').skip(1).step_by(2))
+        .collect();
+    let mut host = jsbox::fuzzing::guest_builtins().to_vec();
+    guest.sort();
+    host.sort();
+    assert!(guest.len() >= 5, "the prelude's lists were not found: {guest:?}");
+    assert_eq!(host, guest, "registry::GUEST_BUILTINS and the prelude's PURE_MODULES differ");
+}

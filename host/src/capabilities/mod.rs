@@ -18,6 +18,7 @@ pub(crate) mod fs;
 pub mod net;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -129,9 +130,16 @@ impl Grants {
         }
     }
 
-    /// The values of path keys, to rewrite in place.
-    pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut String> {
-        self.0.iter_mut().filter(|(k, _)| by_grant(k).is_some_and(|(_, g)| g.path)).flat_map(|(_, v)| v.iter_mut())
+    /// Makes the relative values of path keys relative to `base` (a
+    /// manifest's directory, the CLI's working directory), so a sandbox
+    /// has one identity however its grants were written.
+    pub fn join_paths(&mut self, base: &Path) {
+        let paths = self.0.iter_mut().filter(|(k, _)| by_grant(k).is_some_and(|(_, g)| g.path));
+        for path in paths.flat_map(|(_, v)| v.iter_mut()) {
+            if Path::new(path.as_str()).is_relative() {
+                *path = base.join(&*path).to_string_lossy().into_owned();
+            }
+        }
     }
 
     /// The capabilities these grants turn on.
@@ -145,24 +153,27 @@ impl Grants {
     ///
     /// [`Error::InvalidOptions`] naming the key and the known ones.
     pub fn check(&self) -> Result<()> {
-        match self.0.keys().find(|k| by_grant(k).is_none()) {
+        match self.unknown_key() {
             None => Ok(()),
-            Some(key) => Err(Error::InvalidOptions { option: "grant", reason: unknown_key(key) }),
+            Some(reason) => Err(Error::InvalidOptions { option: "grant", reason }),
         }
     }
-}
 
-fn unknown_key(key: &str) -> String {
-    let known: Vec<&str> = grant_keys().map(|g| g.key).collect();
-    format!("unknown grant `{key}`, expected one of {}", known.join(", "))
+    /// Why the grants are refused: a key no capability owns, named with
+    /// the known ones.
+    fn unknown_key(&self) -> Option<String> {
+        let key = self.0.keys().find(|k| by_grant(k).is_none())?;
+        let known: Vec<&str> = grant_keys().map(|g| g.key).collect();
+        Some(format!("unknown grant `{key}`, expected one of {}", known.join(", ")))
+    }
 }
 
 impl<'de> Deserialize<'de> for Grants {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let grants = Grants(BTreeMap::deserialize(deserializer)?);
-        match grants.0.keys().find(|k| by_grant(k).is_none()) {
+        match grants.unknown_key() {
             None => Ok(grants),
-            Some(key) => Err(serde::de::Error::custom(unknown_key(key))),
+            Some(reason) => Err(serde::de::Error::custom(reason)),
         }
     }
 }
@@ -224,11 +235,13 @@ mod tests {
     }
 
     #[test]
-    fn path_grants_are_the_ones_rewritten() {
+    fn path_grants_are_the_ones_joined() {
         let mut grants = Grants::new();
         grants.add("read", "data");
+        grants.add("read", "/abs");
         grants.add("net", "example.com");
-        let paths: Vec<String> = grants.paths_mut().map(|p| p.clone()).collect();
-        assert_eq!(paths, ["data"]);
+        grants.join_paths(Path::new("/base"));
+        assert_eq!(grants.get("read"), ["/base/data", "/abs"]);
+        assert_eq!(grants.get("net"), ["example.com"]);
     }
 }
