@@ -477,6 +477,70 @@ fn subtle_derives_with_pbkdf2_and_hkdf() {
 }
 
 #[test]
+fn subtle_aes_encrypts_decrypts_and_wraps() {
+    // NIST GCM test case 2 (zero key, IV and block); RFC 3394's 128-bit
+    // KEK wrapping 128 bits; CBC and CTR round trips, the CTR counter's
+    // low 2 bits wrapping without carrying into the rest (so blocks 0 and 4
+    // share a keystream block); a JWK wrapped with AES-GCM.
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const bytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+               const zero = await s.importKey('raw', new Uint8Array(16), 'AES-GCM', true, ['encrypt', 'decrypt']);
+               const gcm = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(12) }}, zero, new Uint8Array(16));
+               const short = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, utf8('hi'));
+               const back = await s.decrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, short);
+               const bad = new Uint8Array(short); bad[0] ^= 1;
+               const badTag = await rejected(s.decrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, bad));
+               const cbcKey = await s.generateKey({{ name: 'AES-CBC', length: 256 }}, true, ['encrypt', 'decrypt']);
+               const iv = new Uint8Array(16).fill(7);
+               const cbc = await s.encrypt({{ name: 'AES-CBC', iv }}, cbcKey, utf8('seventeen bytes!!'));
+               const cbcBack = new TextDecoder().decode(await s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, cbc));
+               const ctrKey = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f1011121314151617'), 'AES-CTR', false, ['encrypt']);
+               const counter = new Uint8Array(16); counter[15] = 1;
+               const ctr = new Uint8Array(await s.encrypt({{ name: 'AES-CTR', counter, length: 2 }}, ctrKey, new Uint8Array(80)));
+               const kek = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f'), 'AES-KW', false, ['wrapKey', 'unwrapKey']);
+               const hmac = await s.importKey('raw', bytes('00112233445566778899aabbccddeeff'), {{ name: 'HMAC', hash: 'SHA-256' }}, true, ['sign']);
+               const wrapped = await s.wrapKey('raw', hmac, kek, 'AES-KW');
+               const unwrapped = await s.unwrapKey('raw', wrapped, kek, {{ name: 'AES-KW' }}, {{ name: 'HMAC', hash: 'SHA-256' }}, true, ['sign']);
+               const jwkWrapped = await s.wrapKey('jwk', hmac, zero, {{ name: 'AES-GCM', iv: new Uint8Array(12) }});
+               const fromJwk = await s.unwrapKey('jwk', jwkWrapped, zero, {{ name: 'AES-GCM', iv: new Uint8Array(12) }}, {{ name: 'HMAC', hash: 'SHA-256' }}, false, ['sign']);
+               const jwk = await s.exportKey('jwk', cbcKey);
+               return [hex(gcm), short.byteLength, new TextDecoder().decode(back), badTag, cbc.byteLength, cbcBack,
+                       hex(ctr.slice(0, 16)) === hex(ctr.slice(64, 80)), hex(ctr.slice(0, 16)) !== hex(ctr.slice(16, 32)),
+                       hex(wrapped), hex(await s.exportKey('raw', unwrapped)), fromJwk.algorithm.length, fromJwk.extractable,
+                       [jwk.alg, jwk.kty, jwk.k.length, cbcKey.algorithm],
+                       await rejected(s.encrypt({{ name: 'AES-CTR', counter, length: 2 }}, ctrKey, new Uint8Array(81))),
+                       await rejected(s.encrypt({{ name: 'AES-CBC', iv: new Uint8Array(8) }}, cbcKey, utf8('x'))),
+                       await rejected(s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, new Uint8Array(16))),
+                       await rejected(s.encrypt({{ name: 'AES-GCM', iv, tagLength: 40 }}, zero, utf8('x'))),
+                       await rejected(s.encrypt({{ name: 'AES-CBC', iv }}, zero, utf8('x'))),
+                       await rejected(s.decrypt({{ name: 'AES-GCM', iv }}, ctrKey, utf8('x'))),
+                       await rejected(s.importKey('raw', new Uint8Array(20), 'AES-GCM', true, ['encrypt'])),
+                       await rejected(s.importKey('raw', new Uint8Array(16), 'AES-KW', true, ['encrypt'])),
+                       await rejected(s.generateKey({{ name: 'AES-GCM', length: 100 }}, true, ['encrypt'])),
+                       await rejected(s.generateKey({{ name: 'AES-GCM' }}, true, ['encrypt'])),
+                       await rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAAAAAAAAAAAAAAAAAAAA', alg: 'A128CBC' }}, 'AES-GCM', true, ['encrypt'])),
+                       await rejected(s.wrapKey('raw', hmac, kek, 'AES-CBC')),
+                       await rejected(s.unwrapKey('raw', new Uint8Array(24), kek, 'AES-KW', 'AES-GCM', true, ['encrypt']))];
+             }})()"
+        ),
+        json!([
+            "0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf", 6, "hi",
+            ["DOMException", "OperationError"], 32, "seventeen bytes!!", true, true,
+            "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5", "00112233445566778899aabbccddeeff", 128, false,
+            ["A256CBC", "oct", 43, {"name": "AES-CBC", "length": 256}],
+            ["DOMException", "OperationError"], ["DOMException", "OperationError"], ["DOMException", "OperationError"],
+            ["DOMException", "OperationError"], ["DOMException", "InvalidAccessError"], ["DOMException", "InvalidAccessError"],
+            ["DOMException", "DataError"], ["DOMException", "SyntaxError"], ["DOMException", "OperationError"],
+            ["TypeError", "TypeError"], ["DOMException", "DataError"], ["DOMException", "InvalidAccessError"],
+            ["DOMException", "OperationError"]
+        ]),
+    );
+}
+
+#[test]
 fn subtle_errors_are_webcrypto_s() {
     // Rejections, never synchronous throws; DOMException names where the
     // spec says, TypeErrors for WebIDL conversions. (Only cases where node

@@ -1,8 +1,11 @@
 // crypto.subtle (SubtleCrypto) and CryptoKey, written to the Web
 // Cryptography API: digest (SHA-1, SHA-256, SHA-384, SHA-512); HMAC keys
 // (generateKey, importKey and exportKey as raw or jwk, sign, verify); HKDF
-// and PBKDF2 keys (importKey raw, deriveBits, deriveKey). Other algorithms
-// are NotSupportedError. The cryptography is Rust's (guest/src/web/subtle.rs,
+// and PBKDF2 keys (importKey raw, deriveBits, deriveKey); AES-CBC, AES-CTR
+// and AES-GCM keys (generateKey, importKey/exportKey raw or jwk, encrypt,
+// decrypt, wrapKey, unwrapKey) and AES-KW keys (the same, wrapKey and
+// unwrapKey). Other algorithms (RSA, EC, Ed25519, X25519) are
+// NotSupportedError. The cryptography is Rust's (guest/src/web/subtle.rs,
 // the RustCrypto crates); this file does the WebIDL conversions, algorithm
 // normalisation, key checks and errors, in the spec's order.
 //
@@ -71,21 +74,24 @@ function usageList(v, what) {
   return out;
 }
 
-// unsigned long: [EnforceRange] throws on what would wrap; otherwise
-// modulo 2^32.
-function unsignedLong(v, what, enforceRange) {
+// An unsigned integer of `bits` bits (octet 8, unsigned short 16,
+// unsigned long 32): [EnforceRange] throws on what would wrap; otherwise
+// modulo 2^bits.
+function unsigned(v, what, bits, enforceRange) {
   let n = Number(v);
+  const max = 2 ** bits - 1;
   if (enforceRange) {
     if (!Number.isFinite(n)) throw codeError(TypeError, 'ERR_OUT_OF_RANGE', `${what} is not a finite number.`);
     n = Math.trunc(n);
-    if (n < 0 || n > 0xffffffff) {
-      throw codeError(TypeError, 'ERR_OUT_OF_RANGE', `${what} is outside the expected range of 0 to 4294967295.`);
+    if (n < 0 || n > max) {
+      throw codeError(TypeError, 'ERR_OUT_OF_RANGE', `${what} is outside the expected range of 0 to ${max}.`);
     }
     return n;
   }
   if (!Number.isFinite(n)) return 0;
-  return ((Math.trunc(n) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return ((Math.trunc(n) % 2 ** bits) + 2 ** bits) % 2 ** bits;
 }
+const enforced = (bits) => (v, what) => unsigned(v, what, bits, true);
 
 function cryptoKeyArg(v, method, index) {
   if (!isKey(v)) {
@@ -114,7 +120,7 @@ function member(dict, name, type, required, convert) {
 const hashMember = (type, required) => (dict) => member(dict, 'hash', type, required, (v) => normalize(v, 'digest'));
 const hmacParams = (type) => (dict) => ({
   hash: hashMember(type, true)(dict),
-  length: member(dict, 'length', type, false, (v, what) => unsignedLong(v, what, true)),
+  length: member(dict, 'length', type, false, enforced(32)),
 });
 
 // The algorithms each operation knows: upper-cased name -> [its registered
@@ -122,20 +128,45 @@ const hmacParams = (type) => (dict) => ({
 // lexicographic order)]. "get key length" is deriveKey's question to the
 // derived key's algorithm.
 const noParams = () => ({});
+const AES = ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW'];
+const AES_CIPHERS = ['AES-CTR', 'AES-CBC', 'AES-GCM'];
+const aesLength = (type) => (dict) => ({ length: member(dict, 'length', type, true, enforced(16)) });
+const CIPHER_PARAMS = {
+  'AES-CBC': (dict) => ({ iv: member(dict, 'iv', 'AesCbcParams', true, bufferCopy) }),
+  'AES-CTR': (dict) => ({
+    counter: member(dict, 'counter', 'AesCtrParams', true, bufferCopy),
+    length: member(dict, 'length', 'AesCtrParams', true, enforced(8)),
+  }),
+  'AES-GCM': (dict) => ({
+    additionalData: member(dict, 'additionalData', 'AesGcmParams', false, bufferCopy),
+    iv: member(dict, 'iv', 'AesGcmParams', true, bufferCopy),
+    tagLength: member(dict, 'tagLength', 'AesGcmParams', false, enforced(8)),
+  }),
+};
+const byName = (names, convert) => Object.fromEntries(names.map((n) => [n, [n, convert(n)]]));
 const REGISTERED = {
   digest: Object.fromEntries(HASHES.map((h) => [h, [h, noParams]])),
   sign: { HMAC: ['HMAC', noParams] },
   verify: { HMAC: ['HMAC', noParams] },
-  generateKey: { HMAC: ['HMAC', hmacParams('HmacKeyGenParams')] },
+  encrypt: byName(AES_CIPHERS, (n) => CIPHER_PARAMS[n]),
+  decrypt: byName(AES_CIPHERS, (n) => CIPHER_PARAMS[n]),
+  wrapKey: { 'AES-KW': ['AES-KW', noParams] },
+  unwrapKey: { 'AES-KW': ['AES-KW', noParams] },
+  generateKey: {
+    HMAC: ['HMAC', hmacParams('HmacKeyGenParams')],
+    ...byName(AES, () => aesLength('AesKeyGenParams')),
+  },
   importKey: {
     HMAC: ['HMAC', hmacParams('HmacImportParams')],
     HKDF: ['HKDF', noParams],
     PBKDF2: ['PBKDF2', noParams],
+    ...byName(AES, () => noParams),
   },
   'get key length': {
     HMAC: ['HMAC', hmacParams('HmacImportParams')],
     HKDF: ['HKDF', noParams],
     PBKDF2: ['PBKDF2', noParams],
+    ...byName(AES, () => aesLength('AesDerivedKeyParams')),
   },
   deriveBits: {
     HKDF: ['HKDF', (dict) => ({
@@ -145,7 +176,7 @@ const REGISTERED = {
     })],
     PBKDF2: ['PBKDF2', (dict) => ({
       hash: hashMember('Pbkdf2Params', true)(dict),
-      iterations: member(dict, 'iterations', 'Pbkdf2Params', true, (v, what) => unsignedLong(v, what, true)),
+      iterations: member(dict, 'iterations', 'Pbkdf2Params', true, enforced(32)),
       salt: member(dict, 'salt', 'Pbkdf2Params', true, bufferCopy),
     })],
   },
@@ -276,29 +307,46 @@ function jwkDictionary(v, what) {
   };
 }
 
+// A secret key's bytes from a JsonWebKey (WebCrypto's checks for an "oct"
+// key, in its order): `algFor(bytes)` is the "alg" the key must have if it
+// has one, `use` its "use" ("sig" or "enc").
+function jwkSecret(jwk, algFor, use, extractable, usages) {
+  if (jwk.kty !== 'oct') throw domError('DataError', 'Invalid JWK "kty" Parameter');
+  if (jwk.k === undefined) throw domError('DataError', 'Invalid JWK "k" Parameter');
+  const data = base64urlDecode(jwk.k);
+  const alg = algFor(data);
+  if (jwk.alg !== undefined && jwk.alg !== alg) {
+    throw domError('DataError', 'JWK "alg" does not match the requested algorithm');
+  }
+  if (usages.length > 0 && jwk.use !== undefined && jwk.use !== use) {
+    throw domError('DataError', 'Invalid JWK "use" Parameter');
+  }
+  if (jwk.key_ops !== undefined) {
+    if (new Set(jwk.key_ops).size !== jwk.key_ops.length || jwk.key_ops.some((o) => !KEY_USAGES.includes(o)) ||
+        usages.some((u) => !jwk.key_ops.includes(u))) {
+      throw domError('DataError', 'Key operations and usage mismatch');
+    }
+  }
+  if (jwk.ext === false && extractable) throw domError('DataError', 'JWK "ext" Parameter and extractable mismatch');
+  return data;
+}
+
+// A secret key as `format`: its bytes, or a JsonWebKey whose "alg" is `alg`.
+function secretExport(format, k, alg) {
+  if (format === 'raw') return k.data.slice(0);
+  if (format === 'jwk') {
+    return { alg, ext: k.extractable, k: base64urlEncode(k.data), key_ops: k.usages.slice(), kty: 'oct' };
+  }
+  throw domError('NotSupportedError', `Unable to export ${k.algorithm.name} key with format ${format}`);
+}
+
 function hmacImport(format, keyData, alg, extractable, usages) {
   checkUsages(usages, ['sign', 'verify'], 'HMAC');
   let data;
   if (format === 'raw') {
     data = keyData;
   } else if (format === 'jwk') {
-    const jwk = keyData;
-    if (jwk.kty !== 'oct') throw domError('DataError', 'Invalid JWK "kty" Parameter');
-    if (jwk.k === undefined) throw domError('DataError', 'Invalid JWK "k" Parameter');
-    data = base64urlDecode(jwk.k);
-    if (jwk.alg !== undefined && jwk.alg !== JWK_ALG[alg.hash.name]) {
-      throw domError('DataError', 'JWK "alg" does not match the requested algorithm');
-    }
-    if (usages.length > 0 && jwk.use !== undefined && jwk.use !== 'sig') {
-      throw domError('DataError', 'Invalid JWK "use" Parameter');
-    }
-    if (jwk.key_ops !== undefined) {
-      if (new Set(jwk.key_ops).size !== jwk.key_ops.length || jwk.key_ops.some((o) => !KEY_USAGES.includes(o)) ||
-          usages.some((u) => !jwk.key_ops.includes(u))) {
-        throw domError('DataError', 'Key operations and usage mismatch');
-      }
-    }
-    if (jwk.ext === false && extractable) throw domError('DataError', 'JWK "ext" Parameter and extractable mismatch');
+    data = jwkSecret(keyData, () => JWK_ALG[alg.hash.name], 'sig', extractable, usages);
   } else {
     throw domError('NotSupportedError', `Unable to import HMAC key with format ${format}`);
   }
@@ -313,19 +361,79 @@ function hmacImport(format, keyData, alg, extractable, usages) {
   return hmacKey(data, alg.hash, length, extractable, usages);
 }
 
-function hmacExport(format, k) {
-  if (format === 'raw') return k.data.slice(0);
-  if (format === 'jwk') {
-    return {
-      alg: JWK_ALG[k.algorithm.hash.name],
-      ext: k.extractable,
-      k: base64urlEncode(k.data),
-      key_ops: k.usages.slice(),
-      kty: 'oct',
-    };
-  }
-  throw domError('NotSupportedError', `Unable to export HMAC key with format ${format}`);
+const hmacExport = (format, k) => secretExport(format, k, JWK_ALG[k.algorithm.hash.name]);
+
+// ---- AES -------------------------------------------------------------------
+
+const AES_LENGTHS = [128, 192, 256];
+const aesUsages = (name) => (name === 'AES-KW' ? ['wrapKey', 'unwrapKey'] : ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey']);
+// JWK "alg" of an AES key: "A128GCM", "A256KW", ...
+const aesJwkAlg = (name, bits) => `A${bits}${name.slice(4)}`;
+
+function aesKey(name, data, extractable, usages) {
+  return new CryptoKey(token, 'secret', extractable, { name, length: data.byteLength * 8 }, usages, data);
 }
+
+function aesGenerate(alg, extractable, usages) {
+  checkUsages(usages, aesUsages(alg.name), alg.name);
+  if (!AES_LENGTHS.includes(alg.length)) {
+    throw domError('OperationError', 'AES key length must be 128, 192, or 256 bits');
+  }
+  return aesKey(alg.name, randomKey(alg.length), extractable, usages);
+}
+
+function aesImport(format, keyData, alg, extractable, usages) {
+  checkUsages(usages, aesUsages(alg.name), alg.name);
+  const checkLength = (data) => {
+    if (!AES_LENGTHS.includes(data.byteLength * 8)) throw domError('DataError', 'Invalid key length');
+    return data.byteLength * 8;
+  };
+  let data;
+  if (format === 'raw') {
+    data = keyData;
+    checkLength(data);
+  } else if (format === 'jwk') {
+    data = jwkSecret(keyData, (d) => aesJwkAlg(alg.name, checkLength(d)), 'enc', extractable, usages);
+  } else {
+    throw domError('NotSupportedError', `Unable to import ${alg.name} key with format ${format}`);
+  }
+  return aesKey(alg.name, data, extractable, usages);
+}
+
+const aesExport = (format, k) => secretExport(format, k, aesJwkAlg(k.algorithm.name, k.algorithm.length));
+
+// A native result of null is the operation's failure (bad padding, a
+// wrong tag, a counter that would repeat).
+function orFail(result) {
+  if (result === null || result === undefined) {
+    throw domError('OperationError', 'The operation failed for an operation-specific reason');
+  }
+  return result;
+}
+
+const GCM_TAG_LENGTHS = [32, 64, 96, 104, 112, 120, 128];
+const EMPTY = new ArrayBuffer(0);
+
+// encrypt and decrypt (and wrapKey/unwrapKey through them): `encrypt`
+// says which.
+const CIPHER = {
+  'AES-CBC'(encrypt, alg, k, data) {
+    if (alg.iv.byteLength !== 16) throw domError('OperationError', 'algorithm.iv must contain exactly 16 bytes');
+    return orFail(native.aesCbc(encrypt, k.data, alg.iv, data));
+  },
+  'AES-CTR'(encrypt, alg, k, data) {
+    if (alg.counter.byteLength !== 16) throw domError('OperationError', 'algorithm.counter must contain exactly 16 bytes');
+    if (alg.length === 0 || alg.length > 128) throw domError('OperationError', 'algorithm.length must be between 1 and 128');
+    return orFail(native.aesCtr(k.data, alg.counter, alg.length, data));
+  },
+  'AES-GCM'(encrypt, alg, k, data) {
+    const tagLength = alg.tagLength === undefined ? 128 : alg.tagLength;
+    if (!GCM_TAG_LENGTHS.includes(tagLength)) {
+      throw domError('OperationError', `${tagLength} is not a valid AES-GCM tag length`);
+    }
+    return orFail(native.aesGcm(encrypt, k.data, alg.iv, alg.additionalData || EMPTY, tagLength / 8, data));
+  },
+};
 
 // ---- HKDF and PBKDF2 ---------------------------------------------------------
 
@@ -363,13 +471,23 @@ const DERIVE_BITS = {
 
 // ---- the per-algorithm operations ----------------------------------------------
 
-const IMPORT = { HMAC: hmacImport, HKDF: kdfImport('HKDF'), PBKDF2: kdfImport('PBKDF2') };
-const EXPORT = { HMAC: hmacExport };
+const IMPORT = {
+  HMAC: hmacImport, HKDF: kdfImport('HKDF'), PBKDF2: kdfImport('PBKDF2'),
+  ...Object.fromEntries(AES.map((n) => [n, aesImport])),
+};
+const EXPORT = { HMAC: hmacExport, ...Object.fromEntries(AES.map((n) => [n, aesExport])) };
+const GENERATE = { HMAC: hmacGenerate, ...Object.fromEntries(AES.map((n) => [n, aesGenerate])) };
 
 // deriveKey's "get key length": the bits to derive for a key of this
 // algorithm (null: the algorithm has no fixed length, which deriveBits
 // refuses).
 function keyLength(alg) {
+  if (AES.includes(alg.name)) {
+    if (!AES_LENGTHS.includes(alg.length)) {
+      throw domError('OperationError', 'AES key length must be 128, 192, or 256 bits');
+    }
+    return alg.length;
+  }
   if (alg.name !== 'HMAC') return null;
   if (alg.length === undefined) return BLOCK_BITS[alg.hash.name];
   if (alg.length === 0) throw codeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'HMAC key length must not be zero');
@@ -412,11 +530,13 @@ class SubtleCrypto {
   }
 
   async encrypt(algorithm, key, data) {
-    return unsupported(this, 'encrypt', arguments, 3);
+    checkThis(this);
+    return cipher(true, 'encrypt', arguments);
   }
 
   async decrypt(algorithm, key, data) {
-    return unsupported(this, 'decrypt', arguments, 3);
+    checkThis(this);
+    return cipher(false, 'decrypt', arguments);
   }
 
   async sign(algorithm, key, data) {
@@ -454,7 +574,8 @@ class SubtleCrypto {
     requireArgs('generateKey', arguments, 3);
     extractable = !!extractable;
     const usages = usageList(keyUsages, "Failed to execute 'generateKey' on 'SubtleCrypto': 3rd argument");
-    const key = hmacGenerate(normalize(algorithm, 'generateKey'), extractable, usages);
+    const alg = normalize(algorithm, 'generateKey');
+    const key = GENERATE[alg.name](alg, extractable, usages);
     if (usages.length === 0) throw domError('SyntaxError', 'Usages cannot be empty when creating a key.');
     return key;
   }
@@ -477,7 +598,7 @@ class SubtleCrypto {
     checkThis(this);
     requireArgs('deriveBits', arguments, 2);
     cryptoKeyArg(baseKey, 'deriveBits', 1);
-    if (length !== null) length = unsignedLong(length, 'length', false);
+    if (length !== null) length = unsigned(length, 'length', 32, false);
     const alg = normalize(algorithm, 'deriveBits');
     const k = keySlots(baseKey);
     checkKey(k, alg, 'deriveBits');
@@ -518,11 +639,50 @@ class SubtleCrypto {
   }
 
   async wrapKey(format, key, wrappingKey, wrapAlgorithm) {
-    return unsupported(this, 'wrapKey', arguments, 4);
+    checkThis(this);
+    requireArgs('wrapKey', arguments, 4);
+    format = enumValue(format, KEY_FORMATS, "Failed to execute 'wrapKey' on 'SubtleCrypto': 1st argument", 'KeyFormat');
+    cryptoKeyArg(key, 'wrapKey', 1);
+    cryptoKeyArg(wrappingKey, 'wrapKey', 2);
+    const alg = normalizeWrap(wrapAlgorithm, 'wrapKey', 'encrypt');
+    const w = keySlots(wrappingKey);
+    checkKey(w, alg, 'wrapKey');
+    const k = keySlots(key);
+    const exporter = EXPORT[k.algorithm.name];
+    if (exporter === undefined) throw domError('NotSupportedError', `Unable to export ${k.algorithm.name} keys`);
+    if (!k.extractable) throw domError('InvalidAccessError', 'key is not extractable');
+    let bytes = exporter(format, k);
+    if (format === 'jwk') bytes = bufferCopy(new TextEncoder().encode(JSON.stringify(bytes)));
+    return alg.name === 'AES-KW' ? orFail(native.aesKw(true, w.data, bytes)) : CIPHER[alg.name](true, alg, w, bytes);
   }
 
   async unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
-    return unsupported(this, 'unwrapKey', arguments, 7);
+    checkThis(this);
+    requireArgs('unwrapKey', arguments, 7);
+    const what = (i) => `Failed to execute 'unwrapKey' on 'SubtleCrypto': ${ordinal(i)} argument`;
+    format = enumValue(format, KEY_FORMATS, what(0), 'KeyFormat');
+    wrappedKey = bufferCopy(wrappedKey, what(1));
+    cryptoKeyArg(unwrappingKey, 'unwrapKey', 2);
+    extractable = !!extractable;
+    const usages = usageList(keyUsages, what(6));
+    const alg = normalizeWrap(unwrapAlgorithm, 'unwrapKey', 'decrypt');
+    const importAlg = normalize(unwrappedKeyAlgorithm, 'importKey');
+    const w = keySlots(unwrappingKey);
+    checkKey(w, alg, 'unwrapKey');
+    let bytes = alg.name === 'AES-KW'
+      ? orFail(native.aesKw(false, w.data, wrappedKey))
+      : CIPHER[alg.name](false, alg, w, wrappedKey);
+    if (format === 'jwk') {
+      let jwk;
+      try {
+        jwk = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (_) {
+        throw domError('DataError', 'The unwrapped key is not a JSON Web Key');
+      }
+      if (jwk === null || typeof jwk !== 'object') throw domError('DataError', 'The unwrapped key is not a JSON Web Key');
+      bytes = jwkDictionary(jwk, what(1));
+    }
+    return importKey(format, bytes, importAlg, extractable, usages);
   }
 
   static {
@@ -542,12 +702,27 @@ for (const cls of [SubtleCrypto, CryptoKey]) {
   Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: cls.name, configurable: true });
 }
 
-// encrypt, decrypt, wrapKey, unwrapKey: no algorithm jsbox has does them,
-// so every call ends where normalisation finds no algorithm.
-function unsupported(self, method, args, count) {
-  checkThis(self);
-  requireArgs(method, args, count);
-  throw domError('NotSupportedError', 'Unrecognized algorithm name');
+// encrypt and decrypt: `args` are the method's (algorithm, key, data).
+function cipher(encrypt, method, args) {
+  requireArgs(method, args, 3);
+  const [algorithm, key] = args;
+  cryptoKeyArg(key, method, 1);
+  const data = bufferCopy(args[2], `Failed to execute '${method}' on 'SubtleCrypto': 3rd argument`);
+  const alg = normalize(algorithm, method);
+  const k = keySlots(key);
+  checkKey(k, alg, method);
+  return CIPHER[alg.name](encrypt, alg, k, data);
+}
+
+// wrapKey's and unwrapKey's algorithm: one that wraps (AES-KW), or else
+// one that encrypts, as the spec's two-step normalisation says.
+function normalizeWrap(algorithm, op, fallback) {
+  try {
+    return normalize(algorithm, op);
+  } catch (e) {
+    if (!(e instanceof DOMException) || e.name !== 'NotSupportedError') throw e;
+    return normalize(algorithm, fallback);
+  }
 }
 
 module.exports = { SubtleCrypto, CryptoKey, subtle: new SubtleCrypto(token) };

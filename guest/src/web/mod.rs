@@ -70,6 +70,10 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("hmacVerify", Function::new(ctx.clone(), subtle::hmac_verify)?)?;
     n.set("pbkdf2", Function::new(ctx.clone(), subtle::pbkdf2)?)?;
     n.set("hkdf", Function::new(ctx.clone(), subtle::hkdf)?)?;
+    n.set("aesCbc", Function::new(ctx.clone(), subtle::aes_cbc)?)?;
+    n.set("aesCtr", Function::new(ctx.clone(), subtle::aes_ctr)?)?;
+    n.set("aesGcm", Function::new(ctx.clone(), subtle::aes_gcm)?)?;
+    n.set("aesKw", Function::new(ctx.clone(), subtle::aes_kw)?)?;
     Ok(n)
 }
 
