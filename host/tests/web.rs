@@ -479,15 +479,16 @@ fn subtle_derives_with_pbkdf2_and_hkdf() {
 #[test]
 fn subtle_aes_encrypts_decrypts_and_wraps() {
     // NIST GCM test case 2 (zero key, IV and block); RFC 3394's 128-bit
-    // KEK wrapping 128 bits; CBC and CTR round trips, the CTR counter's
-    // low 2 bits wrapping without carrying into the rest (so blocks 0 and 4
-    // share a keystream block); a JWK wrapped with AES-GCM.
+    // KEK wrapping 128 bits; CBC; CTR with a 3-bit counter that starts at
+    // 6 and wraps to 0 without carrying into the counter block's other
+    // bits (its third block is the first block of a counter of 0), and
+    // refuses the 9 blocks that would repeat one; a JWK wrapped with AES-GCM.
     check(
         &format!(
             "{REJECTED}(async () => {{
                const s = crypto.subtle;
                const bytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
-               const zero = await s.importKey('raw', new Uint8Array(16), 'AES-GCM', true, ['encrypt', 'decrypt']);
+               const zero = await s.importKey('raw', new Uint8Array(16), 'AES-GCM', true, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey']);
                const gcm = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(12) }}, zero, new Uint8Array(16));
                const short = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, utf8('hi'));
                const back = await s.decrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, short);
@@ -498,8 +499,10 @@ fn subtle_aes_encrypts_decrypts_and_wraps() {
                const cbc = await s.encrypt({{ name: 'AES-CBC', iv }}, cbcKey, utf8('seventeen bytes!!'));
                const cbcBack = new TextDecoder().decode(await s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, cbc));
                const ctrKey = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f1011121314151617'), 'AES-CTR', false, ['encrypt']);
-               const counter = new Uint8Array(16); counter[15] = 1;
-               const ctr = new Uint8Array(await s.encrypt({{ name: 'AES-CTR', counter, length: 2 }}, ctrKey, new Uint8Array(80)));
+               const counter = new Uint8Array(16); counter[0] = 0xff; counter[15] = 6;
+               const ctr = new Uint8Array(await s.encrypt({{ name: 'AES-CTR', counter, length: 3 }}, ctrKey, new Uint8Array(80)));
+               const wrapped0 = new Uint8Array(16); wrapped0[0] = 0xff;
+               const ctr0 = await s.encrypt({{ name: 'AES-CTR', counter: wrapped0, length: 3 }}, ctrKey, new Uint8Array(16));
                const kek = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f'), 'AES-KW', false, ['wrapKey', 'unwrapKey']);
                const hmac = await s.importKey('raw', bytes('00112233445566778899aabbccddeeff'), {{ name: 'HMAC', hash: 'SHA-256' }}, true, ['sign']);
                const wrapped = await s.wrapKey('raw', hmac, kek, 'AES-KW');
@@ -508,10 +511,10 @@ fn subtle_aes_encrypts_decrypts_and_wraps() {
                const fromJwk = await s.unwrapKey('jwk', jwkWrapped, zero, {{ name: 'AES-GCM', iv: new Uint8Array(12) }}, {{ name: 'HMAC', hash: 'SHA-256' }}, false, ['sign']);
                const jwk = await s.exportKey('jwk', cbcKey);
                return [hex(gcm), short.byteLength, new TextDecoder().decode(back), badTag, cbc.byteLength, cbcBack,
-                       hex(ctr.slice(0, 16)) === hex(ctr.slice(64, 80)), hex(ctr.slice(0, 16)) !== hex(ctr.slice(16, 32)),
+                       hex(ctr.slice(32, 48)) === hex(ctr0), hex(ctr.slice(0, 16)) !== hex(ctr.slice(16, 32)),
                        hex(wrapped), hex(await s.exportKey('raw', unwrapped)), fromJwk.algorithm.length, fromJwk.extractable,
                        [jwk.alg, jwk.kty, jwk.k.length, cbcKey.algorithm],
-                       await rejected(s.encrypt({{ name: 'AES-CTR', counter, length: 2 }}, ctrKey, new Uint8Array(81))),
+                       await rejected(s.encrypt({{ name: 'AES-CTR', counter, length: 3 }}, ctrKey, new Uint8Array(129))),
                        await rejected(s.encrypt({{ name: 'AES-CBC', iv: new Uint8Array(8) }}, cbcKey, utf8('x'))),
                        await rejected(s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, new Uint8Array(16))),
                        await rejected(s.encrypt({{ name: 'AES-GCM', iv, tagLength: 40 }}, zero, utf8('x'))),
@@ -534,7 +537,7 @@ fn subtle_aes_encrypts_decrypts_and_wraps() {
             ["DOMException", "OperationError"], ["DOMException", "OperationError"], ["DOMException", "OperationError"],
             ["DOMException", "OperationError"], ["DOMException", "InvalidAccessError"], ["DOMException", "InvalidAccessError"],
             ["DOMException", "DataError"], ["DOMException", "SyntaxError"], ["DOMException", "OperationError"],
-            ["TypeError", "TypeError"], ["DOMException", "DataError"], ["DOMException", "InvalidAccessError"],
+            ["TypeError", "TypeError"], ["DOMException", "DataError"], ["TypeError", "TypeError"],
             ["DOMException", "OperationError"]
         ]),
     );

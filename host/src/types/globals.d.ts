@@ -88,6 +88,12 @@ declare namespace jsbox {
     interface HmacKeyParams { name: "HMAC"; hash: HashAlgorithmIdentifier; length?: number }
     interface HkdfParams { name: "HKDF"; hash: HashAlgorithmIdentifier; salt: BufferSource; info: BufferSource }
     interface Pbkdf2Params { name: "PBKDF2"; hash: HashAlgorithmIdentifier; salt: BufferSource; iterations: number }
+    interface AesKeyParams { name: "AES-CBC" | "AES-CTR" | "AES-GCM" | "AES-KW"; length: 128 | 192 | 256 }
+    type AesParams =
+        | { name: "AES-CBC"; iv: BufferSource }
+        | { name: "AES-CTR"; counter: BufferSource; length: number }
+        | { name: "AES-GCM"; iv: BufferSource; additionalData?: BufferSource; tagLength?: number };
+    type WrapParams = AesParams | "AES-KW" | { name: "AES-KW" };
     interface JsonWebKey {
         kty?: string; k?: string; alg?: string; ext?: boolean; key_ops?: string[]; use?: string;
         [member: string]: unknown;
@@ -104,10 +110,11 @@ interface CryptoKey {
 }
 declare var CryptoKey: { prototype: CryptoKey };
 
-/** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, HKDF and PBKDF2. */
+/** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, AES (CBC, CTR, GCM, KW), HKDF and PBKDF2. */
 interface SubtleCrypto {
     digest(algorithm: jsbox.HashAlgorithmIdentifier, data: jsbox.BufferSource): Promise<ArrayBuffer>;
-    generateKey(algorithm: jsbox.HmacKeyParams, extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    generateKey(algorithm: jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
+        keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
     importKey(format: "jwk", keyData: jsbox.JsonWebKey, algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams,
         extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
     importKey(format: Exclude<jsbox.KeyFormat, "jwk">, keyData: jsbox.BufferSource,
@@ -120,14 +127,15 @@ interface SubtleCrypto {
         data: jsbox.BufferSource): Promise<boolean>;
     deriveBits(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey, length?: number | null): Promise<ArrayBuffer>;
     deriveKey(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey,
-        derivedKeyType: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams, extractable: boolean,
+        derivedKeyType: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
         keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
-    encrypt(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
-    decrypt(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    encrypt(algorithm: jsbox.AesParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    decrypt(algorithm: jsbox.AesParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
     wrapKey(format: jsbox.KeyFormat, key: CryptoKey, wrappingKey: CryptoKey,
-        wrapAlgorithm: jsbox.AlgorithmIdentifier): Promise<ArrayBuffer>;
+        wrapAlgorithm: jsbox.WrapParams): Promise<ArrayBuffer>;
     unwrapKey(format: jsbox.KeyFormat, wrappedKey: jsbox.BufferSource, unwrappingKey: CryptoKey,
-        unwrapAlgorithm: jsbox.AlgorithmIdentifier, unwrappedKeyAlgorithm: jsbox.AlgorithmIdentifier,
+        unwrapAlgorithm: jsbox.WrapParams,
+        unwrappedKeyAlgorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams,
         extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
 }
 declare var SubtleCrypto: { prototype: SubtleCrypto };
