@@ -3,9 +3,9 @@
 // (generateKey, importKey and exportKey as raw or jwk, sign, verify); HKDF
 // and PBKDF2 keys (importKey raw, deriveBits, deriveKey); AES-CBC, AES-CTR
 // and AES-GCM keys (generateKey, importKey/exportKey raw or jwk, encrypt,
-// decrypt, wrapKey, unwrapKey) and AES-KW keys (the same, wrapKey and
-// unwrapKey). Other algorithms (RSA, EC, Ed25519, X25519) are
-// NotSupportedError. The cryptography is Rust's (guest/src/web/subtle.rs,
+// decrypt, wrapKey, unwrapKey) and AES-KW keys (generateKey,
+// importKey/exportKey, wrapKey, unwrapKey). Other algorithms (RSA, EC,
+// Ed25519, X25519) are NotSupportedError. The cryptography is Rust's (guest/src/web/subtle.rs,
 // the RustCrypto crates); this file does the WebIDL conversions, algorithm
 // normalisation, key checks and errors, in the spec's order.
 //
@@ -14,14 +14,15 @@
 // has none of it in its heap. Where node 20 departs from the spec (a
 // non-extractable key's export throws "InvalidAccessException", a wrong
 // format for an HMAC key a plain Error or InvalidAccessError, an HMAC
-// import length in the last byte a DataError), this follows the spec.
+// import length in the last byte a DataError, a jwk import of a
+// BufferSource a DataError, repeated usages on import a DataError), this
+// follows the spec (docs/web-platform.md lists these too).
 'use strict';
 
 const { native, web } = require('jsbox:web');
 const { DOMException, codeError } = web;
 
 const token = Symbol('jsbox:subtle');
-const TypedArray = Object.getPrototypeOf(Uint8Array);
 const HASHES = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
 const KEY_FORMATS = ['raw', 'spki', 'pkcs8', 'jwk'];
 const KEY_USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey'];
@@ -31,7 +32,7 @@ const BLOCK_BITS = { 'SHA-1': 512, 'SHA-256': 512, 'SHA-384': 1024, 'SHA-512': 1
 const JWK_ALG = { 'SHA-1': 'HS1', 'SHA-256': 'HS256', 'SHA-384': 'HS384', 'SHA-512': 'HS512' };
 
 const domError = (name, message) => new DOMException(message, name);
-const ordinal = (i) => ['1st', '2nd', '3rd', '4th', '5th'][i];
+const ordinal = (i) => ['1st', '2nd', '3rd', '4th', '5th', '6th', '7th'][i];
 
 // ---- WebIDL conversions ---------------------------------------------------
 
