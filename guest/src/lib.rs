@@ -270,7 +270,7 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
     let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
     let (api, snapshot) = runtime.context().with(|ctx| -> Result<_, JsError> {
         // Web platform globals first, so registry modules and init scripts see them.
-        web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
+        let lazy_global = web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         install_math_random(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
             .json_parse(registry_json)
@@ -323,8 +323,18 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
         // then init scripts and imports): the host refuses the clock and
         // randomness to it while a snapshot is built.
         host::user_code();
+        // More arguments than a tuple converts: built one by one.
+        let mut args = javy::quickjs::function::Args::new(ctx.clone(), 8);
+        args.push_arg(registry.clone()).map_err(registry_error)?;
+        args.push_arg(compiled).map_err(registry_error)?;
+        args.push_arg(host_call).map_err(registry_error)?;
+        args.push_arg(host_console).map_err(registry_error)?;
+        args.push_arg(host_bind).map_err(registry_error)?;
+        args.push_arg(call_async.clone()).map_err(registry_error)?;
+        args.push_arg(node_module).map_err(registry_error)?;
+        args.push_arg(lazy_global).map_err(registry_error)?;
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), node_module))
+            .call_arg(args)
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 

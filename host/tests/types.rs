@@ -141,6 +141,8 @@ export default async function plugin(input: { dir: string }): Promise<string> {
   const url = new URL("https://example.com/a?b=1");
   const bytes = new TextEncoder().encode(text);
   const id: string = crypto.randomUUID();
+  const key: CryptoKey = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const tag: ArrayBuffer = await crypto.subtle.sign("HMAC", key, await crypto.subtle.digest("SHA-256", bytes));
   const copy = structuredClone({ when: new Date(0) });
   const timer = setTimeout(() => {}, 10);
   clearTimeout(timer);
@@ -148,7 +150,7 @@ export default async function plugin(input: { dir: string }): Promise<string> {
   controller.signal.addEventListener("abort", (e: Event) => console.log(e.type));
   const env: string | undefined = process.env.NODE_ENV;
   const b64: string = Buffer.from(text).toString("base64") + btoa("hi");
-  console.log(total, s.len, label, sx + sy, feet, many, o.x, raw, url.searchParams.get("b"), bytes.length, id, copy.when, env, b64);
+  console.log(total, s.len, label, sx + sy, feet, many, o.x, raw, url.searchParams.get("b"), bytes.length, id, tag.byteLength, copy.when, env, b64);
   return `${total}`;
 }
 "#;

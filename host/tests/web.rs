@@ -1,5 +1,6 @@
 //! Web platform globals (guest/src/web): URL, URLSearchParams, atob, btoa,
-//! structuredClone, crypto, performance, Event/EventTarget/CustomEvent,
+//! structuredClone, crypto (with crypto.subtle, SubtleCrypto, CryptoKey),
+//! performance, Event/EventTarget/CustomEvent,
 //! AbortController/AbortSignal, DOMException, queueMicrotask, TextEncoder,
 //! TextDecoder.
 //!
@@ -318,6 +319,298 @@ fn crypto_random_values_and_uuids() {
             ["DOMException", "TypeMismatchError", "The data argument must be an integer-type TypedArray", 17],
             ["DOMException", "QuotaExceededError", "The requested length exceeds 65,536 bytes", 22],
             65536, "[object Crypto]", true
+        ]),
+    );
+}
+
+/// `[constructor name, name]` of a rejection (or 'resolved'), for the
+/// crypto.subtle error checks: the messages are node's own wording.
+const REJECTED: &str = "const rejected = (p) => p.then(() => 'resolved', (e) => [e.constructor.name, e.name]);\n\
+    const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');\n\
+    const utf8 = (s) => new TextEncoder().encode(s);\n";
+
+#[test]
+fn subtle_crypto_has_node_s_shape() {
+    // Operations and attributes enumerable, interfaces not; the method
+    // lengths are WebIDL's required-argument counts.
+    check_caught(
+        r#"const proto = Object.getPrototypeOf(crypto.subtle);
+           const d = Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle');
+           [typeof d.get, d.enumerable, crypto.subtle === crypto.subtle, crypto.subtle instanceof SubtleCrypto,
+            proto === SubtleCrypto.prototype, Object.prototype.toString.call(crypto.subtle),
+            Object.getOwnPropertyDescriptor(globalThis, 'SubtleCrypto').enumerable,
+            Object.getOwnPropertyDescriptor(globalThis, 'CryptoKey').enumerable,
+            Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor').sort()
+              .map((n) => [n, proto[n].length, Object.getOwnPropertyDescriptor(proto, n).enumerable]),
+            Object.getOwnPropertyNames(CryptoKey.prototype).filter((n) => n !== 'constructor').sort()
+              .map((n) => [n, Object.getOwnPropertyDescriptor(CryptoKey.prototype, n).enumerable]),
+            caught(() => new SubtleCrypto()), caught(() => new CryptoKey()),
+            caught(() => d.get.call({})),
+            caught(() => Object.getOwnPropertyDescriptor(CryptoKey.prototype, 'type').get.call({}))]"#,
+        json!([
+            "function", true, true, true, true, "[object SubtleCrypto]", false, false,
+            [["decrypt", 3, true], ["deriveBits", 2, true], ["deriveKey", 5, true], ["digest", 2, true],
+             ["encrypt", 3, true], ["exportKey", 2, true], ["generateKey", 3, true], ["importKey", 5, true],
+             ["sign", 3, true], ["unwrapKey", 7, true], ["verify", 4, true], ["wrapKey", 4, true]],
+            [["algorithm", true], ["extractable", true], ["type", true], ["usages", true]],
+            ["TypeError", "TypeError", "Illegal constructor", "ERR_ILLEGAL_CONSTRUCTOR"],
+            ["TypeError", "TypeError", "Illegal constructor", "ERR_ILLEGAL_CONSTRUCTOR"],
+            ["TypeError", "TypeError", "Value of \"this\" must be of type Crypto", "ERR_INVALID_THIS"],
+            ["TypeError", "TypeError", "Value of \"this\" must be of type CryptoKey", "ERR_INVALID_THIS"]
+        ]),
+    );
+}
+
+#[test]
+fn subtle_digest_gives_the_sha_vectors() {
+    // FIPS 180 "abc" and empty-input vectors; any BufferSource; the input
+    // is copied when digest() is called, so later writes do not count.
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const out = [];
+               for (const h of ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512']) {{
+                 out.push(hex(await crypto.subtle.digest(h, utf8('abc'))));
+                 out.push(hex(await crypto.subtle.digest({{ name: h.toLowerCase() }}, new ArrayBuffer(0))));
+               }}
+               const data = utf8('abc');
+               const pending = crypto.subtle.digest('SHA-256', new DataView(data.buffer));
+               data[0] = 0;
+               out.push(hex(await pending) === out[2]);
+               out.push(hex(await crypto.subtle.digest('SHA-1', new Uint16Array([0x6261, 0x63]).subarray(0, 1))));
+               return out;
+             }})()"
+        ),
+        json!([
+            "a9993e364706816aba3e25717850c26c9cd0d89d",
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+            "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b",
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+            "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
+            true,
+            "da23614e02469a0d7c7bd1bdab5c9c474b1904dc"
+        ]),
+    );
+}
+
+#[test]
+fn subtle_hmac_signs_verifies_and_round_trips_jwk() {
+    // RFC 4231 test case 2 (key "Jefe"), the HMAC-SHA-256 and -512 tags.
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const data = utf8('what do ya want for nothing?');
+               const out = [];
+               for (const hash of ['SHA-256', 'SHA-512']) {{
+                 const key = await s.importKey('raw', utf8('Jefe'), {{ name: 'HMAC', hash }}, true, ['sign', 'verify']);
+                 out.push([key.type, key.extractable, key.algorithm.name, key.algorithm.hash.name, key.algorithm.length,
+                           key.usages, key.algorithm === key.algorithm, key.usages === key.usages,
+                           Object.prototype.toString.call(key), key instanceof CryptoKey]);
+                 const tag = await s.sign('HMAC', key, data);
+                 out.push(hex(tag));
+                 out.push(await s.verify({{ name: 'hmac' }}, key, tag, data));
+                 const bad = new Uint8Array(tag.slice(0)); bad[0] ^= 1;
+                 out.push(await s.verify('HMAC', key, bad, data), await s.verify('HMAC', key, tag.slice(1), data));
+                 const jwk = await s.exportKey('jwk', key);
+                 out.push(Object.keys(jwk).sort().map((k) => [k, jwk[k]]));
+                 const back = await s.importKey('jwk', jwk, {{ name: 'HMAC', hash }}, false, ['verify']);
+                 out.push(await s.verify('HMAC', back, tag, data), back.extractable, back.usages);
+                 out.push(await rejected(s.exportKey('raw', back)).then((e) => e[0]));
+                 out.push(hex(await s.exportKey('raw', key)));
+               }}
+               for (const [hash, length] of [['SHA-1', undefined], ['SHA-384', undefined], ['SHA-256', 128]]) {{
+                 const key = await s.generateKey({{ name: 'HMAC', hash: {{ name: hash }}, length }}, true, ['verify', 'sign', 'verify']);
+                 const raw = await s.exportKey('raw', key);
+                 out.push([key.algorithm.length, raw.byteLength, key.usages]);
+               }}
+               return out;
+             }})()"
+        ),
+        json!([
+            ["secret", true, "HMAC", "SHA-256", 32, ["sign", "verify"], true, true, "[object CryptoKey]", true],
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            true, false, false,
+            [["alg", "HS256"], ["ext", true], ["k", "SmVmZQ"], ["key_ops", ["sign", "verify"]], ["kty", "oct"]],
+            true, false, ["verify"], "DOMException", "4a656665",
+            ["secret", true, "HMAC", "SHA-512", 32, ["sign", "verify"], true, true, "[object CryptoKey]", true],
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+            true, false, false,
+            [["alg", "HS512"], ["ext", true], ["k", "SmVmZQ"], ["key_ops", ["sign", "verify"]], ["kty", "oct"]],
+            true, false, ["verify"], "DOMException", "4a656665",
+            [512, 64, ["verify", "sign"]], [1024, 128, ["verify", "sign"]], [128, 16, ["verify", "sign"]]
+        ]),
+    );
+}
+
+#[test]
+fn subtle_derives_with_pbkdf2_and_hkdf() {
+    // RFC 6070's PBKDF2-HMAC-SHA1 vector (2 iterations) and RFC 5869's
+    // HKDF-SHA-256 test case 3 (empty salt and info); deriveKey makes an
+    // HMAC key of the hash's block size.
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const p = await s.importKey('raw', utf8('password'), 'PBKDF2', false, ['deriveBits', 'deriveKey']);
+               const bits = await s.deriveBits({{ name: 'PBKDF2', hash: 'SHA-1', salt: utf8('salt'), iterations: 2 }}, p, 160);
+               const ikm = new Uint8Array(22).fill(0x0b);
+               const h = await s.importKey('raw', ikm, {{ name: 'hkdf' }}, false, ['deriveBits']);
+               const okm = await s.deriveBits({{ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new Uint8Array(0) }}, h, 336);
+               const k = await s.deriveKey({{ name: 'PBKDF2', hash: 'SHA-256', salt: utf8('salt'), iterations: 1 }}, p,
+                                           {{ name: 'HMAC', hash: 'SHA-384' }}, true, ['sign']);
+               return [p.algorithm, p.extractable, p.usages, hex(bits), hex(okm),
+                       k.algorithm.length, (await s.exportKey('raw', k)).byteLength,
+                       (await s.deriveBits({{ name: 'PBKDF2', hash: 'SHA-1', salt: utf8('salt'), iterations: 2 }}, p, 0)).byteLength];
+             }})()"
+        ),
+        json!([
+            {"name": "PBKDF2"}, false, ["deriveBits", "deriveKey"],
+            "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957",
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+            1024, 128, 0
+        ]),
+    );
+}
+
+#[test]
+fn subtle_aes_encrypts_decrypts_and_wraps() {
+    // NIST GCM test case 2 (zero key, IV and block); RFC 3394's 128-bit
+    // KEK wrapping 128 bits; CBC; CTR with a 3-bit counter that starts at
+    // 6 and wraps to 0 without carrying into the counter block's other
+    // bits (its third block is the first block of a counter of 0), and
+    // refuses the 9 blocks that would repeat one; a JWK wrapped with AES-GCM.
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const bytes = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+               const zero = await s.importKey('raw', new Uint8Array(16), 'AES-GCM', true, ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey']);
+               const gcm = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(12) }}, zero, new Uint8Array(16));
+               const short = await s.encrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, utf8('hi'));
+               const back = await s.decrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, short);
+               const bad = new Uint8Array(short); bad[0] ^= 1;
+               const badTag = await rejected(s.decrypt({{ name: 'AES-GCM', iv: new Uint8Array(32), tagLength: 32, additionalData: utf8('ad') }}, zero, bad));
+               const cbcKey = await s.generateKey({{ name: 'AES-CBC', length: 256 }}, true, ['encrypt', 'decrypt']);
+               const iv = new Uint8Array(16).fill(7);
+               const cbc = await s.encrypt({{ name: 'AES-CBC', iv }}, cbcKey, utf8('seventeen bytes!!'));
+               const cbcBack = new TextDecoder().decode(await s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, cbc));
+               const ctrKey = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f1011121314151617'), 'AES-CTR', false, ['encrypt']);
+               const counter = new Uint8Array(16); counter[0] = 0xff; counter[15] = 6;
+               const ctr = new Uint8Array(await s.encrypt({{ name: 'AES-CTR', counter, length: 3 }}, ctrKey, new Uint8Array(80)));
+               const wrapped0 = new Uint8Array(16); wrapped0[0] = 0xff;
+               const ctr0 = await s.encrypt({{ name: 'AES-CTR', counter: wrapped0, length: 3 }}, ctrKey, new Uint8Array(16));
+               const kek = await s.importKey('raw', bytes('000102030405060708090a0b0c0d0e0f'), 'AES-KW', false, ['wrapKey', 'unwrapKey']);
+               const hmac = await s.importKey('raw', bytes('00112233445566778899aabbccddeeff'), {{ name: 'HMAC', hash: 'SHA-256' }}, true, ['sign']);
+               const wrapped = await s.wrapKey('raw', hmac, kek, 'AES-KW');
+               const unwrapped = await s.unwrapKey('raw', wrapped, kek, {{ name: 'AES-KW' }}, {{ name: 'HMAC', hash: 'SHA-256' }}, true, ['sign']);
+               const jwkWrapped = await s.wrapKey('jwk', hmac, zero, {{ name: 'AES-GCM', iv: new Uint8Array(12) }});
+               const fromJwk = await s.unwrapKey('jwk', jwkWrapped, zero, {{ name: 'AES-GCM', iv: new Uint8Array(12) }}, {{ name: 'HMAC', hash: 'SHA-256' }}, false, ['sign']);
+               const jwk = await s.exportKey('jwk', cbcKey);
+               return [hex(gcm), short.byteLength, new TextDecoder().decode(back), badTag, cbc.byteLength, cbcBack,
+                       hex(ctr.slice(32, 48)) === hex(ctr0), hex(ctr.slice(0, 16)) !== hex(ctr.slice(16, 32)),
+                       hex(wrapped), hex(await s.exportKey('raw', unwrapped)), fromJwk.algorithm.length, fromJwk.extractable,
+                       [jwk.alg, jwk.kty, jwk.k.length, cbcKey.algorithm],
+                       await rejected(s.encrypt({{ name: 'AES-CTR', counter, length: 3 }}, ctrKey, new Uint8Array(129))),
+                       await rejected(s.encrypt({{ name: 'AES-CBC', iv: new Uint8Array(8) }}, cbcKey, utf8('x'))),
+                       await rejected(s.decrypt({{ name: 'AES-CBC', iv }}, cbcKey, new Uint8Array(16))),
+                       await rejected(s.encrypt({{ name: 'AES-GCM', iv, tagLength: 40 }}, zero, utf8('x'))),
+                       await rejected(s.encrypt({{ name: 'AES-CBC', iv }}, zero, utf8('x'))),
+                       await rejected(s.decrypt({{ name: 'AES-GCM', iv }}, ctrKey, utf8('x'))),
+                       await rejected(s.importKey('raw', new Uint8Array(20), 'AES-GCM', true, ['encrypt'])),
+                       await rejected(s.importKey('raw', new Uint8Array(16), 'AES-KW', true, ['encrypt'])),
+                       await rejected(s.generateKey({{ name: 'AES-GCM', length: 100 }}, true, ['encrypt'])),
+                       await rejected(s.generateKey({{ name: 'AES-GCM' }}, true, ['encrypt'])),
+                       await rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAAAAAAAAAAAAAAAAAAAA', alg: 'A128CBC' }}, 'AES-GCM', true, ['encrypt'])),
+                       await rejected(s.wrapKey('raw', hmac, kek, 'AES-CBC')),
+                       await rejected(s.unwrapKey('raw', new Uint8Array(24), kek, 'AES-KW', 'AES-GCM', true, ['encrypt']))];
+             }})()"
+        ),
+        json!([
+            "0388dace60b6a392f328c2b971b2fe78ab6e47d42cec13bdf53a67b21257bddf", 6, "hi",
+            ["DOMException", "OperationError"], 32, "seventeen bytes!!", true, true,
+            "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5", "00112233445566778899aabbccddeeff", 128, false,
+            ["A256CBC", "oct", 43, {"name": "AES-CBC", "length": 256}],
+            ["DOMException", "OperationError"], ["DOMException", "OperationError"], ["DOMException", "OperationError"],
+            ["DOMException", "OperationError"], ["DOMException", "InvalidAccessError"], ["DOMException", "InvalidAccessError"],
+            ["DOMException", "DataError"], ["DOMException", "SyntaxError"], ["DOMException", "OperationError"],
+            ["TypeError", "TypeError"], ["DOMException", "DataError"], ["TypeError", "TypeError"],
+            ["DOMException", "OperationError"]
+        ]),
+    );
+}
+
+#[test]
+fn subtle_errors_are_webcrypto_s() {
+    // Rejections, never synchronous throws; DOMException names where the
+    // spec says, TypeErrors for WebIDL conversions. (Only cases where node
+    // 20 follows the spec: the module comment of guest/src/node/subtle.js
+    // lists where it does not.)
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const hmac = {{ name: 'HMAC', hash: 'SHA-256' }};
+               const key = await s.importKey('raw', new Uint8Array(16), hmac, false, ['verify']);
+               const kdf = await s.importKey('raw', new Uint8Array(16), 'PBKDF2', false, ['deriveKey']);
+               const bytes = new Uint8Array(4);
+               return Promise.all([
+                 rejected(s.digest('MD5', bytes)),
+                 rejected(s.digest({{}}, bytes)),
+                 rejected(s.digest('SHA-256', 'abc')),
+                 rejected(s.digest('SHA-256')),
+                 rejected(s.digest.call({{}}, 'SHA-256', bytes)),
+                 rejected(s.importKey('raw', new Uint8Array(0), hmac, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, hmac, true, ['encrypt'])),
+                 rejected(s.importKey('raw', bytes, hmac, true, [])),
+                 rejected(s.importKey('raw', bytes, hmac, true, ['bogus'])),
+                 rejected(s.importKey('foo', bytes, hmac, true, ['sign'])),
+                 rejected(s.importKey('raw', {{}}, hmac, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, {{ name: 'HMAC' }}, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, {{ name: 'HMAC', hash: 'MD5' }}, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, {{ name: 'HMAC', hash: 'SHA-256', length: 24 }}, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, {{ name: 'HMAC', hash: 'SHA-256', length: 40 }}, true, ['sign'])),
+                 rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAA', alg: 'HS384' }}, hmac, true, ['sign'])),
+                 rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAA', use: 'enc' }}, hmac, true, ['sign'])),
+                 rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAA', key_ops: ['verify'] }}, hmac, true, ['sign'])),
+                 rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAA', ext: false }}, hmac, true, ['sign'])),
+                 rejected(s.importKey('jwk', {{ kty: 'RSA', k: 'AAAA' }}, hmac, true, ['sign'])),
+                 rejected(s.importKey('raw', bytes, 'HKDF', true, ['deriveKey'])),
+                 rejected(s.importKey('jwk', {{ kty: 'oct', k: 'AAAA' }}, 'HKDF', false, ['deriveKey'])),
+                 rejected(s.generateKey({{ name: 'HMAC' }}, true, ['sign'])),
+                 rejected(s.generateKey(hmac, true, [])),
+                 rejected(s.generateKey({{ name: 'HMAC', hash: 'SHA-256', length: 0 }}, true, ['sign'])),
+                 rejected(s.generateKey({{ name: 'HMAC', hash: 'SHA-256', length: -1 }}, true, ['sign'])),
+                 rejected(s.generateKey({{ name: 'AES' }}, true, ['sign'])),
+                 rejected(s.sign('HMAC', {{}}, bytes)),
+                 rejected(s.sign('HMAC', key, bytes)),
+                 rejected(s.sign('HMAC', key, 5)),
+                 rejected(s.verify('HMAC', kdf, bytes, bytes)),
+                 rejected(s.deriveBits({{ name: 'PBKDF2', hash: 'SHA-256', salt: bytes, iterations: 1 }}, kdf, 8)),
+                 rejected(s.deriveKey({{ name: 'PBKDF2', hash: 'SHA-256', salt: bytes, iterations: 1 }}, kdf, 'HKDF', false, ['deriveBits'])),
+                 rejected(s.deriveKey({{ name: 'PBKDF2', hash: 'SHA-256', salt: bytes, iterations: 0 }}, kdf, hmac, false, ['sign'])),
+                 rejected(s.deriveKey({{ name: 'PBKDF2', hash: 'SHA-256', iterations: 1 }}, kdf, hmac, false, ['sign'])),
+               ]);
+             }})()"
+        ),
+        json!([
+            ["DOMException", "NotSupportedError"], ["TypeError", "TypeError"], ["TypeError", "TypeError"],
+            ["TypeError", "TypeError"], ["TypeError", "TypeError"],
+            ["DOMException", "DataError"], ["DOMException", "SyntaxError"], ["DOMException", "SyntaxError"],
+            ["TypeError", "TypeError"], ["TypeError", "TypeError"], ["TypeError", "TypeError"],
+            ["TypeError", "TypeError"], ["DOMException", "NotSupportedError"],
+            ["DOMException", "DataError"], ["DOMException", "DataError"],
+            ["DOMException", "DataError"], ["DOMException", "DataError"], ["DOMException", "DataError"],
+            ["DOMException", "DataError"], ["DOMException", "DataError"],
+            ["DOMException", "SyntaxError"], ["DOMException", "NotSupportedError"],
+            ["TypeError", "TypeError"], ["DOMException", "SyntaxError"], ["DOMException", "OperationError"],
+            ["TypeError", "TypeError"], ["DOMException", "NotSupportedError"],
+            ["TypeError", "TypeError"], ["DOMException", "InvalidAccessError"], ["TypeError", "TypeError"],
+            ["DOMException", "InvalidAccessError"], ["DOMException", "InvalidAccessError"],
+            ["DOMException", "OperationError"], ["DOMException", "OperationError"], ["TypeError", "TypeError"]
         ]),
     );
 }

@@ -1,6 +1,7 @@
 // crypto.getRandomValues and crypto.randomUUID (WebCrypto). The bytes come
-// from the host's CSPRNG at call time (random.rs); `crypto.subtle` is not
-// provided (see docs/web-platform.md).
+// from the host's CSPRNG at call time (random.rs). `crypto.subtle` and the
+// SubtleCrypto and CryptoKey interfaces are guest/src/node/subtle.js,
+// compiled when a runtime first reads one of them.
 (function (native, web) {
   'use strict';
 
@@ -11,6 +12,23 @@
     'Int32Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array'];
   const token = Symbol('jsbox:crypto');
   let isCrypto;
+
+  // subtle.js's exports ({ SubtleCrypto, CryptoKey, subtle }), compiled on
+  // first use; it reaches DOMException and the Rust functions through
+  // `require('jsbox:web')`.
+  let subtleModule;
+  function loadSubtle() {
+    if (subtleModule === undefined) {
+      const module = { exports: {} };
+      const require = (dep) => {
+        if (dep !== 'jsbox:web') throw new Error(`subtle.js: no module '${dep}'`);
+        return { native, web };
+      };
+      native.nodeModule('subtle').call(module.exports, module.exports, require, module);
+      subtleModule = module.exports;
+    }
+    return subtleModule;
+  }
 
   class Crypto {
     #brand = true;
@@ -36,12 +54,22 @@
       if (!isCrypto(this)) throw codeError(TypeError, 'ERR_INVALID_THIS', 'Value of "this" must be of type Crypto');
       return native.randomUUID();
     }
+    get subtle() {
+      if (!isCrypto(this)) throw codeError(TypeError, 'ERR_INVALID_THIS', 'Value of "this" must be of type Crypto');
+      return loadSubtle().subtle;
+    }
     static {
       isCrypto = (v) => v !== null && typeof v === 'object' && #brand in v;
     }
   }
   Object.defineProperty(Crypto.prototype, Symbol.toStringTag, { value: 'Crypto', configurable: true });
+  // A WebIDL attribute: enumerable.
+  Object.defineProperty(Crypto.prototype, 'subtle', {
+    ...Object.getOwnPropertyDescriptor(Crypto.prototype, 'subtle'), enumerable: true,
+  });
 
   web.expose('Crypto', Crypto);
   web.exposeAttribute('crypto', new Crypto(token));
+  web.exposeLazy('SubtleCrypto', () => loadSubtle().SubtleCrypto);
+  web.exposeLazy('CryptoKey', () => loadSubtle().CryptoKey);
 })

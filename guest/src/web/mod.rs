@@ -20,6 +20,7 @@
 mod base64;
 mod clock;
 mod random;
+mod subtle;
 mod url;
 
 use javy::quickjs::context::EvalOptions;
@@ -61,15 +62,29 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("randomUUID", Function::new(ctx.clone(), random::random_uuid)?)?;
     n.set("now", Function::new(ctx.clone(), clock::now)?)?;
     n.set("timeOrigin", Function::new(ctx.clone(), clock::time_origin)?)?;
+    // crypto.subtle: its JS (guest/src/node/subtle.js) is compiled by the
+    // first read of `crypto.subtle`, so the snapshot holds none of it.
+    n.set("nodeModule", crate::node::compiler(ctx)?)?;
+    n.set("digest", Function::new(ctx.clone(), subtle::digest)?)?;
+    n.set("hmacSign", Function::new(ctx.clone(), subtle::hmac_sign)?)?;
+    n.set("hmacVerify", Function::new(ctx.clone(), subtle::hmac_verify)?)?;
+    n.set("pbkdf2", Function::new(ctx.clone(), subtle::pbkdf2)?)?;
+    n.set("hkdf", Function::new(ctx.clone(), subtle::hkdf)?)?;
+    n.set("aesCbc", Function::new(ctx.clone(), subtle::aes_cbc)?)?;
+    n.set("aesCtr", Function::new(ctx.clone(), subtle::aes_ctr)?)?;
+    n.set("aesGcm", Function::new(ctx.clone(), subtle::aes_gcm)?)?;
+    n.set("aesKw", Function::new(ctx.clone(), subtle::aes_kw)?)?;
     Ok(n)
 }
 
 /// Defines the web globals on `ctx`'s global object. Called once by `init`.
+/// Returns `exposeLazy(name, load)`, which defines a global loaded on first
+/// read (the prelude's `lazyGlobal`).
 ///
 /// # Errors
 ///
 /// A JS exception if one of the built-in scripts throws (a bug in them).
-pub(crate) fn install(ctx: &Ctx<'_>) -> Result<()> {
+pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<Function<'js>> {
     let native = natives(ctx)?;
     let web = Object::new(ctx.clone())?;
     for (name, source) in SCRIPTS {
@@ -80,7 +95,7 @@ pub(crate) fn install(ctx: &Ctx<'_>) -> Result<()> {
         let setup: Function = ctx.eval_with_options(*source, options)?;
         setup.call::<_, ()>((native.clone(), web.clone()))?;
     }
-    Ok(())
+    web.get("exposeLazy")
 }
 
 /// Forgets per-runtime state that `init` code may have created (a time

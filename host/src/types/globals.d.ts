@@ -73,9 +73,72 @@ declare var navigator: Navigator;
 interface Crypto {
     getRandomValues<T extends jsbox.TypedArray>(array: T): T;
     randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
+    readonly subtle: SubtleCrypto;
 }
 declare var Crypto: { prototype: Crypto };
 declare var crypto: Crypto;
+
+declare namespace jsbox {
+    /** The algorithms `crypto.subtle` has (others reject with `NotSupportedError`). */
+    type HashAlgorithm = "SHA-1" | "SHA-256" | "SHA-384" | "SHA-512";
+    type HashAlgorithmIdentifier = HashAlgorithm | { name: HashAlgorithm };
+    type KeyFormat = "raw" | "spki" | "pkcs8" | "jwk";
+    type KeyUsage = "encrypt" | "decrypt" | "sign" | "verify" | "deriveKey" | "deriveBits" | "wrapKey" | "unwrapKey";
+    type AlgorithmIdentifier = string | { name: string };
+    interface HmacKeyParams { name: "HMAC"; hash: HashAlgorithmIdentifier; length?: number }
+    interface HkdfParams { name: "HKDF"; hash: HashAlgorithmIdentifier; salt: BufferSource; info: BufferSource }
+    interface Pbkdf2Params { name: "PBKDF2"; hash: HashAlgorithmIdentifier; salt: BufferSource; iterations: number }
+    interface AesKeyParams { name: "AES-CBC" | "AES-CTR" | "AES-GCM" | "AES-KW"; length: 128 | 192 | 256 }
+    type AesParams =
+        | { name: "AES-CBC"; iv: BufferSource }
+        | { name: "AES-CTR"; counter: BufferSource; length: number }
+        | { name: "AES-GCM"; iv: BufferSource; additionalData?: BufferSource; tagLength?: number };
+    type WrapParams = AesParams | "AES-KW" | { name: "AES-KW" };
+    interface JsonWebKey {
+        kty?: string; k?: string; alg?: string; ext?: boolean; key_ops?: string[]; use?: string;
+        [member: string]: unknown;
+    }
+    interface KeyAlgorithm { name: string; hash?: { name: string }; length?: number }
+}
+
+/** A key of `crypto.subtle`: made only by its methods. */
+interface CryptoKey {
+    readonly type: "secret" | "public" | "private";
+    readonly extractable: boolean;
+    readonly algorithm: jsbox.KeyAlgorithm;
+    readonly usages: jsbox.KeyUsage[];
+}
+declare var CryptoKey: { prototype: CryptoKey };
+
+/** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, AES (CBC, CTR, GCM, KW), HKDF and PBKDF2. */
+interface SubtleCrypto {
+    digest(algorithm: jsbox.HashAlgorithmIdentifier, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    generateKey(algorithm: jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
+        keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    importKey(format: "jwk", keyData: jsbox.JsonWebKey, algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams,
+        extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    importKey(format: Exclude<jsbox.KeyFormat, "jwk">, keyData: jsbox.BufferSource,
+        algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams, extractable: boolean,
+        keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    exportKey(format: "jwk", key: CryptoKey): Promise<jsbox.JsonWebKey>;
+    exportKey(format: Exclude<jsbox.KeyFormat, "jwk">, key: CryptoKey): Promise<ArrayBuffer>;
+    sign(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    verify(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, signature: jsbox.BufferSource,
+        data: jsbox.BufferSource): Promise<boolean>;
+    deriveBits(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey, length?: number | null): Promise<ArrayBuffer>;
+    deriveKey(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey,
+        derivedKeyType: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
+        keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    encrypt(algorithm: jsbox.AesParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    decrypt(algorithm: jsbox.AesParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    wrapKey(format: jsbox.KeyFormat, key: CryptoKey, wrappingKey: CryptoKey,
+        wrapAlgorithm: jsbox.WrapParams): Promise<ArrayBuffer>;
+    unwrapKey(format: jsbox.KeyFormat, wrappedKey: jsbox.BufferSource, unwrappingKey: CryptoKey,
+        unwrapAlgorithm: jsbox.WrapParams,
+        unwrappedKeyAlgorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams,
+        extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+}
+declare var SubtleCrypto: { prototype: SubtleCrypto };
 
 declare class DOMException extends Error {
     constructor(message?: string, options?: string | { name?: string; cause?: unknown });
