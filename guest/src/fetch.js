@@ -3,10 +3,12 @@
 // function. Evaluated once by `init` (inside the snapshot). It is an
 // expression: a function the Rust side calls with the event loop's
 // `callAsync(module, fn, args)`, which returns a promise of the host's
-// answer (see `host/src/native/net/client.rs` for both wire forms). The host does the
+// answer (see `host/src/native/net/client.rs` for both wire forms), and the
+// prelude's `builtinModule(name)`, which loads FormData's module
+// (guest/src/node/form_data.js) when a body needs it. The host does the
 // request, checks the net grant and caps the body; this file only shapes
 // values. Without a net grant the host refuses every request.
-(function (callAsync) {
+(function (callAsync, builtinModule) {
   'use strict';
 
   const g = globalThis;
@@ -199,6 +201,11 @@
       if (body.locked || isDisturbed(body)) throw new TypeError('Response body object should not be disturbed or locked');
       return [{ source: null, stream: body, used: false }, null];
     }
+    // Only an object left here can be a FormData; checking loads its module.
+    if (typeof body === 'object' && builtinModule('form_data').isFormData(body)) {
+      const { bytes, type } = builtinModule('form_data').encode(body);
+      return [record({ bytes }), type];
+    }
     return [record({ text: String(body) }), 'text/plain;charset=UTF-8'];
   }
 
@@ -302,8 +309,10 @@
       const type = this.headers.get('content-type') || '';
       return consume(this).then((b) => new g.Blob([bodyBytes(b)], { type }));
     },
+    // By the content type: multipart/form-data or urlencoded, else a TypeError.
     formData() {
-      return Promise.reject(new TypeError('formData() is not supported in jsbox'));
+      const type = this.headers.get('content-type');
+      return consume(this).then((b) => builtinModule('form_data').parse(bodyBytes(b), type));
     },
   };
   function mixBody(cls) {

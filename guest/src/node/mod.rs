@@ -2,8 +2,9 @@
 //! `node:buffer` (the npm `buffer` package, vendored as data with its
 //! license in `vendor/`) and `node:stream/web` (`stream_web.js` over the
 //! npm `web-streams-polyfill` package, also vendored; the prelude's
-//! Streams globals load it), and `blob.js` behind the `Blob` and `File`
-//! globals. Their sources are kept in the guest's data
+//! Streams globals load it), `blob.js` behind the `Blob` and `File`
+//! globals, and `form_data.js` behind `FormData` (and fetch.js's FormData
+//! bodies and `formData()`). Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
 //! (which every runtime maps and a collection walks) does not grow.
@@ -21,6 +22,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("ieee754", include_str!("vendor/ieee754/index.js")),
     ("stream/web", include_str!("stream_web.js")),
     ("blob", include_str!("blob.js")),
+    ("form_data", include_str!("form_data.js")),
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 
