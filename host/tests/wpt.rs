@@ -74,6 +74,8 @@ const AREAS: &[Area] = &[
     Area { name: "queueMicrotask", files: &["html/webappapis/microtask-queuing/queue-microtask.any.js"] },
     Area { name: "hr-time", files: &["hr-time/basic.any.js"] },
     Area { name: "crypto", files: &["WebCryptoAPI/getRandomValues.any.js"] },
+    Area { name: "base64", files: &["html/webappapis/atob/base64.any.js"] },
+    Area { name: "structured clone", files: &["html/webappapis/structured-clone/structured-clone.any.js"] },
     Area {
         name: "FileAPI",
         files: &[
@@ -188,55 +190,67 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The scripts a WPT file's `// META: script=` lines name (paths from the
-/// WPT root, or relative to the file), in order; common/subset-tests*.js
-/// is not among them (harness.js has its functions).
+/// A URL a WPT file names (a path from the WPT root, or relative to the
+/// file) as a path under `tests/wpt`.
+fn resolve(file: &str, src: &str) -> PathBuf {
+    // The file's directory, or the root.
+    let mut parts: Vec<&str> = file.split('/').collect();
+    parts.pop();
+    if src.starts_with('/') {
+        parts.clear();
+    }
+    for part in src.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            parts.pop();
+        } else {
+            parts.push(part);
+        }
+    }
+    wpt_dir().join(parts.join("/"))
+}
+
+/// The scripts a WPT file's `// META: script=` lines name, in order;
+/// common/subset-tests*.js is not among them (harness.js has its
+/// functions).
 fn meta_scripts(file: &str, text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.strip_prefix("// META: script="))
         .map(str::trim)
         .filter(|src| !src.starts_with("/common/subset-tests"))
-        .map(|src| {
-            // The file's directory, or the root.
-            let mut parts: Vec<&str> = file.split('/').collect();
-            parts.pop();
-            if src.starts_with('/') {
-                parts.clear();
-            }
-            for part in src.split('/').filter(|p| !p.is_empty() && *p != ".") {
-                if part == ".." {
-                    parts.pop();
-                } else {
-                    parts.push(part);
-                }
-            }
-            read(&wpt_dir().join(parts.join("/")))
-        })
+        .map(|src| read(&resolve(file, src)))
         .collect()
 }
 
-/// The script that runs one WPT file: its JSON resources (the files next
-/// to it under `resources/`, which it fetches), the harness, the scripts
-/// its META lines name and the file (each by indirect eval, so its
-/// `"use strict"` holds and a top-level throw is caught), and the promise
-/// of its results.
+/// The JSON files a WPT file fetches: every quoted string literal ending
+/// in `.json` (as written, the key harness.js's fetch looks up) with the
+/// text of the file it names.
+fn json_resources(file: &str, text: &str) -> serde_json::Map<String, Value> {
+    let mut resources = serde_json::Map::new();
+    for quote in ['"', '\'', '`'] {
+        let end_mark = format!(".json{quote}");
+        for (end, _) in text.match_indices(&end_mark) {
+            let Some(start) = text[..end].rfind(quote) else { continue };
+            let url = &text[start + 1..end + ".json".len()];
+            let path = resolve(file, url);
+            if !url.contains(char::is_whitespace) && path.is_file() {
+                resources.insert(url.to_string(), Value::String(read(&path)));
+            }
+        }
+    }
+    resources
+}
+
+/// The script that runs one WPT file: the JSON files it fetches, the
+/// harness, the scripts its META lines name and the file (each by
+/// indirect eval, so its `"use strict"` holds and a top-level throw is
+/// caught), and the promise of its results.
 fn script_for(file: &str) -> String {
-    let path = wpt_dir().join(file);
-    let text = read(&path);
+    let text = read(&wpt_dir().join(file));
     let title = text
         .lines()
         .find_map(|l| l.strip_prefix("// META: title="))
         .map_or_else(|| file.to_string(), |t| t.trim().to_string());
-    let mut resources = serde_json::Map::new();
-    let resource_dir = path.parent().unwrap().join("resources");
-    if text.contains("resources/") {
-        for entry in std::fs::read_dir(&resource_dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.ends_with(".json") {
-                resources.insert(format!("resources/{name}"), Value::String(read(&entry.path())));
-            }
-        }
-    }
+    let resources = json_resources(file, &text);
     let mut scripts = String::new();
     for script in meta_scripts(file, &text).iter().chain([&text]) {
         scripts += &format!("try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n", json!(script));
