@@ -92,9 +92,10 @@ class FormData {
     list[first] = entry;
     for (let i = list.length - 1; i > first; i--) if (list[i][0] === entry[0]) list.splice(i, 1);
   }
-  keys() { return iterator(listOf(this), 'keys'); }
-  values() { return iterator(listOf(this), 'values'); }
-  entries() { return iterator(listOf(this), 'entries'); }
+  // Brand-checked first (listOf throws): the iterator only holds `this`.
+  keys() { listOf(this); return iterator(this, 'keys'); }
+  values() { listOf(this); return iterator(this, 'values'); }
+  entries() { listOf(this); return iterator(this, 'entries'); }
   forEach(callback, thisArg = undefined) {
     const list = listOf(this);
     if (typeof callback !== 'function') {
@@ -105,31 +106,7 @@ class FormData {
   }
 }
 
-// WebIDL's pair iterator: live over the list (entries appended while
-// iterating are seen), its prototype's prototype %IteratorPrototype%, and
-// no constructor.
-const iterators = new WeakMap();
-const FormDataIteratorPrototype = Object.create(Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())), {
-  next: {
-    value: function next() {
-      const it = iterators.get(this);
-      if (it === undefined) {
-        throw new TypeError("'next' called on an object that does not implement interface FormData Iterator.");
-      }
-      if (it.index >= it.list.length) return { value: undefined, done: true };
-      const [name, value] = it.list[it.index++];
-      const result = it.kind === 'keys' ? name : it.kind === 'values' ? value : [name, value];
-      return { value: result, done: false };
-    },
-    writable: true, enumerable: true, configurable: true,
-  },
-  [Symbol.toStringTag]: { value: 'FormData Iterator', configurable: true },
-});
-function iterator(list, kind) {
-  const it = Object.create(FormDataIteratorPrototype);
-  iterators.set(it, { list, kind, index: 0 });
-  return it;
-}
+const iterator = require('pair_iterator')('FormData', listOf);
 
 // WebIDL: operations enumerable, @@iterator the same function as entries.
 for (const name of ['append', 'delete', 'get', 'getAll', 'has', 'set', 'keys', 'values', 'entries', 'forEach']) {

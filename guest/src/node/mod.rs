@@ -3,8 +3,9 @@
 //! license in `vendor/`) and `node:stream/web` (`stream_web.js` over the
 //! npm `web-streams-polyfill` package, also vendored; the prelude's
 //! Streams globals load it), `blob.js` behind the `Blob` and `File`
-//! globals, and `form_data.js` behind `FormData` (and fetch.js's FormData
-//! bodies and `formData()`). Their sources are kept in the guest's data
+//! globals, `form_data.js` behind `FormData` (and fetch.js's FormData
+//! bodies and `formData()`), and `pair_iterator.js`, the iterators of
+//! Headers and FormData. Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
 //! (which every runtime maps and a collection walks) does not grow.
@@ -23,6 +24,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("stream/web", include_str!("stream_web.js")),
     ("blob", include_str!("blob.js")),
     ("form_data", include_str!("form_data.js")),
+    ("pair_iterator", include_str!("pair_iterator.js")),
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 
