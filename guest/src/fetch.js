@@ -3,10 +3,12 @@
 // function. Evaluated once by `init` (inside the snapshot). It is an
 // expression: a function the Rust side calls with the event loop's
 // `callAsync(module, fn, args)`, which returns a promise of the host's
-// answer (see `host/src/native/net/client.rs` for both wire forms). The host does the
+// answer (see `host/src/native/net/client.rs` for both wire forms), and the
+// prelude's `builtinModule(name)`, which loads FormData's module
+// (guest/src/node/form_data.js) when a body needs it. The host does the
 // request, checks the net grant and caps the body; this file only shapes
 // values. Without a net grant the host refuses every request.
-(function (callAsync) {
+(function (callAsync, builtinModule) {
   'use strict';
 
   const g = globalThis;
@@ -79,16 +81,49 @@
     if (h[kGuard] === 'immutable') throw new TypeError('immutable');
   }
 
+  // WebIDL ByteString: a string of code units up to 0xFF (a symbol throws).
+  function byteString(v) {
+    const s = `${v}`;
+    if (/[^\0-\xff]/.test(s)) throw new TypeError(`Cannot convert "${s}" to a ByteString.`);
+    return s;
+  }
+
+  // The standard's "sort and combine": by name, values joined with ", ",
+  // except that every set-cookie is its own entry.
+  function sortAndCombine(headers) {
+    const list = headers[kList];
+    const names = [...new Set(list.map((e) => e[0]))].sort();
+    const pairs = [];
+    for (const n of names) {
+      if (n === 'set-cookie') {
+        for (const e of list) if (e[0] === n) pairs.push([n, e[1]]);
+      } else {
+        pairs.push([n, headers.get(n)]);
+      }
+    }
+    return pairs;
+  }
+  // Made on the first iteration (guest/src/node/pair_iterator.js).
+  let headersIterator = null;
+  function iterate(headers, kind) {
+    if (!(kList in headers)) throw new TypeError('Illegal invocation');
+    if (headersIterator === null) headersIterator = builtinModule('pair_iterator')('Headers', sortAndCombine);
+    return headersIterator(headers, kind);
+  }
+
   class Headers {
     constructor(init) {
       Object.defineProperty(this, kList, { value: [] });
       Object.defineProperty(this, kGuard, { value: 'none', writable: true });
-      if (init === undefined || init === null) return;
-      if (init instanceof Headers) {
-        for (const [n, v] of init[kList]) this[kList].push([n, v]);
-      } else if (typeof init === 'object' || typeof init === 'function') {
-        if (typeof init[Symbol.iterator] === 'function') {
-          for (const pair of init) {
+      if (init === undefined) return;
+      // WebIDL's (sequence<sequence<ByteString>> or record<ByteString,
+      // ByteString>): an object with an @@iterator is a sequence (a Headers
+      // too, through its own iterator), any other object a record.
+      if (typeof init === 'object' && init !== null || typeof init === 'function') {
+        const iteratorMethod = init[Symbol.iterator];
+        if (iteratorMethod !== undefined && iteratorMethod !== null) {
+          if (typeof iteratorMethod !== 'function') throw new TypeError('Headers constructor: @@iterator is not callable');
+          for (const pair of { [Symbol.iterator]: () => iteratorMethod.call(init) }) {
             if (pair === null || typeof pair !== 'object' || typeof pair[Symbol.iterator] !== 'function') {
               throw new TypeError('Headers constructor: expected name/value pair to be length 2, found 1.');
             }
@@ -99,7 +134,17 @@
             this.append(p[0], p[1]);
           }
         } else {
-          for (const key of Object.keys(init)) this.append(key, init[key]);
+          // The record's own enumerable keys in [[OwnPropertyKeys]] order,
+          // each read once; a key seen twice (a proxy's) keeps the last
+          // value. All are converted before the first is appended.
+          const record = new Map();
+          for (const key of Reflect.ownKeys(init)) {
+            const desc = Reflect.getOwnPropertyDescriptor(init, key);
+            if (desc === undefined || !desc.enumerable) continue;
+            const name = byteString(key);
+            record.set(name, byteString(init[key]));
+          }
+          for (const [name, value] of record) this.append(name, value);
         }
       } else {
         throw new TypeError("Headers constructor: argument must be a sequence or record");
@@ -141,23 +186,13 @@
     }
     forEach(callback, thisArg) {
       if (typeof callback !== 'function') throw new TypeError('Headers.forEach: callback is not a function');
-      for (const [n, v] of this) callback.call(thisArg, v, n, this);
+      for (const [n, v] of iterate(this, 'entries')) callback.call(thisArg, v, n, this);
     }
-    // The standard's "sort and combine": by name, values joined with ", ",
-    // except that every set-cookie is its own entry.
-    *entries() {
-      const names = [...new Set(this[kList].map((e) => e[0]))].sort();
-      for (const n of names) {
-        if (n === 'set-cookie') {
-          for (const v of this.getSetCookie()) yield [n, v];
-        } else {
-          yield [n, this.get(n)];
-        }
-      }
-    }
-    *keys() { for (const [n] of this.entries()) yield n; }
-    *values() { for (const [, v] of this.entries()) yield v; }
-    [Symbol.iterator]() { return this.entries(); }
+    // Live iterators over the sorted and combined pairs.
+    keys() { return iterate(this, 'keys'); }
+    values() { return iterate(this, 'values'); }
+    entries() { return iterate(this, 'entries'); }
+    [Symbol.iterator]() { return iterate(this, 'entries'); }
     get [Symbol.toStringTag]() { return 'Headers'; }
   }
 
@@ -198,6 +233,11 @@
     if (isReadableStream(body)) {
       if (body.locked || isDisturbed(body)) throw new TypeError('Response body object should not be disturbed or locked');
       return [{ source: null, stream: body, used: false }, null];
+    }
+    // Only an object left here can be a FormData; checking loads its module.
+    if (typeof body === 'object' && builtinModule('form_data').isFormData(body)) {
+      const { bytes, type } = builtinModule('form_data').encode(body);
+      return [record({ bytes }), type];
     }
     return [record({ text: String(body) }), 'text/plain;charset=UTF-8'];
   }
@@ -282,9 +322,15 @@
       const body = this[kBody];
       if (body === null) return null;
       if (body.stream === null) {
-        // Already read by text() and the like: an empty, disturbed stream
-        // would be node's; a closed empty one is the nearest.
-        body.stream = streamOf(body.used ? { text: '' } : body.source);
+        if (body.used) {
+          // Already read by text() and the like, which in the standard
+          // read the stream to its end through a reader never released:
+          // an empty stream, locked.
+          body.stream = streamOf({ text: '' });
+          body.stream.getReader();
+        } else {
+          body.stream = streamOf(body.source);
+        }
       }
       return body.stream;
     },
@@ -302,8 +348,10 @@
       const type = this.headers.get('content-type') || '';
       return consume(this).then((b) => new g.Blob([bodyBytes(b)], { type }));
     },
+    // By the content type: multipart/form-data or urlencoded, else a TypeError.
     formData() {
-      return Promise.reject(new TypeError('formData() is not supported in jsbox'));
+      const type = this.headers.get('content-type');
+      return consume(this).then((b) => builtinModule('form_data').parse(bodyBytes(b), type));
     },
   };
   function mixBody(cls) {
@@ -451,8 +499,10 @@
     static json(data, init) {
       const text = JSONstringify(data);
       if (text === undefined) throw new TypeError('Value is not JSON serializable');
-      const response = new Response(text, init);
-      response.headers.set('content-type', 'application/json');
+      // As bytes, which imply no content type: application/json is the
+      // default, and a content-type in init.headers wins.
+      const response = new Response(encoder.encode(text), init);
+      if (!response.headers.has('content-type')) response.headers.set('content-type', 'application/json');
       return response;
     }
     get type() { return this[kResponse].type; }

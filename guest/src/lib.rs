@@ -340,13 +340,14 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
 
         let caught = |c| caught_to_error(&ctx, c);
         let internals: Object = api.get("internals").catch(&ctx).map_err(caught)?;
+        let builtin_module: Function = internals.get("builtinModule").catch(&ctx).map_err(caught)?;
         modules::install(&ctx, internals).catch(&ctx).map_err(caught)?;
         for (name, source) in &esm_sources {
             modules::add_registry_module(&ctx, name, source).catch(&ctx).map_err(caught)?;
         }
 
         // fetch, Headers, Request, Response (guest/src/fetch.js).
-        fetch::install(&ctx, call_async)?;
+        fetch::install(&ctx, call_async, builtin_module)?;
         // Every built-in method created now, into the snapshot, rather than
         // on first use in each runtime. Before any user code exists, so the
         // walk meets only built-ins (no user getters or proxies). Without a

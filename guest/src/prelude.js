@@ -227,11 +227,16 @@
     const internalRequire = (dep) => {
       if (dep === 'jsbox:options') return { env: registry.env || {}, version: registry.version || '' };
       if (NODE_JS_MODULES.includes(dep)) return instantiate(dep);
-      if (!(dep in vendored)) vendored[dep] = runNodeModule(dep);
-      return vendored[dep];
+      return builtinModule(dep);
     };
     nodeModule(name).call(module.exports, module.exports, internalRequire, module);
     return module.exports;
+  }
+  // The exports of a built-in JS module user code cannot name (blob,
+  // form_data, the vendored packages), run once per runtime.
+  function builtinModule(name) {
+    if (!(name in vendored)) vendored[name] = runNodeModule(name);
+    return vendored[name];
   }
 
   const require = (spec) => load(String(spec), '/');
@@ -249,12 +254,10 @@
     lazyGlobal(name, () => instantiate('stream/web')[name]);
   }
   // Blob and File (guest/src/node/blob.js, not a module user code can name).
-  for (const name of ['Blob', 'File']) {
-    lazyGlobal(name, () => {
-      if (!('blob' in vendored)) vendored.blob = runNodeModule('blob');
-      return vendored.blob[name];
-    });
-  }
+  for (const name of ['Blob', 'File']) lazyGlobal(name, () => builtinModule('blob')[name]);
+  // FormData (guest/src/node/form_data.js; fetch.js reaches the same module
+  // for FormData bodies through internals.builtinModule).
+  lazyGlobal('FormData', () => builtinModule('form_data').FormData);
 
   for (const name of registry.preload || []) load(name, '/');
 
@@ -262,7 +265,7 @@
     require,
     // For modules.js (guest/src/modules.rs hands them over).
     internals: {
-      ModuleError, allowed, natives, compiled, path, instantiate, PURE_MODULES, CAPABILITY_MODULES, literals,
+      ModuleError, allowed, natives, compiled, path, instantiate, builtinModule, PURE_MODULES, CAPABILITY_MODULES, literals,
       registryModules: registry.modules || {},
       setRequireFile(f) { requireFile = f; },
     },

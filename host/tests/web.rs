@@ -2,7 +2,7 @@
 //! structuredClone, crypto (with crypto.subtle, SubtleCrypto, CryptoKey),
 //! performance, Event/EventTarget/CustomEvent,
 //! AbortController/AbortSignal, DOMException, queueMicrotask, TextEncoder,
-//! TextDecoder.
+//! TextDecoder, Streams, Blob/File, FormData and formData().
 //!
 //! Each script runs in jsbox and its result is asserted; when `node` is on
 //! PATH the same script also runs in node and the two results must be
@@ -976,5 +976,190 @@ fn blob_and_file_match_node() {
             "fromResponse": ["Blob", "text/x", "body text"],
             "request": [null, "q"]
         }),
+    );
+}
+
+#[test]
+fn form_data_matches_node() {
+    // Arity, Blob-ness and brand errors, USVString names and values, Blobs
+    // made Files (named "blob" or the filename given), set/delete, the live
+    // pair iterator, forEach. Not compared: FormData.length (0 as WebIDL
+    // says, 1 in node), and node's acceptance of Blob-like objects that are
+    // not Blobs (jsbox converts them to strings).
+    check(
+        r#"(async () => {
+  const out = {};
+  const caught = (f) => { try { f(); return 'no error'; } catch (e) { return [e.constructor.name, e.message]; } };
+  const fd = new FormData();
+  out.ctor = [caught(() => new FormData(undefined)), caught(() => new FormData(null)), caught(() => new FormData({}))];
+  out.arity = [caught(() => fd.append()), caught(() => fd.append('a')), caught(() => fd.append('a', 'b', 'c')),
+    caught(() => fd.set('a', 'b', 'c')), caught(() => fd.get()), caught(() => fd.getAll()), caught(() => fd.has()),
+    caught(() => fd.delete())];
+  fd.append('a', 1);
+  fd.append('a\ud800', null);
+  fd.append('b', new Blob(['x'], { type: 'T/X' }));
+  const f = new File(['yy'], 'f.txt', { type: 'text/plain', lastModified: 5 });
+  fd.append('c', f);
+  fd.append('d', f, 'renamed');
+  fd.append('e', new Blob(['q']), 'given');
+  out.entries = [...fd].map(([k, v]) => [k, typeof v === 'string' ? v
+    : [v.constructor.name, v.name, v.type, v.size, v === f, v.lastModified === 5]]);
+  out.get = [fd.get('a'), fd.get('zz'), fd.getAll('a'), fd.getAll('zz'), fd.has('a'), fd.has('zz'), fd.has('a', 'x')];
+  fd.set('a', 'z');
+  out.set = [...fd.keys()];
+  fd.set('new', 'n');
+  fd.delete('a', 'z');
+  out.delete = [...fd.keys()];
+  out.values = [...fd.values()].slice(-1);
+  const it = fd.entries();
+  out.iterator = [Object.prototype.toString.call(it),
+    Object.getPrototypeOf(Object.getPrototypeOf(it)) === Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+    Object.getOwnPropertyNames(Object.getPrototypeOf(it)), FormData.prototype[Symbol.iterator] === FormData.prototype.entries];
+  out.proto = Object.getOwnPropertyNames(FormData.prototype).map((n) => [n, Object.getOwnPropertyDescriptor(FormData.prototype, n).enumerable]);
+  const d = Object.getOwnPropertyDescriptor(globalThis, 'FormData');
+  out.global = [typeof FormData, d.enumerable, d.configurable, Object.prototype.toString.call(fd), FormData.name,
+    FormData.prototype.append.length, FormData.prototype.forEach.length];
+  const live = new FormData();
+  live.append('x', '1');
+  const keys = live.keys();
+  out.live = [keys.next().value];
+  live.append('y', '2');
+  out.live.push(keys.next().value, keys.next().done);
+  const seen = [];
+  live.forEach(function (v, k, o) { seen.push([v, k, o === live, this]); }, 7);
+  out.forEach = [seen, caught(() => live.forEach(1))];
+  out.brand = [caught(() => FormData.prototype.get.call({}, 'a')), caught(() => FormData.prototype.entries.call({})),
+    caught(() => it.next.call({}))];
+  return out;
+})()"#,
+        serde_json::from_str(r#"{
+            "ctor": ["no error", ["TypeError", "FormData constructor: Argument 1 could not be converted to: undefined."], ["TypeError", "FormData constructor: Argument 1 could not be converted to: undefined."]],
+            "arity": [["TypeError", "FormData.append: 2 arguments required, but 0 found."], ["TypeError", "FormData.append: 2 arguments required, but only 1 found."], ["TypeError", "Failed to execute 'append' on 'FormData': parameter 2 is not of type 'Blob'"], ["TypeError", "Failed to execute 'set' on 'FormData': parameter 2 is not of type 'Blob'"], ["TypeError", "FormData.get: 1 argument required, but 0 found."], ["TypeError", "FormData.getAll: 1 argument required, but 0 found."], ["TypeError", "FormData.has: 1 argument required, but 0 found."], ["TypeError", "FormData.delete: 1 argument required, but 0 found."]],
+            "entries": [["a", "1"], ["a\ufffd", "null"], ["b", ["File", "blob", "t/x", 1, false, false]], ["c", ["File", "f.txt", "text/plain", 2, true, true]], ["d", ["File", "renamed", "text/plain", 2, false, true]], ["e", ["File", "given", "", 1, false, false]]],
+            "get": ["1", null, ["1"], [], true, false, true],
+            "set": ["a", "a\ufffd", "b", "c", "d", "e"],
+            "delete": ["a\ufffd", "b", "c", "d", "e", "new"],
+            "values": ["n"],
+            "iterator": ["[object FormData Iterator]", true, ["next"], true],
+            "proto": [["constructor", false], ["append", true], ["delete", true], ["get", true], ["getAll", true], ["has", true], ["set", true], ["keys", true], ["values", true], ["entries", true], ["forEach", true]],
+            "global": ["function", false, true, "[object FormData]", "FormData", 2, 1],
+            "live": ["x", "y", true],
+            "forEach": [[["1", "x", true, 7], ["2", "y", true, 7]], ["TypeError", "Failed to execute 'forEach' on 'FormData': parameter 1 is not of type 'Function'."]],
+            "brand": [["TypeError", "Illegal invocation"], ["TypeError", "Illegal invocation"], ["TypeError", "'next' called on an object that does not implement interface FormData Iterator."]]
+        }"#).unwrap(),
+    );
+}
+
+#[test]
+fn form_data_bodies_encode_and_parse_like_node() {
+    // A FormData body is multipart/form-data with a random boundary
+    // (replaced by "B" to compare); formData() parses multipart (node's
+    // leniencies: CRLFs around the body, base64 parts) and urlencoded
+    // bodies, and fails with node's TypeErrors.
+    check(
+        r#"(async () => {
+  const out = {};
+  const fd = new FormData();
+  fd.append('a\r\nb"c', 'v1\nv2\rv3');
+  fd.append('f', new File(['hi\n'], 'n"a\nme.txt', { type: 'text/plain' }));
+  fd.append('g', new Blob([new Uint8Array([0, 255])]));
+  fd.append('h', new File([], ''));
+  const r = new Response(fd);
+  const type = r.headers.get('content-type');
+  const boundary = type.slice(type.indexOf('boundary=') + 9);
+  out.encoded = [type.split(boundary).join('B'), (await r.text()).split(boundary).join('B'),
+    new Request('http://a.example/', { method: 'POST', body: fd }).headers.get('content-type').startsWith('multipart/form-data; boundary=')];
+  const show = (form) => Promise.all([...form].map(async ([k, v]) =>
+    [k, typeof v === 'string' ? v : [v.constructor.name, v.name, v.type, await v.text()]]));
+  out.roundTrip = await show(await new Response(fd).formData());
+  const parse = (body, type) => new Response(body, type ? { headers: { 'content-type': type } } : {}).formData()
+    .then(show, (e) => [e.constructor.name, e.message]);
+  const mp = 'multipart/form-data; boundary=x';
+  const part = (headers, body) => `--x\r\n${headers}\r\n\r\n${body}\r\n`;
+  const disp = 'Content-Disposition: form-data; name="a"';
+  out.parsed = {
+    noType: await parse('a=b'),
+    textType: await parse('a=b', 'text/plain'),
+    urlencoded: await parse('a=b&c=%20d+e&&=x&y', 'application/x-www-form-urlencoded'),
+    urlencodedParams: await parse('a=b', 'Application/X-WWW-Form-Urlencoded; charset=utf-8'),
+    searchParams: await parse(new URLSearchParams('k=v&k=w')),
+    noBoundary: await parse('--x\r\n', 'multipart/form-data'),
+    empty: await parse('', mp),
+    endOnly: await parse('--x--', mp),
+    quotedBoundary: await parse('--x y\r\n' + disp + '\r\n\r\nv\r\n--x y--', 'multipart/form-data; boundary="x y"'),
+    extraCRLFs: await parse('\r\n\r\n' + part(disp, 'v') + '--x--\r\n\r\n', mp),
+    otherParams: await parse(part(disp, 'v') + '--x--', 'multipart/form-data; charset=utf-8; boundary=x; foo=bar'),
+    noName: await parse(part('Content-Type: text/plain', 'v') + '--x--', mp),
+    file: await parse(part('Content-Disposition: form-data; name="a%22b"; filename="f%0A.txt"\r\ncontent-type: image/png \r\nX-Other: 1', 'bytes') + '--x--', mp),
+    fileNoType: await parse(part('Content-Disposition: form-data; name="a"; filename=""', 'bytes') + '--x--', mp),
+    base64: await parse(part(disp + '\r\nContent-Transfer-Encoding: base64', 'aGk=') + '--x--', mp),
+    utf8: await parse(part('Content-Disposition: form-data; name="\u00e9"', '\u00ff\r\n--not the boundary') + '--x--', mp),
+    unterminated: await parse('--x\r\n' + disp + '\r\n\r\nv', mp),
+    junkFirst: await parse('junk' + part(disp, 'v') + '--x--', mp),
+    noCRLFBeforeDelimiter: await parse('--x\r\n' + disp + '\r\n\r\nv--x--', mp),
+    notFormData: await parse(part('Content-Disposition: attachment; name="a"', 'v') + '--x--', mp),
+    badHeaderName: await parse(part('Bad Header: 1\r\n' + disp, 'v') + '--x--', mp),
+    junkLast: await parse(part(disp, 'v') + '--x--junk', mp),
+  };
+  const used = new Response('a=b', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  await used.text();
+  out.used = await used.formData().then(() => 'parsed', (e) => [e.constructor.name, e.message]);
+  return out;
+})()"#,
+        serde_json::from_str(r#"{
+            "encoded": ["multipart/form-data; boundary=B", "--B\r\nContent-Disposition: form-data; name=\"a%0D%0Ab%22c\"\r\n\r\nv1\r\nv2\r\nv3\r\n--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"n%22a%0Ame.txt\"\r\nContent-Type: text/plain\r\n\r\nhi\n\r\n--B\r\nContent-Disposition: form-data; name=\"g\"; filename=\"blob\"\r\nContent-Type: application/octet-stream\r\n\r\n\u0000\ufffd\r\n--B\r\nContent-Disposition: form-data; name=\"h\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--B--\r\n", true],
+            "roundTrip": [["a\r\nb\"c", "v1\r\nv2\r\nv3"], ["f", ["File", "n\"a\nme.txt", "text/plain", "hi\n"]], ["g", ["File", "blob", "application/octet-stream", "\u0000\ufffd"]], ["h", ""]],
+            "parsed": {
+                "noType": ["TypeError", "Content-Type was not one of \"multipart/form-data\" or \"application/x-www-form-urlencoded\"."],
+                "textType": ["TypeError", "Content-Type was not one of \"multipart/form-data\" or \"application/x-www-form-urlencoded\"."],
+                "urlencoded": [["a", "b"], ["c", " d e"], ["", "x"], ["y", ""]],
+                "urlencodedParams": [["a", "b"]],
+                "searchParams": [["k", "v"], ["k", "w"]],
+                "noBoundary": ["TypeError", "Failed to parse body as FormData."],
+                "empty": ["TypeError", "Failed to parse body as FormData."],
+                "endOnly": [],
+                "quotedBoundary": [["a", "v"]],
+                "extraCRLFs": [["a", "v"]],
+                "otherParams": [["a", "v"]],
+                "noName": ["TypeError", "Failed to parse body as FormData."],
+                "file": [["a\"b", ["File", "f\n.txt", "image/png", "bytes"]]],
+                "fileNoType": [["a", ["File", "", "text/plain", "bytes"]]],
+                "base64": [["a", "hi"]],
+                "utf8": [["\u00e9", "\u00ff\r\n--not the boundary"]],
+                "unterminated": ["TypeError", "Failed to parse body as FormData."],
+                "junkFirst": ["TypeError", "Failed to parse body as FormData."],
+                "noCRLFBeforeDelimiter": ["TypeError", "Failed to parse body as FormData."],
+                "notFormData": ["TypeError", "Failed to parse body as FormData."],
+                "badHeaderName": ["TypeError", "Failed to parse body as FormData."],
+                "junkLast": ["TypeError", "Failed to parse body as FormData."]
+            },
+            "used": ["TypeError", "Body is unusable: Body has already been read"]
+        }"#).unwrap(),
+    );
+}
+
+#[test]
+fn structured_clone_copies_blobs() {
+    // A Blob's copy is a new Blob of the same bytes and type, inside
+    // objects too, and a shared one stays shared.
+    check(
+        r#"(async () => {
+  const b = new Blob(['h\u00e9', new Uint8Array([0, 255])], { type: 'Text/X' });
+  const copy = structuredClone({ b, again: b });
+  return [copy.b !== b, copy.b === copy.again, copy.b instanceof Blob, copy.b.type, copy.b.size,
+    [...new Uint8Array(await copy.b.arrayBuffer())]];
+})()"#,
+        json!([true, true, true, "text/x", 5, [104, 195, 169, 0, 255]]),
+    );
+    // A File stays a File with its name and lastModified, as the HTML
+    // standard says (node 20 makes it a Blob: not compared); an object
+    // that only claims to be a Blob is cloned as a plain object.
+    assert_eq!(
+        jsbox_eval(
+            "const f = structuredClone(new File(['x'], 'a.txt', { type: 't/x', lastModified: 3 }));
+             [f instanceof File, f.name, f.lastModified, f.type, f.size,
+              structuredClone({ [Symbol.toStringTag]: 'Blob', size: 1 }) instanceof Blob]"
+        ),
+        json!([true, "a.txt", 3, "t/x", 1, false])
     );
 }

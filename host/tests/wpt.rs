@@ -100,6 +100,80 @@ const AREAS: &[Area] = &[
             "WebCryptoAPI/generateKey/failures_AES-CTR.https.any.js",
             "WebCryptoAPI/generateKey/failures_AES-GCM.https.any.js",
             "WebCryptoAPI/generateKey/failures_AES-KW.https.any.js",
+    Area { name: "base64", files: &["html/webappapis/atob/base64.any.js"] },
+    Area { name: "structured clone", files: &["html/webappapis/structured-clone/structured-clone.any.js"] },
+    // fetch's Headers, Request and Response, and XHR's FormData: the
+    // .any.js files that need no WPT server (tests/wpt/README.md).
+    Area {
+        name: "fetch Headers",
+        files: &[
+            "fetch/api/headers/header-setcookie.any.js",
+            "fetch/api/headers/headers-basic.any.js",
+            "fetch/api/headers/headers-casing.any.js",
+            "fetch/api/headers/headers-combine.any.js",
+            "fetch/api/headers/headers-errors.any.js",
+            "fetch/api/headers/headers-no-cors.any.js",
+            "fetch/api/headers/headers-normalize.any.js",
+            "fetch/api/headers/headers-record.any.js",
+            "fetch/api/headers/headers-structure.any.js",
+        ],
+    },
+    Area {
+        name: "fetch Request",
+        files: &[
+            "fetch/api/request/forbidden-method.any.js",
+            "fetch/api/request/request-constructor-init-body-override.any.js",
+            "fetch/api/request/request-consume-empty.any.js",
+            "fetch/api/request/request-consume.any.js",
+            "fetch/api/request/request-disturbed.any.js",
+            "fetch/api/request/request-error.any.js",
+            "fetch/api/request/request-headers.any.js",
+            "fetch/api/request/request-init-002.any.js",
+            "fetch/api/request/request-init-contenttype.any.js",
+            "fetch/api/request/request-init-stream.any.js",
+            "fetch/api/request/request-structure.any.js",
+        ],
+    },
+    Area {
+        name: "fetch Response",
+        files: &[
+            "fetch/api/response/json.any.js",
+            "fetch/api/response/response-clone.any.js",
+            "fetch/api/response/response-consume-empty.any.js",
+            "fetch/api/response/response-consume-stream.any.js",
+            "fetch/api/response/response-error-from-stream.any.js",
+            "fetch/api/response/response-error.any.js",
+            "fetch/api/response/response-from-stream.any.js",
+            "fetch/api/response/response-headers-guard.any.js",
+            "fetch/api/response/response-init-001.any.js",
+            "fetch/api/response/response-init-002.any.js",
+            "fetch/api/response/response-init-contenttype.any.js",
+            "fetch/api/response/response-static-error.any.js",
+            "fetch/api/response/response-static-json.any.js",
+            "fetch/api/response/response-static-redirect.any.js",
+            "fetch/api/response/response-stream-bad-chunk.any.js",
+            "fetch/api/response/response-stream-disturbed-1.any.js",
+            "fetch/api/response/response-stream-disturbed-2.any.js",
+            "fetch/api/response/response-stream-disturbed-3.any.js",
+            "fetch/api/response/response-stream-disturbed-4.any.js",
+            "fetch/api/response/response-stream-disturbed-5.any.js",
+            "fetch/api/response/response-stream-disturbed-6.any.js",
+            "fetch/api/response/response-stream-disturbed-by-pipe.any.js",
+            "fetch/api/response/response-stream-with-broken-then.any.js",
+        ],
+    },
+    Area {
+        name: "FormData",
+        files: &[
+            "xhr/formdata/append.any.js",
+            "xhr/formdata/constructor.any.js",
+            "xhr/formdata/delete.any.js",
+            "xhr/formdata/foreach.any.js",
+            "xhr/formdata/get.any.js",
+            "xhr/formdata/has.any.js",
+            "xhr/formdata/iteration.any.js",
+            "xhr/formdata/set-blob.any.js",
+            "xhr/formdata/set.any.js",
         ],
     },
     Area {
@@ -216,55 +290,67 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The scripts a WPT file's `// META: script=` lines name (paths from the
-/// WPT root, or relative to the file), in order; common/subset-tests*.js
-/// is not among them (harness.js has its functions).
+/// A URL a WPT file names (a path from the WPT root, or relative to the
+/// file) as a path under `tests/wpt`.
+fn resolve(file: &str, src: &str) -> PathBuf {
+    // The file's directory, or the root.
+    let mut parts: Vec<&str> = file.split('/').collect();
+    parts.pop();
+    if src.starts_with('/') {
+        parts.clear();
+    }
+    for part in src.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            parts.pop();
+        } else {
+            parts.push(part);
+        }
+    }
+    wpt_dir().join(parts.join("/"))
+}
+
+/// The scripts a WPT file's `// META: script=` lines name, in order;
+/// common/subset-tests*.js is not among them (harness.js has its
+/// functions).
 fn meta_scripts(file: &str, text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.strip_prefix("// META: script="))
         .map(str::trim)
         .filter(|src| !src.starts_with("/common/subset-tests"))
-        .map(|src| {
-            // The file's directory, or the root.
-            let mut parts: Vec<&str> = file.split('/').collect();
-            parts.pop();
-            if src.starts_with('/') {
-                parts.clear();
-            }
-            for part in src.split('/').filter(|p| !p.is_empty() && *p != ".") {
-                if part == ".." {
-                    parts.pop();
-                } else {
-                    parts.push(part);
-                }
-            }
-            read(&wpt_dir().join(parts.join("/")))
-        })
+        .map(|src| read(&resolve(file, src)))
         .collect()
 }
 
-/// The script that runs one WPT file: its JSON resources (the files next
-/// to it under `resources/`, which it fetches), the harness, the scripts
-/// its META lines name and the file (each by indirect eval, so its
-/// `"use strict"` holds and a top-level throw is caught), and the promise
-/// of its results.
+/// The JSON files a WPT file fetches: every quoted string literal ending
+/// in `.json` (as written, the key harness.js's fetch looks up) with the
+/// text of the file it names.
+fn json_resources(file: &str, text: &str) -> serde_json::Map<String, Value> {
+    let mut resources = serde_json::Map::new();
+    for quote in ['"', '\'', '`'] {
+        let end_mark = format!(".json{quote}");
+        for (end, _) in text.match_indices(&end_mark) {
+            let Some(start) = text[..end].rfind(quote) else { continue };
+            let url = &text[start + 1..end + ".json".len()];
+            let path = resolve(file, url);
+            if !url.contains(char::is_whitespace) && path.is_file() {
+                resources.insert(url.to_string(), Value::String(read(&path)));
+            }
+        }
+    }
+    resources
+}
+
+/// The script that runs one WPT file: the JSON files it fetches, the
+/// harness, the scripts its META lines name and the file (each by
+/// indirect eval, so its `"use strict"` holds and a top-level throw is
+/// caught), and the promise of its results.
 fn script_for(file: &str) -> String {
-    let path = wpt_dir().join(file);
-    let text = read(&path);
+    let text = read(&wpt_dir().join(file));
     let title = text
         .lines()
         .find_map(|l| l.strip_prefix("// META: title="))
         .map_or_else(|| file.to_string(), |t| t.trim().to_string());
-    let mut resources = serde_json::Map::new();
-    let resource_dir = path.parent().unwrap().join("resources");
-    if text.contains("resources/") {
-        for entry in std::fs::read_dir(&resource_dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.ends_with(".json") {
-                resources.insert(format!("resources/{name}"), Value::String(read(&entry.path())));
-            }
-        }
-    }
+    let resources = json_resources(file, &text);
     let mut scripts = String::new();
     for script in meta_scripts(file, &text).iter().chain([&text]) {
         scripts += &format!("try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n", json!(script));

@@ -2,8 +2,10 @@
 //! `node:buffer` (the npm `buffer` package, vendored as data with its
 //! license in `vendor/`) and `node:stream/web` (`stream_web.js` over the
 //! npm `web-streams-polyfill` package, also vendored; the prelude's
-//! Streams globals load it), and `blob.js` behind the `Blob` and `File`
-//! globals, and `subtle.js` behind `crypto.subtle` (loaded by
+//! Streams globals load it), `blob.js` behind the `Blob` and `File`
+//! globals, `form_data.js` behind `FormData` (and fetch.js's FormData
+//! bodies and `formData()`), `pair_iterator.js`, the iterators of
+//! Headers and FormData, and `subtle.js` behind `crypto.subtle` (loaded by
 //! `guest/src/web/crypto.js`). Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
@@ -23,6 +25,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("stream/web", include_str!("stream_web.js")),
     ("blob", include_str!("blob.js")),
     ("subtle", include_str!("subtle.js")),
+    ("form_data", include_str!("form_data.js")),
+    ("pair_iterator", include_str!("pair_iterator.js")),
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 

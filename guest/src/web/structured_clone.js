@@ -1,8 +1,8 @@
 // structuredClone (HTML standard's StructuredSerialize/Deserialize in one
 // walk), matching what node (V8) clones: primitives, boxed primitives,
 // Date, RegExp, ArrayBuffer (transferable), typed arrays, DataView, Map,
-// Set, Error (name, message, stack, cause), arrays (holes and extra keys
-// kept) and ordinary objects (own enumerable string keys; prototypes are
+// Set, Error (name, message, stack, cause), Blob and File, arrays (holes
+// and extra keys kept) and ordinary objects (own enumerable string keys; prototypes are
 // not kept), with cycles and shared references preserved. Functions,
 // symbols and other platform objects throw a DataCloneError DOMException.
 //
@@ -133,12 +133,37 @@
     for (const [brand, name] of uncloneable) {
       if (is(brand, value)) throw dataCloneError(`#<${name}>`);
     }
+    out = cloneBlob(value);
+    if (out !== undefined) {
+      memory.set(value, out);
+      return out;
+    }
     if (Error.prototype.isPrototypeOf(value)) return cloneError(value, memory);
 
     out = {};
     memory.set(value, out);
     for (const key of Object.keys(value)) out[key] = clone(value[key], memory);
     return out;
+  }
+
+  // Blob and File (guest/src/node/blob.js, behind lazy globals): a new one
+  // of the same bytes and type, a File keeping its name and lastModified
+  // (the standard's; node 20 makes a File a plain Blob). The tag is only a
+  // cheap first test, so cloning plain objects never loads that module;
+  // the size getter is the brand check (it throws for anything else).
+  function cloneBlob(value) {
+    const tag = value[Symbol.toStringTag];
+    if (tag !== 'Blob' && tag !== 'File') return undefined;
+    const { Blob, File } = globalThis;
+    // (A script may have replaced the globals: then nothing is a blob.)
+    const branded = (cls, key) => {
+      try { return is(getter(cls.prototype, key), value); } catch (_) { return false; }
+    };
+    if (!branded(Blob, 'size')) return undefined;
+    if (branded(File, 'name')) {
+      return new File([value], value.name, { type: value.type, lastModified: value.lastModified });
+    }
+    return new Blob([value], { type: value.type });
   }
 
   function cloneError(value, memory) {

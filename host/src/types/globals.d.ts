@@ -323,16 +323,57 @@ declare class Headers {
     values(): IterableIterator<string>;
     [Symbol.iterator](): IterableIterator<[string, string]>;
 }
-/** Whole bodies only: jsbox has no streams and no `Blob`. */
-type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+// Blob, File and FormData (compiled on first use).
+type BlobPart = jsbox.BufferSource | Blob | string;
+interface BlobPropertyBag {
+    type?: string;
+    endings?: "transparent" | "native";
+}
+declare class Blob {
+    constructor(blobParts?: Iterable<BlobPart>, options?: BlobPropertyBag);
+    readonly size: number;
+    readonly type: string;
+    slice(start?: number, end?: number, contentType?: string): Blob;
+    text(): Promise<string>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+}
+interface FilePropertyBag extends BlobPropertyBag {
+    lastModified?: number;
+}
+declare class File extends Blob {
+    constructor(fileBits: Iterable<BlobPart>, fileName: string, options?: FilePropertyBag);
+    readonly name: string;
+    readonly lastModified: number;
+}
+type FormDataEntryValue = File | string;
+declare class FormData {
+    constructor();
+    append(name: string, value: string): void;
+    append(name: string, value: Blob, filename?: string): void;
+    set(name: string, value: string): void;
+    set(name: string, value: Blob, filename?: string): void;
+    delete(name: string): void;
+    get(name: string): FormDataEntryValue | null;
+    getAll(name: string): FormDataEntryValue[];
+    has(name: string): boolean;
+    forEach(callback: (value: FormDataEntryValue, key: string, parent: FormData) => void, thisArg?: any): void;
+    entries(): IterableIterator<[string, FormDataEntryValue]>;
+    keys(): IterableIterator<string>;
+    values(): IterableIterator<FormDataEntryValue>;
+    [Symbol.iterator](): IterableIterator<[string, FormDataEntryValue]>;
+}
+/** Bodies given whole (streams are not declared here). */
+type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData;
 interface Body {
     readonly bodyUsed: boolean;
-    /** Always `null`: jsbox has no `ReadableStream`. */
-    readonly body: null;
     text(): Promise<string>;
     json(): Promise<any>;
     arrayBuffer(): Promise<ArrayBuffer>;
     bytes(): Promise<Uint8Array>;
+    blob(): Promise<Blob>;
+    /** By the content type: multipart/form-data or application/x-www-form-urlencoded. */
+    formData(): Promise<FormData>;
 }
 type RequestInfo = Request | string | URL;
 interface RequestInit {
@@ -359,11 +400,12 @@ declare class Request implements Body {
     readonly duplex: "half";
     clone(): Request;
     readonly bodyUsed: boolean;
-    readonly body: null;
     text(): Promise<string>;
     json(): Promise<any>;
     arrayBuffer(): Promise<ArrayBuffer>;
     bytes(): Promise<Uint8Array>;
+    blob(): Promise<Blob>;
+    formData(): Promise<FormData>;
 }
 interface ResponseInit {
     status?: number;
@@ -384,9 +426,10 @@ declare class Response implements Body {
     readonly headers: Headers;
     clone(): Response;
     readonly bodyUsed: boolean;
-    readonly body: null;
     text(): Promise<string>;
     json(): Promise<any>;
     arrayBuffer(): Promise<ArrayBuffer>;
     bytes(): Promise<Uint8Array>;
+    blob(): Promise<Blob>;
+    formData(): Promise<FormData>;
 }

@@ -200,6 +200,9 @@
   // ---- tests --------------------------------------------------------------
   class Test {
     constructor(name) {
+      // Lone surrogates (a test named after its input) become U+FFFD: the
+      // results travel as JSON, which the runner reads as UTF-8.
+      name = String(name).toWellFormed();
       this.name = name;
       this.phase = 'running';
       this.cleanups = [];
