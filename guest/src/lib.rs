@@ -17,7 +17,7 @@
 use std::cell::{Cell, RefCell};
 
 use javy::quickjs::{
-    context::EvalOptions, function::This, Array, CatchResultExt, CaughtError, Ctx, Function,
+    context::EvalOptions, function::{Flat, This}, Array, CatchResultExt, CaughtError, Ctx, Function,
     Object, Persistent, Value,
 };
 use javy::{Config, Runtime};
@@ -270,7 +270,7 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
     let runtime = Runtime::new(config).map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
     let (api, snapshot) = runtime.context().with(|ctx| -> Result<_, JsError> {
         // Web platform globals first, so registry modules and init scripts see them.
-        web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
+        let lazy_global = web::install(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         install_math_random(&ctx).catch(&ctx).map_err(|c| caught_to_error(&ctx, c))?;
         let registry: Object = ctx
             .json_parse(registry_json)
@@ -323,8 +323,10 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
         // then init scripts and imports): the host refuses the clock and
         // randomness to it while a snapshot is built.
         host::user_code();
+        // (`Flat`: rquickjs takes tuples of at most seven arguments.)
+        let tools = Flat((node_module, lazy_global));
         let api: Object = bootstrap
-            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), node_module))
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), tools))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 

@@ -2,12 +2,13 @@
 // `console` and `path`. Evaluated once by `init` (so, in a factory, inside
 // the Wizer snapshot). It is an expression: a function the Rust side calls
 // with the parsed registry, the host functions (`hostBind(module, fn)`
-// makes a native function's stub: guest/src/native_call.rs) and `callAsync`
-// (from event_loop.js) and `nodeModule` (compiles a built-in JS module:
-// guest/src/node); it returns the small API the Rust side uses. Nothing
-// here is reachable from user code except through `require`, `module`
-// objects, `console` and `process`.
-(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync, nodeModule) {
+// makes a native function's stub: guest/src/native_call.rs), `callAsync`
+// (from event_loop.js), `nodeModule` (compiles a built-in JS module:
+// guest/src/node) and `lazyGlobal(name, load)` (a global compiled on first
+// read: web.exposeLazy in guest/src/web/dom_exception.js); it returns the
+// small API the Rust side uses. Nothing here is reachable from user code
+// except through `require`, `module` objects, `console` and `process`.
+(function (registry, compiled, hostCall, hostConsole, hostBind, callAsync, nodeModule, lazyGlobal) {
   'use strict';
 
   const natives = registry.natives || {};
@@ -237,24 +238,7 @@
 
   globalThis.console = console;
   globalThis.require = require;
-  // A global loaded on first read (then a plain data property, which a
-  // script may replace, as in node): the module behind it is compiled only
-  // by a runtime that uses it, and the snapshot holds just the accessor.
-  function lazyGlobal(name, load) {
-    const define = (value) => Object.defineProperty(globalThis, name, {
-      value, writable: true, configurable: true, enumerable: false,
-    });
-    Object.defineProperty(globalThis, name, {
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = load();
-        define(value);
-        return value;
-      },
-      set: define,
-    });
-  }
+  // Globals whose module is compiled on first read.
   lazyGlobal('process', () => instantiate('process'));
   // The Streams classes node has as globals (node:stream/web's exports).
   for (const name of ['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',

@@ -64,6 +64,23 @@
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable });
   };
   web.exposeOperation = (name, value) => web.expose(name, value, true);
+  // An interface loaded on first read (then a plain data property, which a
+  // script may replace, as in node): what is behind it is compiled only by
+  // a runtime that uses it, and the snapshot holds just the accessor. The
+  // prelude's lazy globals (process, the Streams classes, Blob) use it too.
+  web.exposeLazy = function exposeLazy(name, load) {
+    const define = (value) => web.expose(name, value);
+    Object.defineProperty(globalThis, name, {
+      configurable: true,
+      enumerable: false,
+      get() {
+        const value = load();
+        define(value);
+        return value;
+      },
+      set: define,
+    });
+  };
   web.exposeAttribute = function exposeAttribute(name, value) {
     Object.defineProperty(globalThis, name, {
       get() { return value; },
