@@ -268,7 +268,11 @@ pub(crate) fn exec<'js>(
     ];
     let result = Object::new(ctx.clone())?;
     for (name, component, text) in components {
-        let Some(captures) = component.matcher.matches(text) else {
+        // The component's regular expression, as the standard matches. (The
+        // crate's own `matcher`, a shortcut for literal prefixes and simple
+        // wildcards, compares those prefixes case-sensitively even under
+        // `ignoreCase` in 0.6.0.)
+        let Some(captures) = component.regexp.as_ref().ok().and_then(|r| r.matches(text)) else {
             return Ok(None);
         };
         let groups = Object::new(ctx.clone())?;
