@@ -783,3 +783,20 @@ fn url_pattern_ignore_case_and_bad_input() {
         ])
     );
 }
+
+#[test]
+fn url_pattern_is_compiled_on_first_read() {
+    // An accessor in the snapshot until a script reads it; then a plain,
+    // replaceable data property (like node's globals).
+    assert_eq!(
+        jsbox_eval(
+            "const before = Object.getOwnPropertyDescriptor(globalThis, 'URLPattern'); \
+             const p = new URLPattern({ pathname: '/x' }); \
+             const after = Object.getOwnPropertyDescriptor(globalThis, 'URLPattern'); \
+             URLPattern = 1; \
+             [typeof before.get, before.enumerable, typeof after.value, after.writable, after.enumerable, \
+              p.pathname, globalThis.URLPattern]"
+        ),
+        json!(["function", false, "function", true, false, "/x", 1])
+    );
+}
