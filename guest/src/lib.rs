@@ -17,7 +17,7 @@
 use std::cell::{Cell, RefCell};
 
 use javy::quickjs::{
-    context::EvalOptions, function::This, Array, CatchResultExt, CaughtError, Ctx, Function,
+    context::EvalOptions, function::{Flat, This}, Array, CatchResultExt, CaughtError, Ctx, Function,
     Object, Persistent, Value,
 };
 use javy::{Config, Runtime};
@@ -323,18 +323,10 @@ fn init_state(registry_json: &str) -> Result<(State, bool), JsError> {
         // then init scripts and imports): the host refuses the clock and
         // randomness to it while a snapshot is built.
         host::user_code();
-        // More arguments than a tuple converts: built one by one.
-        let mut args = javy::quickjs::function::Args::new(ctx.clone(), 8);
-        args.push_arg(registry.clone()).map_err(registry_error)?;
-        args.push_arg(compiled).map_err(registry_error)?;
-        args.push_arg(host_call).map_err(registry_error)?;
-        args.push_arg(host_console).map_err(registry_error)?;
-        args.push_arg(host_bind).map_err(registry_error)?;
-        args.push_arg(call_async.clone()).map_err(registry_error)?;
-        args.push_arg(node_module).map_err(registry_error)?;
-        args.push_arg(lazy_global).map_err(registry_error)?;
+        // (`Flat`: rquickjs takes tuples of at most seven arguments.)
+        let tools = Flat((node_module, lazy_global));
         let api: Object = bootstrap
-            .call_arg(args)
+            .call((registry.clone(), compiled, host_call, host_console, host_bind, call_async.clone(), tools))
             .catch(&ctx)
             .map_err(|c| caught_to_error(&ctx, c))?;
 

@@ -4,11 +4,10 @@
 // with the parsed registry, the host functions (`hostBind(module, fn)`
 // makes a native function's stub: guest/src/native_call.rs), `callAsync`
 // (from event_loop.js), `nodeModule` (compiles a built-in JS module:
-// guest/src/node) and `lazyGlobal` (defines a global loaded on first
-// read: `exposeLazy` in guest/src/web/dom_exception.js); it returns the
-// small API the Rust side uses. Nothing
-// here is reachable from user code except through `require`, `module`
-// objects, `console` and `process`.
+// guest/src/node) and `lazyGlobal(name, load)` (a global compiled on first
+// read: web.exposeLazy in guest/src/web/dom_exception.js); it returns the
+// small API the Rust side uses. Nothing here is reachable from user code
+// except through `require`, `module` objects, `console` and `process`.
 (function (registry, compiled, hostCall, hostConsole, hostBind, callAsync, nodeModule, lazyGlobal) {
   'use strict';
 
@@ -244,6 +243,7 @@
 
   globalThis.console = console;
   globalThis.require = require;
+  // Globals whose module is compiled on first read.
   lazyGlobal('process', () => instantiate('process'));
   // The Streams classes node has as globals (node:stream/web's exports).
   for (const name of ['ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader',

@@ -63,7 +63,7 @@
 //!   script does can panic or abort the host.
 //! - **[`open`]**: a factory and one runtime, the simple path.
 //! - **Web platform globals**: scripts have `URL`, `URLSearchParams`,
-//!   `atob`, `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
+//!   `URLPattern` (compiled on first use), `atob`, `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
 //!   `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`,
 //!   `TextEncoder` and `TextDecoder`, installed in the snapshot; random
 //!   bytes and the clock's origin are drawn per runtime, never baked in.

@@ -44,6 +44,9 @@ const AREAS: &[Area] = &[
             "url/urlsearchparams-sort.any.js",
         ],
     },
+    // WPT's URLPattern test data, through jsbox's own runner (WPT's driver
+    // for it is not on a source the project copies from: tests/wpt/README.md).
+    Area { name: "urlpattern", files: &["urlpattern/urlpattern-runner.any.js"] },
     Area {
         name: "events",
         files: &[

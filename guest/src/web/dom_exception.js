@@ -65,9 +65,9 @@
   };
   web.exposeOperation = (name, value) => web.expose(name, value, true);
   // An interface loaded on first read (then a plain data property, which a
-  // script may replace, as in node): the code behind it is compiled only by
+  // script may replace, as in node): what is behind it is compiled only by
   // a runtime that uses it, and the snapshot holds just the accessor. The
-  // prelude uses it too (process, the Streams classes, Blob).
+  // prelude's lazy globals (process, the Streams classes, Blob) use it too.
   web.exposeLazy = function exposeLazy(name, load) {
     const define = (value) => web.expose(name, value);
     Object.defineProperty(globalThis, name, {

@@ -9,7 +9,10 @@
 //! crate, base64, WASI randomness and clocks); each concept's JS file in
 //! this folder builds the WebIDL-shaped classes on top. [`install`] runs
 //! once in `init`, so everything is compiled into the Wizer snapshot and a
-//! runtime pays nothing to have these globals. Nothing per-runtime (random
+//! runtime pays nothing to have these globals, except the [`LAZY`] files:
+//! their global is an accessor that compiles the file on first read, so
+//! the snapshot's heap does not carry a class few runtimes use. Nothing
+//! per-runtime (random
 //! bytes, the time origin) is computed here.
 //!
 //! The JS files are expressions: functions called with `(native, web)`,
@@ -22,22 +25,36 @@ mod clock;
 mod random;
 mod subtle;
 mod url;
+mod urlpattern;
 
 use javy::quickjs::context::EvalOptions;
-use javy::quickjs::{Ctx, Function, Object, Result, Value};
+use javy::quickjs::{Ctx, Exception, Function, Object, Result, Value};
 
 /// The JS files, in dependency order (later files use what earlier ones put
 /// on `web`).
 const SCRIPTS: &[(&str, &str)] = &[
-    ("jsbox:web/dom_exception.js", include_str!("dom_exception.js")),
-    ("jsbox:web/events.js", include_str!("events.js")),
-    ("jsbox:web/abort.js", include_str!("abort.js")),
-    ("jsbox:web/url.js", include_str!("url.js")),
-    ("jsbox:web/structured_clone.js", include_str!("structured_clone.js")),
-    ("jsbox:web/encoding.js", include_str!("encoding.js")),
-    ("jsbox:web/crypto.js", include_str!("crypto.js")),
-    ("jsbox:web/globals.js", include_str!("globals.js")),
+    ("dom_exception.js", include_str!("dom_exception.js")),
+    ("events.js", include_str!("events.js")),
+    ("abort.js", include_str!("abort.js")),
+    ("url.js", include_str!("url.js")),
+    ("structured_clone.js", include_str!("structured_clone.js")),
+    ("encoding.js", include_str!("encoding.js")),
+    ("crypto.js", include_str!("crypto.js")),
+    ("globals.js", include_str!("globals.js")),
 ];
+
+/// The JS files compiled on first use (`native.compileLazy(name)`), by
+/// name; each evaluates to a function of `(native, web)` that returns what
+/// it defines.
+const LAZY: &[(&str, &str)] = &[("urlpattern", include_str!("urlpattern.js"))];
+
+fn eval_file<'js>(ctx: &Ctx<'js>, name: &str, source: &str) -> Result<Function<'js>> {
+    let mut options = EvalOptions::default();
+    options.global = true;
+    options.strict = true;
+    options.filename = Some(format!("jsbox:web/{name}"));
+    ctx.eval_with_options(source, options)
+}
 
 fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     let n = Object::new(ctx.clone())?;
@@ -47,6 +64,18 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("urlSetQuery", Function::new(ctx.clone(), url::set_query)?)?;
     n.set("formParse", Function::new(ctx.clone(), url::form_parse)?)?;
     n.set("formSerialize", Function::new(ctx.clone(), url::form_serialize)?)?;
+    n.set("urlPatternParse", Function::new(ctx.clone(), urlpattern::parse)?)?;
+    n.set("urlPatternGet", Function::new(ctx.clone(), urlpattern::get)?)?;
+    n.set("urlPatternExec", Function::new(ctx.clone(), urlpattern::exec)?)?;
+    n.set(
+        "compileLazy",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| -> Result<Function<'js>> {
+            match LAZY.iter().find(|(n, _)| *n == name) {
+                Some((name, source)) => eval_file(&ctx, &format!("{name}.js"), source),
+                None => Err(Exception::throw_message(&ctx, &format!("no lazy web file '{name}'"))),
+            }
+        })?,
+    )?;
     // A number (1 invalid character, 2 bad length) on failure, else the string.
     n.set(
         "atob",
@@ -78,8 +107,8 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
 }
 
 /// Defines the web globals on `ctx`'s global object. Called once by `init`.
-/// Returns `exposeLazy(name, load)`, which defines a global loaded on first
-/// read (the prelude's `lazyGlobal`).
+/// Returns `web.exposeLazy(name, load)`, which the prelude uses for its
+/// own globals compiled on first read.
 ///
 /// # Errors
 ///
@@ -88,11 +117,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>) -> Result<Function<'js>> {
     let native = natives(ctx)?;
     let web = Object::new(ctx.clone())?;
     for (name, source) in SCRIPTS {
-        let mut options = EvalOptions::default();
-        options.global = true;
-        options.strict = true;
-        options.filename = Some((*name).to_string());
-        let setup: Function = ctx.eval_with_options(*source, options)?;
+        let setup = eval_file(ctx, name, source)?;
         setup.call::<_, ()>((native.clone(), web.clone()))?;
     }
     web.get("exposeLazy")

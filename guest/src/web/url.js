@@ -251,4 +251,6 @@
   web.URL = URL;
   web.expose('URL', URL);
   web.expose('URLSearchParams', URLSearchParams);
+  // URLPattern (urlpattern.js): compiled on first read.
+  web.exposeLazy('URLPattern', () => native.compileLazy('urlpattern')(native, web));
 })

@@ -306,6 +306,53 @@ declare class URL {
     toJSON(): string;
 }
 
+/** The URL Pattern Standard's pattern: its init dictionary and results. */
+interface URLPatternInit {
+    protocol?: string;
+    username?: string;
+    password?: string;
+    hostname?: string;
+    port?: string;
+    pathname?: string;
+    search?: string;
+    hash?: string;
+    baseURL?: string;
+}
+type URLPatternInput = string | URLPatternInit;
+interface URLPatternOptions {
+    ignoreCase?: boolean;
+}
+interface URLPatternComponentResult {
+    input: string;
+    groups: Record<string, string | undefined>;
+}
+interface URLPatternResult {
+    inputs: [URLPatternInput] | [URLPatternInput, string];
+    protocol: URLPatternComponentResult;
+    username: URLPatternComponentResult;
+    password: URLPatternComponentResult;
+    hostname: URLPatternComponentResult;
+    port: URLPatternComponentResult;
+    pathname: URLPatternComponentResult;
+    search: URLPatternComponentResult;
+    hash: URLPatternComponentResult;
+}
+declare class URLPattern {
+    constructor(input: URLPatternInput, baseURL: string, options?: URLPatternOptions);
+    constructor(input?: URLPatternInput, options?: URLPatternOptions);
+    test(input?: URLPatternInput, baseURL?: string): boolean;
+    exec(input?: URLPatternInput, baseURL?: string): URLPatternResult | null;
+    readonly protocol: string;
+    readonly username: string;
+    readonly password: string;
+    readonly hostname: string;
+    readonly port: string;
+    readonly pathname: string;
+    readonly search: string;
+    readonly hash: string;
+    readonly hasRegExpGroups: boolean;
+}
+
 // Headers, Request and Response exist in every runtime; `fetch` itself is
 // declared only where the sandbox grants net access.
 type HeadersInit = [string, string][] | Record<string, string> | Headers;
