@@ -103,6 +103,8 @@ const AREAS: &[Area] = &[
             "WebCryptoAPI/generateKey/failures_AES-CTR.https.any.js",
             "WebCryptoAPI/generateKey/failures_AES-GCM.https.any.js",
             "WebCryptoAPI/generateKey/failures_AES-KW.https.any.js",
+        ],
+    },
     Area { name: "base64", files: &["html/webappapis/atob/base64.any.js"] },
     Area { name: "structured clone", files: &["html/webappapis/structured-clone/structured-clone.any.js"] },
     // fetch's Headers, Request and Response, and XHR's FormData: the
