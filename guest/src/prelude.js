@@ -3,9 +3,10 @@
 // the Wizer snapshot). It is an expression: a function the Rust side calls
 // with the parsed registry, the host functions (`hostBind(module, fn)`
 // makes a native function's stub: guest/src/native_call.rs), `callAsync`
-// (from event_loop.js), `nodeModule` (compiles a built-in JS module:
-// guest/src/node) and `lazyGlobal(name, load)` (a global compiled on first
-// read: web.exposeLazy in guest/src/web/dom_exception.js); it returns the
+// (from event_loop.js), `nodeModule` (compiles a built-in JS module, or
+// makes the Rust functions behind one: guest/src/node) and
+// `lazyGlobal(name, load)` (a global compiled on first read:
+// web.exposeLazy in guest/src/web/dom_exception.js); it returns the
 // small API the Rust side uses. Nothing here is reachable from user code
 // except through `require`, `module` objects, `console` and `process`.
 (function (registry, compiled, hostCall, hostConsole, hostBind, callAsync, nodeModule, lazyGlobal) {
@@ -219,7 +220,8 @@
 
   // A built-in JS module's exports. Its `require` reaches the other
   // built-ins, the vendored packages behind them (base64-js and ieee754
-  // for buffer, invisible to user code) and the embedder's options.
+  // for buffer, invisible to user code), the embedder's options and the
+  // Rust functions some of them are written over ('jsbox:compression').
   const vendored = Object.create(null);
   function runNodeModule(name) {
     const module = { exports: {} };
@@ -234,7 +236,8 @@
   // The exports of a built-in JS module user code cannot name (blob,
   // form_data, the vendored packages), run once per runtime.
   function builtinModule(name) {
-    if (!(name in vendored)) vendored[name] = runNodeModule(name);
+    // A `jsbox:` name is Rust functions (guest/src/node/mod.rs NATIVES).
+    if (!(name in vendored)) vendored[name] = name.startsWith('jsbox:') ? nodeModule(name) : runNodeModule(name);
     return vendored[name];
   }
 
@@ -250,7 +253,7 @@
     'ReadableStreamBYOBRequest', 'ReadableByteStreamController', 'ReadableStreamDefaultController',
     'TransformStream', 'TransformStreamDefaultController', 'WritableStream', 'WritableStreamDefaultWriter',
     'WritableStreamDefaultController', 'ByteLengthQueuingStrategy', 'CountQueuingStrategy',
-    'TextEncoderStream', 'TextDecoderStream']) {
+    'TextEncoderStream', 'TextDecoderStream', 'CompressionStream', 'DecompressionStream']) {
     lazyGlobal(name, () => instantiate('stream/web')[name]);
   }
   // Blob and File (guest/src/node/blob.js, not a module user code can name).

@@ -2,7 +2,8 @@
 //! structuredClone, crypto (with crypto.subtle, SubtleCrypto, CryptoKey),
 //! performance, Event/EventTarget/CustomEvent,
 //! AbortController/AbortSignal, DOMException, queueMicrotask, TextEncoder,
-//! TextDecoder, Streams, Blob/File, FormData and formData().
+//! TextDecoder, Streams, Blob/File, FormData and formData(),
+//! CompressionStream and DecompressionStream.
 //!
 //! Each script runs in jsbox and its result is asserted; when `node` is on
 //! PATH the same script also runs in node and the two results must be
@@ -1277,5 +1278,175 @@ fn url_pattern_is_compiled_on_first_read() {
               p.pathname, globalThis.URLPattern]"
         ),
         json!(["function", false, "function", true, false, "/x", 1])
+    );
+}
+
+/// `collect(readable)`: a stream's byte chunks joined into one Uint8Array.
+const COLLECT: &str = "async function collect(readable) {
+       const parts = [];
+       for await (const part of readable) parts.push(...part);
+       return new Uint8Array(parts);
+     }\n";
+
+#[test]
+fn compression_streams_round_trip_and_read_what_node_wrote() {
+    // Every format round trips, whole and in pieces; gzip bytes made by
+    // node's zlib (with every optional header field added, fed a byte at a
+    // time) decompress; a TextEncoderStream -> gzip -> gunzip ->
+    // TextDecoderStream pipeline gives the text back; and the globals are
+    // node's (as are node:stream/web's exports).
+    check(
+        &format!("{COLLECT}(async () => {{
+           const out = {{}};
+           out.globals = ['CompressionStream', 'DecompressionStream'].map((n) => {{
+             const d = Object.getOwnPropertyDescriptor(globalThis, n);
+             return [n, typeof globalThis[n], d.enumerable, d.configurable, globalThis[n].name, globalThis[n].length,
+               require('stream/web')[n] === globalThis[n]];
+           }});
+           const text = 'compress me, '.repeat(500) + 'done';
+           const bytes = new TextEncoder().encode(text);
+           const through = (stream, chunks) => {{
+             const w = stream.writable.getWriter();
+             // (A failed write is seen through the readable side.)
+             for (const c of chunks) w.write(c).catch(() => {{}});
+             w.close().catch(() => {{}});
+             return collect(stream.readable);
+           }};
+           out.roundTrip = {{}};
+           for (const format of ['gzip', 'deflate', 'deflate-raw']) {{
+             const packed = await through(new CompressionStream(format), [bytes.subarray(0, 100), new DataView(bytes.buffer, 100)]);
+             const pieces = [];
+             for (let i = 0; i < packed.length; i += 7) pieces.push(new DataView(packed.buffer, i, Math.min(7, packed.length - i)));
+             const unpacked = await through(new DecompressionStream(format), pieces);
+             out.roundTrip[format] = [packed.length < bytes.length / 10, new TextDecoder().decode(unpacked) === text];
+           }}
+           // node's zlib.gzipSync('node made this: ' + 'gzip '.repeat(5)).
+           const fromNode = [31,139,8,0,0,0,0,0,0,3,203,203,79,73,85,200,77,76,73,85,40,201,200,44,182,82,72,175,202,44,192,74,0,0,
+             56,220,75,20,41,0,0,0];
+           out.fromNode = new TextDecoder().decode(await through(new DecompressionStream('gzip'), [new Uint8Array(fromNode)]));
+           // The same member with FEXTRA, FNAME, FCOMMENT and FHCRC set.
+           const crc32 = (data) => {{
+             let crc = -1;
+             for (const b of data) {{
+               crc ^= b;
+               for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+             }}
+             return (crc ^ -1) >>> 0;
+           }};
+           const header = [...fromNode.slice(0, 10), 3, 0, 1, 2, 3, ...new TextEncoder().encode('name.txt'), 0,
+             ...new TextEncoder().encode('a comment'), 0];
+           header[3] = 4 | 8 | 16 | 2;
+           const hcrc = crc32(header);
+           const full = [...header, hcrc & 255, (hcrc >>> 8) & 255, ...fromNode.slice(10)];
+           out.fullHeader = new TextDecoder().decode(await through(new DecompressionStream('gzip'), full.map((b) => new Uint8Array([b]))));
+           const words = ['stream', 'ed ', 'te', 'xt \\ud83d', '\\ude00'];
+           const source = new ReadableStream({{ start(c) {{ for (const w of words) c.enqueue(w); c.close(); }} }});
+           const piped = source.pipeThrough(new TextEncoderStream()).pipeThrough(new CompressionStream('gzip'))
+             .pipeThrough(new DecompressionStream('gzip')).pipeThrough(new TextDecoderStream());
+           let got = '';
+           for await (const s of piped) got += s;
+           out.piped = got;
+           out.empty = [Array.from(await through(new DecompressionStream('deflate'), [new Uint8Array([120, 156, 3, 0, 0, 0, 0, 1])])),
+             (await through(new CompressionStream('deflate'), [])).length > 0];
+           const fail = (format, chunks) => through(new DecompressionStream(format), chunks).then(() => 'ok', (e) => e instanceof Error);
+           out.corrupt = await fail('gzip', [new Uint8Array([31, 139, 9, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])]);
+           out.truncated = await fail('gzip', [new Uint8Array(fromNode.slice(0, -3))]);
+           out.badFormat = (() => {{ try {{ new CompressionStream('brotli'); return 'ok'; }} catch (e) {{ return e.name; }} }})();
+           return out;
+         }})()"),
+        json!({
+            "globals": [
+                ["CompressionStream", "function", false, true, "CompressionStream", 1, true],
+                ["DecompressionStream", "function", false, true, "DecompressionStream", 1, true]
+            ],
+            "roundTrip": {"gzip": [true, true], "deflate": [true, true], "deflate-raw": [true, true]},
+            "fromNode": "node made this: gzip gzip gzip gzip gzip ",
+            "fullHeader": "node made this: gzip gzip gzip gzip gzip ",
+            "piped": "streamed text 😀",
+            "empty": [[], true],
+            "corrupt": true,
+            "truncated": true,
+            "badFormat": "TypeError"
+        }),
+    );
+
+    // Where node 20 is not the Compression Streams standard (not
+    // compared): its errors are plain Errors, not TypeErrors, it ignores
+    // bytes after the end, takes strings as chunks and throws on an
+    // ArrayBuffer (outside the stream).
+    let errors = jsbox_eval(&format!(
+        "{COLLECT}(async () => {{
+           const run = async (stream, chunk) => {{
+             const w = stream.writable.getWriter();
+             w.write(chunk).catch(() => {{}});
+             w.close().catch(() => {{}});
+             return collect(stream.readable).then(() => 'ok', (e) => [e.name, e.message]);
+           }};
+           const member = await collect(new Blob(['x']).stream().pipeThrough(new CompressionStream('deflate-raw')));
+           const junk = new Uint8Array([...member, 0]);
+           return [
+             await run(new DecompressionStream('deflate'), new Uint8Array([120, 156, 255, 255])),
+             await run(new DecompressionStream('deflate-raw'), member.subarray(0, 1)),
+             await run(new DecompressionStream('deflate-raw'), junk),
+             await run(new CompressionStream('gzip'), 'text'),
+             await run(new DecompressionStream('deflate-raw'), member.buffer),
+           ];
+         }})()"
+    ));
+    assert_eq!(
+        errors,
+        json!([
+            ["TypeError", "The compressed data is invalid"],
+            [
+                "TypeError",
+                "The compressed data ended before the end of the stream"
+            ],
+            [
+                "TypeError",
+                "Junk found after the end of the compressed data"
+            ],
+            [
+                "TypeError",
+                "CompressionStream: the chunk must be an ArrayBuffer or ArrayBufferView"
+            ],
+            "ok"
+        ])
+    );
+
+    // What jsbox compresses, node's zlib decompresses.
+    let packed = jsbox_eval(&format!(
+        "{COLLECT}(async () => {{
+           const out = {{}};
+           for (const format of ['gzip', 'deflate', 'deflate-raw']) {{
+             const input = new Blob(['jsbox wrote this with ' + format + '. '.repeat(20)]).stream();
+             out[format] = Array.from(await collect(input.pipeThrough(new CompressionStream(format))));
+           }}
+           return out;
+         }})()"
+    ));
+    let unpacked = node_eval(&format!(
+        "const zlib = require('zlib'); const packed = {packed};
+         [zlib.gunzipSync(Buffer.from(packed.gzip)), zlib.inflateSync(Buffer.from(packed.deflate)),
+          zlib.inflateRawSync(Buffer.from(packed['deflate-raw']))].map(String)"
+    ));
+    let want = |f: &str| format!("jsbox wrote this with {f}{}", ". ".repeat(20));
+    assert_eq!(
+        unpacked,
+        json!([want("gzip"), want("deflate"), want("deflate-raw")])
+    );
+}
+
+#[test]
+fn compression_streams_load_on_first_use() {
+    // The globals are accessors until read: a runtime that never uses them
+    // compiles none of the streams code (the snapshot holds the accessor).
+    assert_eq!(
+        jsbox_eval(
+            "const before = typeof Object.getOwnPropertyDescriptor(globalThis, 'CompressionStream').get;
+             new DecompressionStream('gzip');
+             [before, typeof Object.getOwnPropertyDescriptor(globalThis, 'DecompressionStream').get,
+              typeof Object.getOwnPropertyDescriptor(globalThis, 'CompressionStream').get]"
+        ),
+        json!(["function", "undefined", "function"])
     );
 }

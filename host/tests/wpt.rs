@@ -276,6 +276,28 @@ const AREAS: &[Area] = &[
             "encoding/streams/readable-writable-properties.any.js",
         ],
     },
+    // WPT's compression directory: CompressionStream and
+    // DecompressionStream (its .any.js files but the IDL one).
+    Area {
+        name: "compression",
+        files: &[
+            "compression/compression-bad-chunks.tentative.any.js",
+            "compression/compression-constructor-error.tentative.any.js",
+            "compression/compression-including-empty-chunk.tentative.any.js",
+            "compression/compression-large-flush-output.any.js",
+            "compression/compression-multiple-chunks.tentative.any.js",
+            "compression/compression-output-length.tentative.any.js",
+            "compression/compression-stream.tentative.any.js",
+            "compression/decompression-bad-chunks.tentative.any.js",
+            "compression/decompression-buffersource.tentative.any.js",
+            "compression/decompression-constructor-error.tentative.any.js",
+            "compression/decompression-correct-input.tentative.any.js",
+            "compression/decompression-corrupt-input.tentative.any.js",
+            "compression/decompression-empty-input.tentative.any.js",
+            "compression/decompression-split-chunk.tentative.any.js",
+            "compression/decompression-uint8array-output.tentative.any.js",
+        ],
+    },
 ];
 
 /// The node major version the recorded outcomes are from.
@@ -347,8 +369,8 @@ fn json_resources(file: &str, text: &str) -> serde_json::Map<String, Value> {
 
 /// The script that runs one WPT file: the JSON files it fetches, the
 /// harness, the scripts its META lines name and the file (each by
-/// indirect eval, so its `"use strict"` holds and a top-level throw is
-/// caught), and the promise of its results.
+/// indirect eval, so a top-level throw is caught, and the file's
+/// `"use strict"` holds), and the promise of its results.
 fn script_for(file: &str) -> String {
     let text = read(&wpt_dir().join(file));
     let title = text
@@ -357,7 +379,13 @@ fn script_for(file: &str) -> String {
         .map_or_else(|| file.to_string(), |t| t.trim().to_string());
     let resources = json_resources(file, &text);
     let mut scripts = String::new();
-    for script in meta_scripts(file, &text).iter().chain([&text]) {
+    // A META script is a classic <script> in WPT: its top-level functions
+    // become globals the test file calls. In a strict eval they would stay
+    // in the eval, so a META script goes after an empty statement, which
+    // makes its own "use strict" a plain expression (the test file keeps
+    // its strictness: nothing after it needs its declarations).
+    let metas = meta_scripts(file, &text).into_iter().map(|script| format!(";{script}"));
+    for script in metas.chain([text]) {
         scripts += &format!("try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n", json!(script));
     }
     format!(

@@ -6,13 +6,18 @@
 //! globals, `form_data.js` behind `FormData` (and fetch.js's FormData
 //! bodies and `formData()`), `pair_iterator.js`, the iterators of
 //! Headers and FormData, and `subtle.js` behind `crypto.subtle` (loaded by
-//! `guest/src/web/crypto.js`). Their sources are kept in the guest's data
+//! `guest/src/web/crypto.js`). `stream_web.js` also has
+//! `CompressionStream` and `DecompressionStream`, over the Rust codecs of
+//! `compression.rs`, which it reaches as `require('jsbox:compression')`.
+//! Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
 //! (which every runtime maps and a collection walks) does not grow.
 
+mod compression;
+
 use javy::quickjs::context::EvalOptions;
-use javy::quickjs::{Ctx, Exception, Function, Result, Value};
+use javy::quickjs::{Ctx, Exception, Function, Object, Result, Value};
 
 /// Module name -> CommonJS source. `base64-js` and `ieee754` are only
 /// reachable from `buffer`, and `web-streams-polyfill` from `stream/web`
@@ -30,10 +35,20 @@ const SOURCES: &[(&str, &str)] = &[
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 
+/// `jsbox:` name -> the Rust functions behind it, which only the built-in
+/// JS modules can `require`. Made on that first `require`, not in `init`,
+/// for the same reason as the sources above.
+const NATIVES: &[(&str, for<'js> fn(&Ctx<'js>) -> Result<Object<'js>>)] =
+    &[("jsbox:compression", compression::natives)];
+
 /// The prelude's `nodeModule(name)`: the compiled CommonJS function of a
-/// built-in JS module, called as `(exports, require, module)`.
+/// built-in JS module, called as `(exports, require, module)`; for a
+/// `jsbox:` name, the object of Rust functions itself.
 pub(crate) fn compiler<'js>(ctx: &Ctx<'js>) -> Result<Function<'js>> {
     Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| -> Result<Value<'js>> {
+        if let Some((_, natives)) = NATIVES.iter().find(|(n, _)| *n == name) {
+            return natives(&ctx).map(Value::from);
+        }
         let Some((_, source)) = SOURCES.iter().find(|(n, _)| *n == name) else {
             return Err(Exception::throw_message(&ctx, &format!("no built-in module '{name}'")));
         };

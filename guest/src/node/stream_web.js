@@ -4,11 +4,14 @@
 // uses streams pays nothing). The streams themselves are the npm
 // `web-streams-polyfill` package's ponyfill build (vendor/, unchanged), a
 // maintained port of the WHATWG reference implementation; this file adds
-// TextEncoderStream and TextDecoderStream, which it lacks, as the Encoding
-// standard defines them: TransformStreams over TextEncoder/TextDecoder.
+// the TransformStreams it lacks: TextEncoderStream and TextDecoderStream,
+// as the Encoding standard defines them, over TextEncoder/TextDecoder; and
+// CompressionStream and DecompressionStream, as the Compression Streams
+// standard does, over the Rust codecs of guest/src/node/compression.rs.
 'use strict';
 
 const ponyfill = require('web-streams-polyfill');
+const compression = require('jsbox:compression');
 
 const { TransformStream } = ponyfill;
 const kTransform = Symbol('transform');
@@ -19,6 +22,18 @@ function checkThis(self, cls) {
       !(self instanceof cls)) {
     throw new TypeError(`Illegal invocation: not a ${cls.name}`);
   }
+}
+
+// A chunk as bytes (a Uint8Array over the same memory), or a TypeError
+// unless it is a BufferSource: these standards convert chunks with WebIDL,
+// which takes an ArrayBuffer or a view of one, never shared memory.
+function bufferSourceBytes(chunk, cls) {
+  const isShared = typeof SharedArrayBuffer === 'function' &&
+    (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
+  if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
+    throw new TypeError(`${cls}: the chunk must be an ArrayBuffer or ArrayBufferView`);
+  }
+  return chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 class TextEncoderStream {
@@ -59,13 +74,7 @@ class TextDecoderStream {
     const decoder = new TextDecoder(label, options);
     const transform = new TransformStream({
       transform(chunk, controller) {
-        // BufferSource only (the standard converts the chunk with WebIDL).
-        const isShared = typeof SharedArrayBuffer === 'function' &&
-          (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
-        if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
-          throw new TypeError('TextDecoderStream: the chunk must be an ArrayBuffer or ArrayBufferView');
-        }
-        const text = decoder.decode(chunk, { stream: true });
+        const text = decoder.decode(bufferSourceBytes(chunk, 'TextDecoderStream'), { stream: true });
         if (text.length > 0) controller.enqueue(text);
       },
       flush(controller) {
@@ -83,7 +92,45 @@ class TextDecoderStream {
   get writable() { checkThis(this, TextDecoderStream); return this[kTransform].writable; }
 }
 
-for (const cls of [TextEncoderStream, TextDecoderStream]) {
+// The TransformStream of a CompressionStream (decompress false) or a
+// DecompressionStream constructed with `args`: the codec takes each chunk
+// and gives what it can of the output; closing the writable side finishes
+// the stream. The codec's TypeError for corrupt, truncated or trailing
+// input errors both sides, as the standard says.
+function compressionTransform(cls, args, decompress) {
+  if (args.length === 0) {
+    throw new TypeError(`Failed to construct '${cls}': 1 argument required, but only 0 present.`);
+  }
+  // WebIDL's enum conversion: ToString (a Symbol throws), then a known value.
+  const format = `${args[0]}`;
+  const codec = compression.codec(format, decompress);
+  if (codec === undefined) {
+    throw new TypeError(`Failed to construct '${cls}': The provided value '${format}' is not a valid enum value of type CompressionFormat.`);
+  }
+  const enqueue = (controller, bytes) => { if (bytes !== undefined) controller.enqueue(bytes); };
+  return new TransformStream({
+    transform(chunk, controller) { enqueue(controller, compression.push(codec, bufferSourceBytes(chunk, cls))); },
+    flush(controller) { enqueue(controller, compression.finish(codec)); },
+  });
+}
+
+class CompressionStream {
+  constructor(format) {
+    Object.defineProperty(this, kTransform, { value: compressionTransform('CompressionStream', arguments, false) });
+  }
+  get readable() { checkThis(this, CompressionStream); return this[kTransform].readable; }
+  get writable() { checkThis(this, CompressionStream); return this[kTransform].writable; }
+}
+
+class DecompressionStream {
+  constructor(format) {
+    Object.defineProperty(this, kTransform, { value: compressionTransform('DecompressionStream', arguments, true) });
+  }
+  get readable() { checkThis(this, DecompressionStream); return this[kTransform].readable; }
+  get writable() { checkThis(this, DecompressionStream); return this[kTransform].writable; }
+}
+
+for (const cls of [TextEncoderStream, TextDecoderStream, CompressionStream, DecompressionStream]) {
   Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: cls.name, configurable: true });
 }
 
@@ -103,4 +150,6 @@ module.exports = {
   CountQueuingStrategy: ponyfill.CountQueuingStrategy,
   TextEncoderStream,
   TextDecoderStream,
+  CompressionStream,
+  DecompressionStream,
 };
