@@ -330,3 +330,57 @@ export default function (input) {
         .unwrap();
     assert_eq!(got, json!({"sum": 8, "len": 10, "label": ""}));
 }
+
+/// The Streams declarations match the streams a plugin gets: one that
+/// type-checks pipes words through a `TransformStream`, gzip and back, and
+/// reads a `Blob` as a stream, in jsbox as tsc expects.
+#[test]
+fn a_plugin_using_streams_type_checks_and_runs() {
+    let plugin = r#"// @ts-check
+/** @param {{ words: string[] }} input */
+export default async function (input) {
+  /** @type {TransformStream<string, string>} */
+  const upper = new TransformStream({ transform(chunk, controller) { controller.enqueue(chunk.toUpperCase()); } });
+  /** @type {string[]} */
+  const out = [];
+  for await (const word of ReadableStream.from(input.words).pipeThrough(upper)) out.push(word);
+  const body = new Response(out.join(" ")).body;
+  if (body === null) throw new Error("a string body is a stream");
+  const text = body
+    .pipeThrough(new CompressionStream("gzip"))
+    .pipeThrough(new DecompressionStream("gzip"))
+    .pipeThrough(new TextDecoderStream());
+  const reader = text.getReader();
+  let round = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    round += value;
+  }
+  /** @type {WritableStream<Uint8Array>} */
+  const sink = new WritableStream({ write(chunk) { out.push(String(chunk.byteLength)); } });
+  await new Blob(["abc"]).stream().pipeTo(sink);
+  return { out, round };
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let dts = jsbox::types::declarations(&opts);
+    let (ok, out) = check(&dts, "plugin.mjs", plugin);
+    assert!(ok, "{out}");
+    // Formats are checked: a stream's chunk type and a compression format
+    // the sandbox does not have are errors.
+    let bad = "// @ts-check\nexport const c = new CompressionStream(\"brotli\");\n\
+        export const n = /** @type {ReadableStream<string>} */ (ReadableStream.from([\"a\"])).pipeTo(new WritableStream({ write(/** @type {number} */ c) {} }));\n";
+    let (ok, out) = check(&dts, "bad.mjs", bad);
+    assert!(!ok, "tsc passed a wrong format and chunk type");
+    assert!(out.contains("\"brotli\"") && out.contains("WritableStream<number>"), "{out}");
+    std::fs::write(dir.path().join("plugin.mjs"), plugin).unwrap();
+    let factory = EngineFactory::new(opts.module_root(dir.path()).import("./plugin.mjs")).unwrap();
+    let got = factory
+        .new_runtime()
+        .unwrap()
+        .call_module("./plugin.mjs", "default", [json!({"words": ["one", "two"]})])
+        .unwrap();
+    assert_eq!(got, json!({"out": ["ONE", "TWO", "3"], "round": "ONE TWO"}));
+}

@@ -353,6 +353,167 @@ declare class URLPattern {
     readonly hasRegExpGroups: boolean;
 }
 
+// Streams (the Streams Standard; compiled on first use). Generic over the
+// chunk type, as TypeScript's own DOM declarations are.
+interface QueuingStrategySize<T = any> {
+    (chunk: T): number;
+}
+interface QueuingStrategy<T = any> {
+    highWaterMark?: number;
+    size?: QueuingStrategySize<T>;
+}
+interface QueuingStrategyInit {
+    highWaterMark: number;
+}
+declare class ByteLengthQueuingStrategy implements QueuingStrategy<ArrayBufferView> {
+    constructor(init: QueuingStrategyInit);
+    readonly highWaterMark: number;
+    readonly size: QueuingStrategySize<ArrayBufferView>;
+}
+declare class CountQueuingStrategy implements QueuingStrategy {
+    constructor(init: QueuingStrategyInit);
+    readonly highWaterMark: number;
+    readonly size: QueuingStrategySize;
+}
+interface UnderlyingSource<R = any> {
+    type?: undefined;
+    start?(controller: ReadableStreamDefaultController<R>): any;
+    pull?(controller: ReadableStreamDefaultController<R>): void | PromiseLike<void>;
+    cancel?(reason?: any): void | PromiseLike<void>;
+}
+interface UnderlyingByteSource {
+    type: "bytes";
+    autoAllocateChunkSize?: number;
+    start?(controller: ReadableByteStreamController): any;
+    pull?(controller: ReadableByteStreamController): void | PromiseLike<void>;
+    cancel?(reason?: any): void | PromiseLike<void>;
+}
+interface UnderlyingSink<W = any> {
+    start?(controller: WritableStreamDefaultController): any;
+    write?(chunk: W, controller: WritableStreamDefaultController): void | PromiseLike<void>;
+    close?(): void | PromiseLike<void>;
+    abort?(reason?: any): void | PromiseLike<void>;
+}
+interface Transformer<I = any, O = any> {
+    start?(controller: TransformStreamDefaultController<O>): any;
+    transform?(chunk: I, controller: TransformStreamDefaultController<O>): void | PromiseLike<void>;
+    flush?(controller: TransformStreamDefaultController<O>): void | PromiseLike<void>;
+    cancel?(reason?: any): void | PromiseLike<void>;
+    readableType?: undefined;
+    writableType?: undefined;
+}
+type ReadableStreamReadResult<T> = { done: false; value: T } | { done: true; value?: T };
+interface StreamPipeOptions {
+    preventAbort?: boolean;
+    preventCancel?: boolean;
+    preventClose?: boolean;
+    signal?: AbortSignal;
+}
+interface ReadableWritablePair<R = any, W = any> {
+    readable: ReadableStream<R>;
+    writable: WritableStream<W>;
+}
+declare class ReadableStream<R = any> {
+    constructor(underlyingSource: UnderlyingByteSource, strategy?: { highWaterMark?: number });
+    constructor(underlyingSource?: UnderlyingSource<R>, strategy?: QueuingStrategy<R>);
+    /** A stream of what an iterable or async iterable yields. */
+    static from<T>(asyncIterable: AsyncIterable<T> | Iterable<T | PromiseLike<T>>): ReadableStream<T>;
+    readonly locked: boolean;
+    cancel(reason?: any): Promise<void>;
+    getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
+    getReader(options?: { mode?: undefined }): ReadableStreamDefaultReader<R>;
+    pipeThrough<T>(transform: ReadableWritablePair<T, R>, options?: StreamPipeOptions): ReadableStream<T>;
+    pipeTo(destination: WritableStream<R>, options?: StreamPipeOptions): Promise<void>;
+    tee(): [ReadableStream<R>, ReadableStream<R>];
+    values(options?: { preventCancel?: boolean }): AsyncIterableIterator<R>;
+    [Symbol.asyncIterator](options?: { preventCancel?: boolean }): AsyncIterableIterator<R>;
+}
+declare class ReadableStreamDefaultReader<R = any> {
+    constructor(stream: ReadableStream<R>);
+    readonly closed: Promise<undefined>;
+    cancel(reason?: any): Promise<void>;
+    read(): Promise<ReadableStreamReadResult<R>>;
+    releaseLock(): void;
+}
+declare class ReadableStreamBYOBReader {
+    constructor(stream: ReadableStream<Uint8Array>);
+    readonly closed: Promise<undefined>;
+    cancel(reason?: any): Promise<void>;
+    read<T extends ArrayBufferView>(view: T, options?: { min?: number }): Promise<ReadableStreamReadResult<T>>;
+    releaseLock(): void;
+}
+declare class ReadableStreamDefaultController<R = any> {
+    private constructor();
+    readonly desiredSize: number | null;
+    close(): void;
+    enqueue(chunk?: R): void;
+    error(e?: any): void;
+}
+declare class ReadableByteStreamController {
+    private constructor();
+    readonly byobRequest: ReadableStreamBYOBRequest | null;
+    readonly desiredSize: number | null;
+    close(): void;
+    enqueue(chunk: ArrayBufferView): void;
+    error(e?: any): void;
+}
+declare class ReadableStreamBYOBRequest {
+    private constructor();
+    readonly view: ArrayBufferView | null;
+    respond(bytesWritten: number): void;
+    respondWithNewView(view: ArrayBufferView): void;
+}
+declare class WritableStream<W = any> {
+    constructor(underlyingSink?: UnderlyingSink<W>, strategy?: QueuingStrategy<W>);
+    readonly locked: boolean;
+    abort(reason?: any): Promise<void>;
+    close(): Promise<void>;
+    getWriter(): WritableStreamDefaultWriter<W>;
+}
+declare class WritableStreamDefaultWriter<W = any> {
+    constructor(stream: WritableStream<W>);
+    readonly closed: Promise<undefined>;
+    readonly desiredSize: number | null;
+    readonly ready: Promise<undefined>;
+    abort(reason?: any): Promise<void>;
+    close(): Promise<void>;
+    releaseLock(): void;
+    write(chunk?: W): Promise<void>;
+}
+declare class WritableStreamDefaultController {
+    private constructor();
+    readonly signal: AbortSignal;
+    error(e?: any): void;
+}
+declare class TransformStream<I = any, O = any> {
+    constructor(transformer?: Transformer<I, O>, writableStrategy?: QueuingStrategy<I>, readableStrategy?: QueuingStrategy<O>);
+    readonly readable: ReadableStream<O>;
+    readonly writable: WritableStream<I>;
+}
+declare class TransformStreamDefaultController<O = any> {
+    private constructor();
+    readonly desiredSize: number | null;
+    enqueue(chunk?: O): void;
+    error(reason?: any): void;
+    terminate(): void;
+}
+declare class TextEncoderStream extends TransformStream<string, Uint8Array> {
+    constructor();
+    readonly encoding: "utf-8";
+}
+declare class TextDecoderStream extends TransformStream<jsbox.BufferSource, string> {
+    constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+    readonly encoding: string;
+    readonly fatal: boolean;
+    readonly ignoreBOM: boolean;
+}
+type CompressionFormat = "gzip" | "deflate" | "deflate-raw";
+declare class CompressionStream extends TransformStream<jsbox.BufferSource, Uint8Array> {
+    constructor(format: CompressionFormat);
+}
+declare class DecompressionStream extends TransformStream<jsbox.BufferSource, Uint8Array> {
+    constructor(format: CompressionFormat);
+}
 // Headers, Request and Response exist in every runtime; `fetch` itself is
 // declared only where the sandbox grants net access.
 type HeadersInit = [string, string][] | Record<string, string> | Headers;
@@ -384,6 +545,7 @@ declare class Blob {
     text(): Promise<string>;
     arrayBuffer(): Promise<ArrayBuffer>;
     bytes(): Promise<Uint8Array>;
+    stream(): ReadableStream<Uint8Array>;
 }
 interface FilePropertyBag extends BlobPropertyBag {
     lastModified?: number;
@@ -410,9 +572,10 @@ declare class FormData {
     values(): IterableIterator<FormDataEntryValue>;
     [Symbol.iterator](): IterableIterator<[string, FormDataEntryValue]>;
 }
-/** Bodies given whole (streams are not declared here). */
-type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData;
+type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams | Blob | FormData | ReadableStream<Uint8Array>;
 interface Body {
+    /** The body as a byte stream (null when there is none). */
+    readonly body: ReadableStream<Uint8Array> | null;
     readonly bodyUsed: boolean;
     text(): Promise<string>;
     json(): Promise<any>;
@@ -429,6 +592,8 @@ interface RequestInit {
     body?: BodyInit | null;
     redirect?: "follow" | "error" | "manual";
     signal?: AbortSignal | null;
+    /** Required (as `"half"`) when `body` is a `ReadableStream`, as in node. */
+    duplex?: "half";
 }
 declare class Request implements Body {
     constructor(input: RequestInfo, init?: RequestInit);
@@ -446,6 +611,7 @@ declare class Request implements Body {
     readonly referrer: string;
     readonly duplex: "half";
     clone(): Request;
+    readonly body: ReadableStream<Uint8Array> | null;
     readonly bodyUsed: boolean;
     text(): Promise<string>;
     json(): Promise<any>;
@@ -472,6 +638,7 @@ declare class Response implements Body {
     readonly statusText: string;
     readonly headers: Headers;
     clone(): Response;
+    readonly body: ReadableStream<Uint8Array> | null;
     readonly bodyUsed: boolean;
     text(): Promise<string>;
     json(): Promise<any>;
