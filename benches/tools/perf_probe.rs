@@ -13,7 +13,7 @@
 //! `reuse_empty` / `native_empty` (evaluating `0`: the fixed cost), `call`
 //! (a global function with a JSON argument), `call_module` (the same on a
 //! module's exports), `sql_row` / `sql_batch` (`sql_transform`'s per-row
-//! and batch modes), `hostcall` / `hostcall_sqlite`
+//! and batch modes; `native_batch` is the batch in native rquickjs), `hostcall` / `hostcall_sqlite`
 //! (100 JS -> native calls in one eval), `transform` / `transform_warm`
 //! (the transform example's plugin on one record, in a fresh runtime as
 //! `jsbox batch` does, or in one reused runtime). Without valgrind it prints
@@ -107,6 +107,22 @@ fn main() {
             }
             black_box(factory.new_runtime().unwrap().call_columns(Some("tag"), "tag", &args).unwrap().byte_len());
         }),
+        // `sql_batch`'s rows in native rquickjs (the same QuickJS, linked
+        // natively, no sandbox): a Rust loop calling `tag` on each row and
+        // copying each result out, as the guest's `call-columns` does.
+        "native_batch" => Box::new(|| {
+            qctx.with(|ctx| {
+                let tag: rquickjs::Function = ctx
+                    .eval(format!("(() => {{ const exports = {{}}; {TAG}; return exports.tag; }})()"))
+                    .unwrap();
+                let mut bytes = 0;
+                for i in 0..8192 {
+                    let out: String = tag.call((format!(" Name {} Of {} ", i % 977, i % 13),)).unwrap();
+                    bytes += out.len();
+                }
+                black_box(bytes);
+            })
+        }),
         "hostcall" | "hostcall_sqlite" => Box::new(|| assert_eq!(rt.eval_json(loop_src, "loop.js").unwrap(), "100")),
         "transform" => Box::new(|| {
             let mut rt = transform.as_ref().unwrap().new_runtime().unwrap();
@@ -117,7 +133,7 @@ fn main() {
         }),
         other => panic!(
             "unknown mode {other}: spawn, reuse, reuse_empty, native, native_empty, call, hostcall, \
-             hostcall_sqlite, transform, transform_warm, call_module, sql_row, sql_batch"
+             hostcall_sqlite, transform, transform_warm, call_module, sql_row, sql_batch, native_batch"
         ),
     };
     // Warm up: first-use lookups, allocator, pool slots.
