@@ -14,6 +14,13 @@ const ponyfill = require('web-streams-polyfill');
 const compression = require('jsbox:compression');
 
 const { TransformStream } = ponyfill;
+
+// The ponyfill's async iterator prototype is a plain object; WebIDL's
+// asynchronous iterator prototype (and node's) inherits from
+// %AsyncIteratorPrototype%.
+Object.setPrototypeOf(
+  Object.getPrototypeOf(new ponyfill.ReadableStream().values()),
+  Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
 const kTransform = Symbol('transform');
 const kDecoder = Symbol('decoder');
 
