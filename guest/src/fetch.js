@@ -7,8 +7,11 @@
 // prelude's `builtinModule(name)`, which loads FormData's module
 // (guest/src/node/form_data.js) when a body needs it. The host does the
 // request, checks the net grant and caps the body; this file only shapes
-// values. Without a net grant the host refuses every request.
-(function (callAsync, builtinModule) {
+// values. Without a net grant the host refuses every request. A `data:`
+// URL never reaches the host: `dataUrl(url)` (Rust, the `data-url` crate's
+// Fetch Standard data: URL processor) gives its MIME type and body, and the
+// response is made here, as node's fetch does, with no grant needed.
+(function (callAsync, builtinModule, dataUrl) {
   'use strict';
 
   const g = globalThis;
@@ -552,12 +555,35 @@
     );
   }
 
+  // The Fetch Standard's scheme fetch for "data": status 200 `OK`, the
+  // MIME type as content-type, the decoded body; a URL the processor
+  // rejects is a network error (node: TypeError "fetch failed").
+  function fetchDataUrl(st) {
+    const processed = dataUrl(st.url);
+    if (processed === null) {
+      const e = new TypeError('fetch failed');
+      e.cause = new Error('invalid data: URL');
+      throw e;
+    }
+    const headers = new Headers();
+    headers[kList].push(['content-type', processed[0]]);
+    headers[kGuard] = 'immutable';
+    const body = st.method === 'HEAD' ? null : { source: { bytes: new Uint8Array(processed[1]) }, stream: null, used: false };
+    const hash = st.url.indexOf('#');
+    const url = hash < 0 ? st.url : st.url.slice(0, hash);
+    return makeResponse({ type: 'basic', url, redirected: false, status: 200, statusText: 'OK', headers }, body);
+  }
+
   function fetch(input, init) {
     return new Promise((resolve, reject) => {
       const request = new Request(input, init);
       const st = request[kRequest];
       const signal = st.signal;
       if (signal && signal.aborted) throw abortReason(signal);
+      if (st.url.startsWith('data:')) {
+        resolve(fetchDataUrl(st));
+        return;
+      }
       const body = request[kBody];
       if (unusable(body)) throw new TypeError('Body is unusable: Body has already been read');
       // A stream body is read whole first (the host takes the request in

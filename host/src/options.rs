@@ -387,7 +387,8 @@ impl EngineOptions {
     /// port), `localhost`. A hostname grant reaches only public addresses;
     /// grant an IP literal or `localhost` to reach private or loopback ones.
     /// Redirects are followed only to granted hosts. The full rules, and
-    /// what is checked, are in [`crate::net`].
+    /// what is checked, are in [`crate::net`]. `fetch` of a `data:` URL needs
+    /// no grant: the guest decodes it, reaching nothing outside the sandbox.
     ///
     /// A grant that does not parse fails [`crate::EngineFactory::new`] with
     /// [`crate::Error::InvalidOptions`].

@@ -2,7 +2,7 @@
 //! structuredClone, crypto (with crypto.subtle, SubtleCrypto, CryptoKey),
 //! performance, Event/EventTarget/CustomEvent,
 //! AbortController/AbortSignal, DOMException, queueMicrotask, TextEncoder,
-//! TextDecoder, Streams, Blob/File, FormData and formData(),
+//! TextDecoder, Streams, Blob/File, FormData and formData(), fetch of data: URLs,
 //! CompressionStream and DecompressionStream.
 //!
 //! Each script runs in jsbox and its result is asserted; when `node` is on
@@ -706,6 +706,40 @@ fn events_dispatch_like_node() {
 }
 
 #[test]
+fn init_event_reinitialises_except_while_dispatching() {
+    check(
+        r#"const t = new EventTarget();
+           const log = [];
+           const e = new Event('a');
+           e.initEvent('b', true, true);
+           log.push(e.type, e.bubbles, e.cancelable);
+           t.addEventListener('b', (ev) => {
+             ev.initEvent('c', false, false);
+             log.push(ev.type, ev.bubbles, ev.cancelable);
+           });
+           log.push(t.dispatchEvent(e));
+           e.initEvent('d');
+           log.push(e.type, e.bubbles, e.cancelable, 'initEvent' in e, typeof Event.prototype.initEvent);
+           try { e.initEvent(); } catch (err) { log.push(err.name, err.code); }
+           // A null listener is ignored only after the options are converted.
+           try { t.addEventListener('x', null, { signal: null }); log.push('no error'); } catch (err) { log.push(err.name); }
+           t.addEventListener('x', null);
+           log"#,
+        json!(["b", true, true, "b", true, true, true, "d", false, false, true, "function",
+               "TypeError", "ERR_MISSING_ARGS", "TypeError"]),
+    );
+    // The DOM standard's initialize also clears the canceled flag and the
+    // target (node 20 keeps both; not compared).
+    let v = jsbox_eval(
+        "const t = new EventTarget(); const e = new Event('a', { cancelable: true }); \
+         t.addEventListener('a', (ev) => ev.preventDefault()); t.dispatchEvent(e); \
+         const before = [e.defaultPrevented, e.target === t]; e.initEvent('a', false, true); \
+         [before, e.defaultPrevented, e.target]",
+    );
+    assert_eq!(v, json!([[true, true], false, null]));
+}
+
+#[test]
 fn abort_controller_and_signal() {
     check(
         r#"const log = [];
@@ -760,6 +794,76 @@ fn dom_exception_matches_node() {
         json!([
             "DataCloneError", "msg", 25, true, "DataCloneError: msg", "[object DOMException]", [],
             "string", "Error", "", 0, "AbortError", "c", 20, 25, 20, 0
+        ]),
+    );
+}
+
+#[test]
+fn dom_exception_has_webidl_s_shape() {
+    // WebIDL: the prototype inherits from Error.prototype, the constructor
+    // from Function.prototype; name, message and code are enumerable,
+    // configurable getters with brand checks; removed error names have
+    // code 0.
+    check(
+        r#"const p = DOMException.prototype;
+           const d = (k) => { const x = Object.getOwnPropertyDescriptor(p, k);
+                              return [typeof x.get, x.set === undefined, x.enumerable, x.configurable]; };
+           const e = new DOMException('m', 'ValidationError');
+           const brand = (k) => { try { Object.getOwnPropertyDescriptor(p, k).get.call({}); return 'no error'; }
+                                  catch (x) { return x.constructor.name; } };
+           [Object.getPrototypeOf(p) === Error.prototype, Object.getPrototypeOf(DOMException) === Function.prototype,
+            d('name'), d('message'), d('code'), Object.keys(e), e.hasOwnProperty('message'), e.code,
+            new DOMException('', 'DOMStringSizeError').code, new DOMException('', 'NoDataAllowedError').code,
+            new DOMException('', 'TypeMismatchError').code, new DOMException('', 'IndexSizeError').code,
+            DOMException.VALIDATION_ERR, brand('name'), brand('code'), typeof e.stack, e instanceof Error,
+            String(e), Object.prototype.toString.call(e), p.hasOwnProperty('toString'),
+            (() => { try { DOMException(); } catch (x) { return x.constructor.name; } })()]"#,
+        json!([
+            true, true, ["function", true, true, true], ["function", true, true, true],
+            ["function", true, true, true], [], false, 0, 0, 0, 17, 1, 16, "TypeError", "TypeError",
+            "string", true, "ValidationError: m", "[object DOMException]", false, "TypeError"
+        ]),
+    );
+    // The stack starts where the DOMException was made, so an uncaught
+    // one reports the thrower's line.
+    let mut rt = FACTORY.new_runtime().expect("runtime");
+    match rt.eval("\n\nthrow new DOMException('gone', 'AbortError');").unwrap_err() {
+        jsbox::Error::Exception(e) => {
+            assert_eq!((e.name.as_str(), e.message.as_str(), e.location.line), ("AbortError", "gone", 3), "{e:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fetch_reads_data_urls_without_a_net_grant() {
+    // node's fetch resolves data: URLs locally, and so does jsbox's (the
+    // runtimes here have no net grant): status 200 OK, the MIME type as
+    // content-type, the body decoded, the URL without its fragment; a URL
+    // the data: URL processor rejects is a network error (TypeError).
+    check(
+        r#"(async () => {
+             const r = await fetch('data:text/plain;charset=UTF-8,hello%20world#frag');
+             const out = [r.status, r.statusText, r.ok, r.url, r.type, r.redirected,
+                          r.headers.get('content-type'), [...r.headers].length, await r.text()];
+             const b = await fetch(new Request('data:application/octet-stream;base64,AAEC/w=='));
+             out.push(b.headers.get('content-type'), [...new Uint8Array(await b.arrayBuffer())]);
+             const j = await fetch('data:,%7B%22a%22%3A1%7D');
+             out.push(j.headers.get('content-type'), await j.json());
+             const h = await fetch('data:,x', { method: 'HEAD' });
+             out.push(h.body, await h.text());
+             for (const bad of ['data:;base64,A', 'data:text/html', 'data:;base64,%']) {
+               try { await fetch(bad); out.push('no error'); }
+               catch (e) { out.push([e.constructor.name, e.message, e.cause instanceof Error]); }
+             }
+             return out;
+           })()"#,
+        json!([
+            200, "OK", true, "data:text/plain;charset=UTF-8,hello%20world", "basic", false,
+            "text/plain;charset=UTF-8", 1, "hello world", "application/octet-stream", [0, 1, 2, 255],
+            "text/plain;charset=US-ASCII", {"a": 1}, null, "",
+            ["TypeError", "fetch failed", true], ["TypeError", "fetch failed", true],
+            ["TypeError", "fetch failed", true]
         ]),
     );
 }

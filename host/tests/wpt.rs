@@ -167,6 +167,13 @@ const AREAS: &[Area] = &[
             "fetch/api/response/response-stream-with-broken-then.any.js",
         ],
     },
+    // data: URLs through fetch() (jsbox's fetch decodes them in the guest,
+    // as node's does, with no net grant): WPT's data: URL processor and
+    // forgiving-base64 vectors.
+    Area {
+        name: "fetch data: URLs",
+        files: &["fetch/data-urls/processing.any.js", "fetch/data-urls/base64.any.js"],
+    },
     Area {
         name: "FormData",
         files: &[

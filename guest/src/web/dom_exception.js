@@ -1,16 +1,23 @@
-// DOMException (WebIDL), shaped like node's: an Error subclass whose name,
-// message and legacy code are prototype getters, with the legacy code
-// constants on the constructor and prototype.
+// DOMException as WebIDL defines it, shaped like node's: a class of its
+// own (the constructor's prototype is Function.prototype) whose prototype
+// inherits from Error.prototype; name, message and the legacy code are
+// enumerable prototype getters with brand checks, and the legacy code
+// constants sit on the constructor and prototype. An instance is made by
+// the Error constructor (Reflect.construct with the new.target), so it is
+// a real Error object with a stack: QuickJS, and so jsbox's host, report
+// only those as exceptions with a name, message and location.
 (function (native, web) {
   'use strict';
 
+  // WebIDL's error names table (current): the names with a legacy code.
+  // The names it removed (DOMStringSizeError, NoDataAllowedError,
+  // ValidationError) have code 0, though their constants stay.
   const LEGACY_CODES = {
-    IndexSizeError: 1, DOMStringSizeError: 2, HierarchyRequestError: 3,
-    WrongDocumentError: 4, InvalidCharacterError: 5, NoDataAllowedError: 6,
-    NoModificationAllowedError: 7, NotFoundError: 8, NotSupportedError: 9,
-    InUseAttributeError: 10, InvalidStateError: 11, SyntaxError: 12,
-    InvalidModificationError: 13, NamespaceError: 14, InvalidAccessError: 15,
-    ValidationError: 16, TypeMismatchError: 17, SecurityError: 18,
+    IndexSizeError: 1, HierarchyRequestError: 3, WrongDocumentError: 4,
+    InvalidCharacterError: 5, NoModificationAllowedError: 7, NotFoundError: 8,
+    NotSupportedError: 9, InUseAttributeError: 10, InvalidStateError: 11,
+    SyntaxError: 12, InvalidModificationError: 13, NamespaceError: 14,
+    InvalidAccessError: 15, TypeMismatchError: 17, SecurityError: 18,
     NetworkError: 19, AbortError: 20, URLMismatchError: 21,
     QuotaExceededError: 22, TimeoutError: 23, InvalidNodeTypeError: 24,
     DataCloneError: 25,
@@ -26,26 +33,51 @@
     'INVALID_NODE_TYPE_ERR', 'DATA_CLONE_ERR',
   ];
 
-  class DOMException extends Error {
-    #name;
-    #message;
+  const captureStackTrace = Error.captureStackTrace;
+  const construct = Reflect.construct;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  // instance -> { name, message }: the constructor returns an object the
+  // Error constructor made, which class private fields cannot be put on.
+  const internals = new WeakMap();
+  function state(e) {
+    const s = internals.get(e);
+    if (s === undefined) throw new TypeError('Illegal invocation');
+    return s;
+  }
+
+  class DOMException {
     constructor(message = '', options = 'Error') {
-      super();
-      this.#message = `${message}`;
+      const e = construct(Error, [], new.target);
+      // The stack starts at the caller of the constructor, so the host
+      // reads the thrower's location from its first frame.
+      captureStackTrace(e, new.target);
+      let name;
       if (options !== null && typeof options === 'object') {
-        this.#name = 'name' in options ? `${options.name}` : 'Error';
+        name = 'name' in options ? `${options.name}` : 'Error';
         if ('cause' in options) {
-          Object.defineProperty(this, 'cause', {
+          Object.defineProperty(e, 'cause', {
             value: options.cause, writable: true, enumerable: false, configurable: true,
           });
         }
       } else {
-        this.#name = `${options}`;
+        name = `${options}`;
       }
+      internals.set(e, { name, message: `${message}` });
+      return e;
     }
-    get name() { return this.#name; }
-    get message() { return this.#message; }
-    get code() { return LEGACY_CODES[this.#name] || 0; }
+    get name() { return state(this).name; }
+    get message() { return state(this).message; }
+    get code() {
+      const name = state(this).name;
+      return hasOwn.call(LEGACY_CODES, name) ? LEGACY_CODES[name] : 0;
+    }
+  }
+  Object.setPrototypeOf(DOMException.prototype, Error.prototype);
+  // WebIDL attributes are enumerable (class getters are not).
+  for (const key of ['name', 'message', 'code']) {
+    const d = Object.getOwnPropertyDescriptor(DOMException.prototype, key);
+    d.enumerable = true;
+    Object.defineProperty(DOMException.prototype, key, d);
   }
   Object.defineProperty(DOMException.prototype, Symbol.toStringTag, {
     value: 'DOMException', configurable: true,

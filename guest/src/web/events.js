@@ -54,6 +54,23 @@
     preventDefault() { if (this.#s.cancelable && !this.#s.passive) this.#s.canceled = true; }
     stopPropagation() { this.#s.stop = true; }
     stopImmediatePropagation() { this.#s.stop = true; this.#s.stopImmediate = true; }
+    // The legacy initializer (DOM standard "initialize"): a no-op while the
+    // event is being dispatched; else it resets the flags and the target.
+    initEvent(type, bubbles = false, cancelable = false) {
+      if (arguments.length === 0) {
+        throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The "type" argument must be specified');
+      }
+      const s = this.#s;
+      if (s.dispatching) return;
+      s.stop = false;
+      s.stopImmediate = false;
+      s.canceled = false;
+      s.trusted = false;
+      s.target = null;
+      s.type = `${type}`;
+      s.bubbles = !!bubbles;
+      s.cancelable = !!cancelable;
+    }
     static {
       internals = (event) => event.#s;
     }
@@ -104,7 +121,8 @@
       if (arguments.length < 2) {
         throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The "type" and "listener" arguments must be specified');
       }
-      if (callback == null) return;
+      // The options are converted (and a bad signal throws) before a null
+      // listener is ignored, as the DOM standard's algorithm orders it.
       const o = flatten(options);
       const capture = !!o.capture;
       const signal = o.signal;
@@ -112,6 +130,7 @@
         throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "options.signal" property must be an instance of AbortSignal');
       }
       if (signal && signal.aborted) return;
+      if (callback == null) return;
       type = `${type}`;
       let list = this.#listeners.get(type);
       if (!list) this.#listeners.set(type, (list = []));

@@ -3,7 +3,10 @@
 //! Off unless the embedder grants hosts with
 //! [`EngineOptions::allow_net`](crate::EngineOptions::allow_net) (CLI:
 //! `--allow-net HOST[:PORT]`, repeatable, as in deno). With no grant the
-//! built-in net module is not registered and every `fetch` is refused.
+//! built-in net module is not registered and every `fetch` is refused,
+//! but of a `data:` URL: the guest decodes that itself (the Fetch Standard's
+//! data: URL processor), reaching nothing outside the sandbox, so it needs
+//! no grant and never comes here.
 //!
 //! # Grants
 //!
