@@ -32,7 +32,7 @@ fn numbers(values: &[f64]) -> Columns {
 fn values_cross_both_ways_in_one_call() {
     let mut rt = jsbox::open(options()).unwrap();
     let mut args = Columns::new(2, 4);
-    args.push_str("é ü");
+    args.push_str("é ü 😀");
     args.push_null();
     args.push_number(2.5);
     args.push_number(-3.0);
@@ -45,7 +45,7 @@ fn values_cross_both_ways_in_one_call() {
     assert_eq!(
         got,
         [
-            Cell::String(r#"string:é ü|number:2.5|true|{"a":[1,null]}"#),
+            Cell::String(r#"string:é ü 😀|number:2.5|true|{"a":[1,null]}"#),
             Cell::String("object:null|number:-3|false|null"),
         ]
     );
