@@ -143,6 +143,11 @@ export default async function plugin(input: { dir: string }): Promise<string> {
   const id: string = crypto.randomUUID();
   const key: CryptoKey = await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const tag: ArrayBuffer = await crypto.subtle.sign("HMAC", key, await crypto.subtle.digest("SHA-256", bytes));
+  const pair: CryptoKeyPair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const es: ArrayBuffer = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, bytes);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const pub = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const valid: boolean = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, es, bytes);
   const copy = structuredClone({ when: new Date(0) });
   const timer = setTimeout(() => {}, 10);
   clearTimeout(timer);
@@ -150,7 +155,7 @@ export default async function plugin(input: { dir: string }): Promise<string> {
   controller.signal.addEventListener("abort", (e: Event) => console.log(e.type));
   const env: string | undefined = process.env.NODE_ENV;
   const b64: string = Buffer.from(text).toString("base64") + btoa("hi");
-  console.log(total, s.len, label, sx + sy, feet, many, o.x, raw, url.searchParams.get("b"), bytes.length, id, tag.byteLength, copy.when, env, b64);
+  console.log(total, s.len, label, sx + sy, feet, many, o.x, raw, url.searchParams.get("b"), bytes.length, id, tag.byteLength, valid, jwk.crv, copy.when, env, b64);
   return `${total}`;
 }
 "#;

@@ -448,6 +448,90 @@ fn subtle_hmac_signs_verifies_and_round_trips_jwk() {
     );
 }
 
+/// An ES256 JWT (made with node: `crypto.sign('sha256', input, { key,
+/// dsaEncoding: 'ieee-p1363' })` with a fresh P-256 key): its public JWK,
+/// signing input and signature, as a plugin verifying a token has them.
+const ES256_JWK: &str = r#"{"kty":"EC","x":"V069vLuSvnh6MuVMJCDO5EV75iNLRoi-80AhXY1m5Yw","y":"t2r9QMVAOthrnp-pWRCXd4fde4frEWzO4sRA5briPys","crv":"P-256"}"#;
+const ES256_INPUT: &str = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJqc2JveCIsImlhdCI6MTc2NTAwMDAwMH0";
+const ES256_SIGNATURE: &str = "C6NkohI4vwdizMWIEt5YQp_UI_xNBfk1oqNL_mWYkZGnrNVQIqTZnacogdYIActifhL7CW5CTGEdpzKybQDALA";
+
+#[test]
+fn subtle_ecdsa_verifies_an_es256_jwt() {
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const unb64url = (t) => Uint8Array.from(atob(t.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+               const key = await s.importKey('jwk', {ES256_JWK}, {{ name: 'ECDSA', namedCurve: 'P-256' }}, false, ['verify']);
+               const alg = {{ name: 'ECDSA', hash: 'SHA-256' }};
+               const input = '{ES256_INPUT}';
+               const signature = unb64url('{ES256_SIGNATURE}');
+               const out = [key.type, key.algorithm, key.usages, signature.length];
+               out.push(await s.verify(alg, key, signature, utf8(input)));
+               out.push(await s.verify(alg, key, signature, utf8(input + 'x')));
+               out.push(await s.verify({{ name: 'ECDSA', hash: 'SHA-384' }}, key, signature, utf8(input)));
+               const bad = signature.slice(); bad[40] ^= 1;
+               out.push(await s.verify(alg, key, bad, utf8(input)), await s.verify(alg, key, signature.subarray(1), utf8(input)));
+               out.push(await rejected(s.sign(alg, key, utf8(input))));
+               return out;
+             }})()"
+        ),
+        json!([
+            "public", {"name": "ECDSA", "namedCurve": "P-256"}, ["verify"], 64,
+            true, false, false, false, false, ["DOMException", "InvalidAccessError"]
+        ]),
+    );
+}
+
+#[test]
+fn subtle_ecdsa_p384_round_trips() {
+    // A generated P-384 key pair: sign and verify, and the key through each
+    // format and back (signatures are random in node, RFC 6979's in jsbox,
+    // so only their checks are compared).
+    check(
+        &format!(
+            "{REJECTED}(async () => {{
+               const s = crypto.subtle;
+               const gen = {{ name: 'ECDSA', namedCurve: 'P-384' }};
+               const alg = {{ name: 'ECDSA', hash: 'SHA-384' }};
+               const pair = await s.generateKey(gen, true, ['sign', 'verify']);
+               const {{ publicKey, privateKey }} = pair;
+               const data = utf8('jsbox P-384');
+               const out = [Object.keys(pair), publicKey.type, publicKey.extractable, publicKey.usages,
+                            privateKey.type, privateKey.usages, privateKey.algorithm];
+               const sig = await s.sign(alg, privateKey, data);
+               out.push(sig.byteLength, await s.verify(alg, publicKey, sig, data), await s.verify(alg, publicKey, sig, utf8('other')));
+               const raw = await s.exportKey('raw', publicKey);
+               const spki = await s.exportKey('spki', publicKey);
+               const pkcs8 = await s.exportKey('pkcs8', privateKey);
+               const jwk = await s.exportKey('jwk', privateKey);
+               out.push(raw.byteLength, new Uint8Array(raw)[0], spki.byteLength, pkcs8.byteLength, Object.keys(jwk).sort(), jwk.crv);
+               const fromSpki = await s.importKey('spki', spki, gen, true, ['verify']);
+               const fromPkcs8 = await s.importKey('pkcs8', pkcs8, gen, true, ['sign']);
+               const fromJwk = await s.importKey('jwk', jwk, gen, false, ['sign']);
+               for (const signer of [fromPkcs8, fromJwk]) {{
+                 out.push(await s.verify(alg, fromSpki, await s.sign(alg, signer, data), data));
+               }}
+               out.push(hex(await s.exportKey('raw', fromSpki)) === hex(raw), hex(await s.exportKey('pkcs8', fromPkcs8)) === hex(pkcs8));
+               out.push(await rejected(s.exportKey('raw', privateKey)), await rejected(s.exportKey('pkcs8', publicKey)));
+               out.push(await rejected(s.importKey('spki', spki, {{ name: 'ECDSA', namedCurve: 'P-256' }}, true, ['verify'])));
+               out.push(await rejected(s.importKey('raw', raw, gen, true, ['sign'])));
+               out.push(await rejected(s.generateKey(gen, true, ['verify'])));
+               return out;
+             }})()"
+        ),
+        json!([
+            ["publicKey", "privateKey"], "public", true, ["verify"], "private", ["sign"],
+            {"name": "ECDSA", "namedCurve": "P-384"},
+            96, true, false,
+            97, 4, 120, 185, ["crv", "d", "ext", "key_ops", "kty", "x", "y"], "P-384",
+            true, true, true, true,
+            ["DOMException", "InvalidAccessError"], ["DOMException", "InvalidAccessError"],
+            ["DOMException", "DataError"], ["DOMException", "SyntaxError"], ["DOMException", "SyntaxError"]
+        ]),
+    );
+}
+
 #[test]
 fn subtle_derives_with_pbkdf2_and_hkdf() {
     // RFC 6070's PBKDF2-HMAC-SHA1 vector (2 iterations) and RFC 5869's

@@ -4,7 +4,9 @@
 // and PBKDF2 keys (importKey raw, deriveBits, deriveKey); AES-CBC, AES-CTR
 // and AES-GCM keys (generateKey, importKey/exportKey raw or jwk, encrypt,
 // decrypt, wrapKey, unwrapKey) and AES-KW keys (generateKey,
-// importKey/exportKey, wrapKey, unwrapKey). Other algorithms (RSA, EC,
+// importKey/exportKey, wrapKey, unwrapKey); ECDSA and ECDH keys on P-256,
+// P-384 and P-521 (generateKey, importKey/exportKey as raw, spki, pkcs8 or
+// jwk, sign and verify, deriveBits and deriveKey). Other algorithms (RSA,
 // Ed25519, X25519) are NotSupportedError. The cryptography is Rust's (guest/src/web/subtle.rs,
 // the RustCrypto crates); this file does the WebIDL conversions, algorithm
 // normalisation, key checks and errors, in the spec's order.
@@ -129,8 +131,17 @@ const hmacParams = (type) => (dict) => ({
 // lexicographic order)]. "get key length" is deriveKey's question to the
 // derived key's algorithm.
 const noParams = () => ({});
+const ecKeyParams = (type) => (dict) => ({ namedCurve: member(dict, 'namedCurve', type, true, (v) => `${v}`) });
+const ecdsaParams = (dict) => ({ hash: hashMember('EcdsaParams', true)(dict) });
+const ecdhParams = (dict) => ({
+  public: member(dict, 'public', 'EcdhKeyDeriveParams', true, (v, what) => {
+    if (!isKey(v)) throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE', `${what} is not of type CryptoKey.`);
+    return v;
+  }),
+});
 const AES = ['AES-CTR', 'AES-CBC', 'AES-GCM', 'AES-KW'];
 const AES_CIPHERS = ['AES-CTR', 'AES-CBC', 'AES-GCM'];
+const EC = ['ECDSA', 'ECDH'];
 const aesLength = (type) => (dict) => ({ length: member(dict, 'length', type, true, enforced(16)) });
 const CIPHER_PARAMS = {
   'AES-CBC': (dict) => ({ iv: member(dict, 'iv', 'AesCbcParams', true, bufferCopy) }),
@@ -147,8 +158,8 @@ const CIPHER_PARAMS = {
 const byName = (names, convert) => Object.fromEntries(names.map((n) => [n, [n, convert(n)]]));
 const REGISTERED = {
   digest: Object.fromEntries(HASHES.map((h) => [h, [h, noParams]])),
-  sign: { HMAC: ['HMAC', noParams] },
-  verify: { HMAC: ['HMAC', noParams] },
+  sign: { HMAC: ['HMAC', noParams], ECDSA: ['ECDSA', ecdsaParams] },
+  verify: { HMAC: ['HMAC', noParams], ECDSA: ['ECDSA', ecdsaParams] },
   encrypt: byName(AES_CIPHERS, (n) => CIPHER_PARAMS[n]),
   decrypt: byName(AES_CIPHERS, (n) => CIPHER_PARAMS[n]),
   wrapKey: { 'AES-KW': ['AES-KW', noParams] },
@@ -156,12 +167,14 @@ const REGISTERED = {
   generateKey: {
     HMAC: ['HMAC', hmacParams('HmacKeyGenParams')],
     ...byName(AES, () => aesLength('AesKeyGenParams')),
+    ...byName(EC, () => ecKeyParams('EcKeyGenParams')),
   },
   importKey: {
     HMAC: ['HMAC', hmacParams('HmacImportParams')],
     HKDF: ['HKDF', noParams],
     PBKDF2: ['PBKDF2', noParams],
     ...byName(AES, () => noParams),
+    ...byName(EC, () => ecKeyParams('EcKeyImportParams')),
   },
   'get key length': {
     HMAC: ['HMAC', hmacParams('HmacImportParams')],
@@ -170,6 +183,7 @@ const REGISTERED = {
     ...byName(AES, () => aesLength('AesDerivedKeyParams')),
   },
   deriveBits: {
+    ECDH: ['ECDH', ecdhParams],
     HKDF: ['HKDF', (dict) => ({
       hash: hashMember('HkdfParams', true)(dict),
       info: member(dict, 'info', 'HkdfParams', true, bufferCopy),
@@ -241,6 +255,7 @@ function publicAlgorithm(algorithm) {
   const out = { name: algorithm.name };
   if (algorithm.hash !== undefined) out.hash = { name: algorithm.hash.name };
   if (algorithm.length !== undefined) out.length = algorithm.length;
+  if (algorithm.namedCurve !== undefined) out.namedCurve = algorithm.namedCurve;
   return out;
 }
 
@@ -291,7 +306,7 @@ function base64urlEncode(buffer) {
   return native.btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// The JsonWebKey members a secret key uses, converted (lexicographic order).
+// The JsonWebKey members secret and EC keys use, converted (lexicographic order).
 function jwkDictionary(v, what) {
   const str = (x) => (x === undefined ? undefined : `${x}`);
   const ops = v.key_ops;
@@ -300,11 +315,15 @@ function jwkDictionary(v, what) {
   }
   return {
     alg: str(v.alg),
+    crv: str(v.crv),
+    d: str(v.d),
     ext: v.ext === undefined ? undefined : !!v.ext,
     k: str(v.k),
     key_ops: ops === undefined ? undefined : Array.from(ops, (o) => `${o}`),
     kty: str(v.kty),
     use: str(v.use),
+    x: str(v.x),
+    y: str(v.y),
   };
 }
 
@@ -456,6 +475,7 @@ function byteLength(length) {
 }
 
 const DERIVE_BITS = {
+  ECDH: (alg, k, length) => ecdhBits(alg, k, length),
   HKDF(alg, k, length) {
     const out = native.hkdf(alg.hash.name, k.data, alg.salt, alg.info, byteLength(length));
     if (out === undefined || out === null) {
@@ -470,14 +490,174 @@ const DERIVE_BITS = {
   },
 };
 
+// ---- ECDSA and ECDH -------------------------------------------------------------
+
+// The curves jsbox has (the `p256`, `p384` and `p521` crates) and the
+// size of their field elements in bytes; any other curve is a
+// NotSupportedError.
+const CURVE_BYTES = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+// JWK "alg" of an ECDSA key, by curve (ECDH keys' "alg" is not checked).
+const EC_JWK_ALG = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
+// The usages a key of each type may have.
+const EC_USAGES = {
+  ECDSA: { public: ['verify'], private: ['sign'] },
+  ECDH: { public: [], private: ['deriveKey', 'deriveBits'] },
+};
+
+function checkCurve(namedCurve) {
+  if (CURVE_BYTES[namedCurve] === undefined) throw domError('NotSupportedError', 'Unrecognized namedCurve');
+}
+
+// An EC key's data: the uncompressed public point, and for a private key
+// the scalar d (big-endian) too.
+function ecKey(name, namedCurve, type, extractable, usages, point, d) {
+  return new CryptoKey(token, type, extractable, { name, namedCurve }, usages, { point, d });
+}
+
+function ecGenerate(alg, extractable, usages) {
+  const allowed = EC_USAGES[alg.name];
+  checkUsages(usages, [...allowed.public, ...allowed.private], alg.name);
+  checkCurve(alg.namedCurve);
+  const d = native.ecGenerate(alg.namedCurve);
+  const point = native.ecPublic(alg.namedCurve, d);
+  const pick = (list) => usages.filter((u) => list.includes(u));
+  return {
+    publicKey: ecKey(alg.name, alg.namedCurve, 'public', true, pick(allowed.public), point),
+    privateKey: ecKey(alg.name, alg.namedCurve, 'private', extractable, pick(allowed.private), point, d),
+  };
+}
+
+// A JWK's base64url field of exactly `size` bytes (x, y and d are the
+// curve's field size), or a DataError.
+function jwkField(jwk, name, size) {
+  if (typeof jwk[name] !== 'string') throw domError('DataError', `Invalid JWK "${name}" Parameter`);
+  const bytes = base64urlDecode(jwk[name]);
+  if (bytes.byteLength !== size) throw domError('DataError', `Invalid JWK "${name}" Parameter`);
+  return bytes;
+}
+
+function ecImport(format, keyData, alg, extractable, usages) {
+  const allowed = EC_USAGES[alg.name];
+  const { namedCurve } = alg;
+  const orData = (v) => {
+    if (v === null || v === undefined) throw domError('DataError', 'Invalid keyData');
+    return v;
+  };
+  let type = 'public';
+  let point;
+  let d;
+  if (format === 'raw' || format === 'spki') {
+    checkUsages(usages, allowed.public, alg.name);
+    checkCurve(namedCurve);
+    point = orData(format === 'raw' ? native.ecPoint(namedCurve, keyData) : native.ecImport(namedCurve, false, keyData));
+  } else if (format === 'pkcs8') {
+    checkUsages(usages, allowed.private, alg.name);
+    checkCurve(namedCurve);
+    type = 'private';
+    d = orData(native.ecImport(namedCurve, true, keyData));
+    point = native.ecPublic(namedCurve, d);
+  } else {
+    // jwk: WebCrypto's checks, in its order.
+    type = keyData.d === undefined ? 'public' : 'private';
+    checkUsages(usages, allowed[type], alg.name);
+    if (keyData.kty !== 'EC') throw domError('DataError', 'Invalid JWK "kty" Parameter');
+    if (alg.name === 'ECDSA' && usages.length > 0 && keyData.use !== undefined && keyData.use !== 'sig') {
+      throw domError('DataError', 'Invalid JWK "use" Parameter');
+    }
+    if (keyData.key_ops !== undefined) {
+      const ops = keyData.key_ops;
+      if (new Set(ops).size !== ops.length || ops.some((o) => !KEY_USAGES.includes(o)) ||
+          usages.some((u) => !ops.includes(u))) {
+        throw domError('DataError', 'Key operations and usage mismatch');
+      }
+    }
+    if (keyData.ext === false && extractable) throw domError('DataError', 'JWK "ext" Parameter and extractable mismatch');
+    if (keyData.crv !== namedCurve) throw domError('DataError', 'JWK "crv" does not match the requested algorithm');
+    if (alg.name === 'ECDSA' && keyData.alg !== undefined && keyData.alg !== EC_JWK_ALG[namedCurve]) {
+      throw domError('DataError', 'JWK "alg" does not match the requested algorithm');
+    }
+    checkCurve(namedCurve);
+    const size = CURVE_BYTES[namedCurve];
+    const xy = new Uint8Array(1 + 2 * size);
+    xy[0] = 4;
+    xy.set(new Uint8Array(jwkField(keyData, 'x', size)), 1);
+    xy.set(new Uint8Array(jwkField(keyData, 'y', size)), 1 + size);
+    point = orData(native.ecPoint(namedCurve, xy.buffer));
+    if (type === 'private') {
+      d = jwkField(keyData, 'd', size);
+      // d must be the private key of the point the JWK gives.
+      const derived = native.ecPublic(namedCurve, d);
+      if (derived === null || derived === undefined || !sameBytes(derived, point)) {
+        throw domError('DataError', 'Invalid keyData');
+      }
+    }
+  }
+  return ecKey(alg.name, namedCurve, type, extractable, usages, point, d);
+}
+
+function sameBytes(a, b) {
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+function ecExport(format, k) {
+  const { namedCurve } = k.algorithm;
+  const wrongType = () => domError('InvalidAccessError', `Unable to export a ${format} ${k.algorithm.name} ${k.type} key`);
+  if (format === 'raw' || format === 'spki') {
+    if (k.type !== 'public') throw wrongType();
+    return format === 'raw' ? k.data.point.slice(0) : native.ecExport(namedCurve, false, k.data.point);
+  }
+  if (format === 'pkcs8') {
+    if (k.type !== 'private') throw wrongType();
+    return native.ecExport(namedCurve, true, k.data.d);
+  }
+  const size = CURVE_BYTES[namedCurve];
+  const jwk = {
+    key_ops: k.usages.slice(),
+    ext: k.extractable,
+    kty: 'EC',
+    x: base64urlEncode(k.data.point.slice(1, 1 + size)),
+    y: base64urlEncode(k.data.point.slice(1 + size)),
+    crv: namedCurve,
+  };
+  if (k.type === 'private') jwk.d = base64urlEncode(k.data.d);
+  return jwk;
+}
+
+// ECDH's deriveBits: the shared secret's first `length` bits (all of it
+// for null), the bits past `length` in the last byte cleared.
+function ecdhBits(alg, k, length) {
+  const pub = keySlots(alg.public);
+  if (pub.type !== 'public') throw domError('InvalidAccessError', 'algorithm.public must be a public key');
+  if (pub.algorithm.name !== k.algorithm.name) {
+    throw domError('InvalidAccessError', 'The public and private keys must be of the same type');
+  }
+  if (pub.algorithm.namedCurve !== k.algorithm.namedCurve) {
+    throw domError('InvalidAccessError', 'The public and private keys must be on the same curve');
+  }
+  if (k.type !== 'private') throw domError('InvalidAccessError', 'baseKey must be a private key');
+  const secret = native.ecdh(k.algorithm.namedCurve, k.data.d, pub.data.point);
+  if (length === null) return secret;
+  if (length > secret.byteLength * 8) throw domError('OperationError', 'derived bit length is too large');
+  const out = new Uint8Array(secret.slice(0, Math.ceil(length / 8)));
+  if (length % 8) out[out.length - 1] &= 0xff << (8 - (length % 8));
+  return out.buffer;
+}
+
 // ---- the per-algorithm operations ----------------------------------------------
 
 const IMPORT = {
   HMAC: hmacImport, HKDF: kdfImport('HKDF'), PBKDF2: kdfImport('PBKDF2'),
   ...Object.fromEntries(AES.map((n) => [n, aesImport])),
+  ECDSA: ecImport, ECDH: ecImport,
 };
-const EXPORT = { HMAC: hmacExport, ...Object.fromEntries(AES.map((n) => [n, aesExport])) };
-const GENERATE = { HMAC: hmacGenerate, ...Object.fromEntries(AES.map((n) => [n, aesGenerate])) };
+const EXPORT = {
+  HMAC: hmacExport, ...Object.fromEntries(AES.map((n) => [n, aesExport])), ECDSA: ecExport, ECDH: ecExport,
+};
+const GENERATE = {
+  HMAC: hmacGenerate, ...Object.fromEntries(AES.map((n) => [n, aesGenerate])), ECDSA: ecGenerate, ECDH: ecGenerate,
+};
 
 // deriveKey's "get key length": the bits to derive for a key of this
 // algorithm (null: the algorithm has no fixed length, which deriveBits
@@ -506,7 +686,10 @@ function checkKey(k, alg, usage) {
 
 function importKey(format, keyData, alg, extractable, usages) {
   const key = IMPORT[alg.name](format, keyData, alg, extractable, usages);
-  if (usages.length === 0) throw domError('SyntaxError', 'Usages cannot be empty when creating a key.');
+  // A public key may have no usages (an ECDH public key has none to have).
+  if (usages.length === 0 && keySlots(key).type !== 'public') {
+    throw domError('SyntaxError', 'Usages cannot be empty when creating a key.');
+  }
   return key;
 }
 
@@ -548,6 +731,10 @@ class SubtleCrypto {
     const alg = normalize(algorithm, 'sign');
     const k = keySlots(key);
     checkKey(k, alg, 'sign');
+    if (alg.name === 'ECDSA') {
+      if (k.type !== 'private') throw domError('InvalidAccessError', 'Unable to use this key to sign');
+      return native.ecdsaSign(k.algorithm.namedCurve, alg.hash.name, k.data.d, data);
+    }
     return native.hmacSign(k.algorithm.hash.name, k.data, data);
   }
 
@@ -560,6 +747,10 @@ class SubtleCrypto {
     const alg = normalize(algorithm, 'verify');
     const k = keySlots(key);
     checkKey(k, alg, 'verify');
+    if (alg.name === 'ECDSA') {
+      if (k.type !== 'public') throw domError('InvalidAccessError', 'Unable to use this key to verify');
+      return native.ecdsaVerify(k.algorithm.namedCurve, alg.hash.name, k.data.point, signature, data);
+    }
     return native.hmacVerify(k.algorithm.hash.name, k.data, signature, data);
   }
 
@@ -577,7 +768,10 @@ class SubtleCrypto {
     const usages = usageList(keyUsages, "Failed to execute 'generateKey' on 'SubtleCrypto': 3rd argument");
     const alg = normalize(algorithm, 'generateKey');
     const key = GENERATE[alg.name](alg, extractable, usages);
-    if (usages.length === 0) throw domError('SyntaxError', 'Usages cannot be empty when creating a key.');
+    // A key pair needs a usage for its private key.
+    if ((isKey(key) ? usages : keySlots(key.privateKey).usages).length === 0) {
+      throw domError('SyntaxError', 'Usages cannot be empty when creating a key.');
+    }
     return key;
   }
 

@@ -103,6 +103,14 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("aesCtr", Function::new(ctx.clone(), subtle::aes_ctr)?)?;
     n.set("aesGcm", Function::new(ctx.clone(), subtle::aes_gcm)?)?;
     n.set("aesKw", Function::new(ctx.clone(), subtle::aes_kw)?)?;
+    n.set("ecGenerate", Function::new(ctx.clone(), subtle::ec_generate)?)?;
+    n.set("ecPublic", Function::new(ctx.clone(), subtle::ec_public)?)?;
+    n.set("ecPoint", Function::new(ctx.clone(), subtle::ec_point)?)?;
+    n.set("ecImport", Function::new(ctx.clone(), subtle::ec_import)?)?;
+    n.set("ecExport", Function::new(ctx.clone(), subtle::ec_export)?)?;
+    n.set("ecdsaSign", Function::new(ctx.clone(), subtle::ecdsa_sign)?)?;
+    n.set("ecdsaVerify", Function::new(ctx.clone(), subtle::ecdsa_verify)?)?;
+    n.set("ecdh", Function::new(ctx.clone(), subtle::ecdh)?)?;
     Ok(n)
 }
 

@@ -11,7 +11,9 @@ extern "C" {
     fn wasi_random_get(buf: *mut u8, len: usize) -> u16;
 }
 
-fn fill(ctx: &Ctx<'_>, bytes: &mut [u8]) -> Result<()> {
+/// Fills `bytes` from the host's CSPRNG (also the source of `crypto.subtle`'s
+/// EC private keys).
+pub(crate) fn fill(ctx: &Ctx<'_>, bytes: &mut [u8]) -> Result<()> {
     // SAFETY: `bytes` is valid for writes of its length.
     let errno = unsafe { wasi_random_get(bytes.as_mut_ptr(), bytes.len()) };
     if errno != 0 {

@@ -310,3 +310,164 @@ pub(crate) fn aes_kw<'js>(
     });
     buffer_or_none(ctx, out)
 }
+
+/// Runs `$body` with `$c` naming the curve crate of `$name` ("P-256",
+/// "P-384" or "P-521"; the JS side only makes EC keys on those), so one
+/// body serves every curve's types.
+macro_rules! with_curve {
+    ($ctx:expr, $name:expr, $c:ident => $body:expr) => {
+        match $name.as_str() {
+            "P-256" => {
+                use p256 as $c;
+                $body
+            }
+            "P-384" => {
+                use p384 as $c;
+                $body
+            }
+            "P-521" => {
+                use p521 as $c;
+                $body
+            }
+            other => return Err(Exception::throw_internal($ctx, &format!("no curve '{other}'"))),
+        }
+    };
+}
+
+/// `ecGenerate(curve)`: a new private key (the scalar d, big-endian, the
+/// curve's field size), drawn from the host's CSPRNG: random bytes until
+/// they are a valid scalar (in [1, n-1]), which is unbiased rejection
+/// sampling and needs no RNG adapter for the crate.
+pub(crate) fn ec_generate<'js>(ctx: Ctx<'js>, curve: String) -> Result<ArrayBuffer<'js>> {
+    let out = with_curve!(&ctx, curve, c => loop {
+        let mut d = c::FieldBytes::default();
+        super::random::fill(&ctx, &mut d)?;
+        if c::SecretKey::from_bytes(&d).is_ok() {
+            break d.to_vec();
+        }
+    });
+    ArrayBuffer::new(ctx, out)
+}
+
+/// `ecPublic(curve, d)`: the public point of private key `d`, as an
+/// uncompressed SEC1 point (0x04 || x || y); `None` when `d` is not a key
+/// of the curve.
+pub(crate) fn ec_public<'js>(ctx: Ctx<'js>, curve: String, d: ArrayBuffer<'js>) -> Result<Option<ArrayBuffer<'js>>> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    let d = bytes(&ctx, &d)?;
+    let out = with_curve!(&ctx, curve, c => c::SecretKey::from_slice(d)
+        .ok()
+        .map(|key| key.public_key().to_sec1_point(false).as_bytes().to_vec()));
+    buffer_or_none(ctx, out)
+}
+
+/// `ecPoint(curve, bytes)`: a SEC1 point (compressed or not) checked to be
+/// on the curve and not the identity, as an uncompressed point; `None`
+/// otherwise (a DataError).
+pub(crate) fn ec_point<'js>(ctx: Ctx<'js>, curve: String, point: ArrayBuffer<'js>) -> Result<Option<ArrayBuffer<'js>>> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    let point = bytes(&ctx, &point)?;
+    let out = with_curve!(&ctx, curve, c => c::PublicKey::from_sec1_bytes(point)
+        .ok()
+        .map(|key| key.to_sec1_point(false).as_bytes().to_vec()));
+    buffer_or_none(ctx, out)
+}
+
+/// `ecImport(curve, pkcs8, der)`: a DER SubjectPublicKeyInfo (`pkcs8`
+/// false: gives the uncompressed point) or PKCS #8 PrivateKeyInfo (gives
+/// d) of an id-ecPublicKey key on `curve`; `None` when it is not one (bad
+/// DER, another algorithm or curve, a point off the curve: a DataError).
+pub(crate) fn ec_import<'js>(
+    ctx: Ctx<'js>,
+    curve: String,
+    pkcs8: bool,
+    der: ArrayBuffer<'js>,
+) -> Result<Option<ArrayBuffer<'js>>> {
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
+    let der = bytes(&ctx, &der)?;
+    let out = with_curve!(&ctx, curve, c => if pkcs8 {
+        c::SecretKey::from_pkcs8_der(der).ok().map(|key| key.to_bytes().to_vec())
+    } else {
+        c::PublicKey::from_public_key_der(der).ok().map(|key| key.to_sec1_point(false).as_bytes().to_vec())
+    });
+    buffer_or_none(ctx, out)
+}
+
+/// `ecExport(curve, pkcs8, key)`: the DER SubjectPublicKeyInfo of a public
+/// point, or (`pkcs8`) the PKCS #8 PrivateKeyInfo of d, with the public key
+/// in it, as node (OpenSSL) writes it.
+pub(crate) fn ec_export<'js>(ctx: Ctx<'js>, curve: String, pkcs8: bool, key: ArrayBuffer<'js>) -> Result<ArrayBuffer<'js>> {
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+    let key = bytes(&ctx, &key)?;
+    let bad = |_| Exception::throw_internal(&ctx, "bad EC key");
+    let out = with_curve!(&ctx, curve, c => if pkcs8 {
+        let key = c::SecretKey::from_slice(key).map_err(bad)?;
+        key.to_pkcs8_der().map_err(|_| Exception::throw_internal(&ctx, "PKCS #8 encoding failed"))?.as_bytes().to_vec()
+    } else {
+        let key = c::PublicKey::from_sec1_bytes(key).map_err(bad)?;
+        key.to_public_key_der().map_err(|_| Exception::throw_internal(&ctx, "SPKI encoding failed"))?.as_bytes().to_vec()
+    });
+    ArrayBuffer::new(ctx, out)
+}
+
+/// `ecdsaSign(curve, hash, d, data)`: the ECDSA signature of `data`'s
+/// `hash` digest, as WebCrypto gives it (r || s, each the curve's field
+/// size). The nonce is RFC 6979's, derived from the key and the digest
+/// (a valid ECDSA signature; node's are randomised, so signatures differ
+/// between the two, and both verify).
+pub(crate) fn ecdsa_sign<'js>(
+    ctx: Ctx<'js>,
+    curve: String,
+    hash: String,
+    d: ArrayBuffer<'js>,
+    data: ArrayBuffer<'js>,
+) -> Result<ArrayBuffer<'js>> {
+    use p256::ecdsa::signature::hazmat::PrehashSigner;
+    let (d, data) = (bytes(&ctx, &d)?, bytes(&ctx, &data)?);
+    let prehash = with_hash!(&ctx, hash, D => D::digest(data).to_vec());
+    let out = with_curve!(&ctx, curve, c => {
+        let key = c::ecdsa::SigningKey::from_slice(d).map_err(|_| Exception::throw_internal(&ctx, "bad EC key"))?;
+        let signature: c::ecdsa::Signature =
+            key.sign_prehash(&prehash).map_err(|_| Exception::throw_internal(&ctx, "ECDSA signing failed"))?;
+        signature.to_bytes().to_vec()
+    });
+    ArrayBuffer::new(ctx, out)
+}
+
+/// `ecdsaVerify(curve, hash, point, signature, data)`: whether `signature`
+/// (r || s) is a valid ECDSA signature of `data`'s `hash` digest under the
+/// public `point`. A signature of the wrong length, or with r or s out of
+/// range, is simply not valid (false), as WebCrypto says.
+pub(crate) fn ecdsa_verify<'js>(
+    ctx: Ctx<'js>,
+    curve: String,
+    hash: String,
+    point: ArrayBuffer<'js>,
+    signature: ArrayBuffer<'js>,
+    data: ArrayBuffer<'js>,
+) -> Result<bool> {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let (point, signature, data) = (bytes(&ctx, &point)?, bytes(&ctx, &signature)?, bytes(&ctx, &data)?);
+    let prehash = with_hash!(&ctx, hash, D => D::digest(data).to_vec());
+    Ok(with_curve!(&ctx, curve, c => {
+        let key = c::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| Exception::throw_internal(&ctx, "bad EC key"))?;
+        match c::ecdsa::Signature::from_slice(signature) {
+            Ok(signature) => key.verify_prehash(&prehash, &signature).is_ok(),
+            Err(_) => false,
+        }
+    }))
+}
+
+/// `ecdh(curve, d, point)`: the ECDH shared secret of private key `d` and
+/// the public `point` (the x-coordinate of d·Q, the curve's field size).
+pub(crate) fn ecdh<'js>(ctx: Ctx<'js>, curve: String, d: ArrayBuffer<'js>, point: ArrayBuffer<'js>) -> Result<ArrayBuffer<'js>> {
+    let (d, point) = (bytes(&ctx, &d)?, bytes(&ctx, &point)?);
+    let bad = |_| Exception::throw_internal(&ctx, "bad EC key");
+    let out = with_curve!(&ctx, curve, c => {
+        let secret = c::SecretKey::from_slice(d).map_err(bad)?;
+        let public = c::PublicKey::from_sec1_bytes(point).map_err(bad)?;
+        secret.diffie_hellman(&public).raw_secret_bytes().to_vec()
+    });
+    ArrayBuffer::new(ctx, out)
+}

@@ -94,11 +94,17 @@ declare namespace jsbox {
         | { name: "AES-CTR"; counter: BufferSource; length: number }
         | { name: "AES-GCM"; iv: BufferSource; additionalData?: BufferSource; tagLength?: number };
     type WrapParams = AesParams | "AES-KW" | { name: "AES-KW" };
+    /** The curves jsbox has. */
+    type NamedCurve = "P-256" | "P-384" | "P-521";
+    interface EcKeyParams { name: "ECDSA" | "ECDH"; namedCurve: NamedCurve }
+    interface EcdsaParams { name: "ECDSA"; hash: HashAlgorithmIdentifier }
+    interface EcdhParams { name: "ECDH"; public: CryptoKey }
     interface JsonWebKey {
         kty?: string; k?: string; alg?: string; ext?: boolean; key_ops?: string[]; use?: string;
+        crv?: string; x?: string; y?: string; d?: string;
         [member: string]: unknown;
     }
-    interface KeyAlgorithm { name: string; hash?: { name: string }; length?: number }
+    interface KeyAlgorithm { name: string; hash?: { name: string }; length?: number; namedCurve?: string }
 }
 
 /** A key of `crypto.subtle`: made only by its methods. */
@@ -110,23 +116,31 @@ interface CryptoKey {
 }
 declare var CryptoKey: { prototype: CryptoKey };
 
-/** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, AES (CBC, CTR, GCM, KW), HKDF and PBKDF2. */
+/** An asymmetric key pair from `crypto.subtle.generateKey`. */
+interface CryptoKeyPair {
+    publicKey: CryptoKey;
+    privateKey: CryptoKey;
+}
+
+/** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, AES (CBC, CTR, GCM, KW), HKDF, PBKDF2, and
+ *  ECDSA and ECDH on P-256 and P-384. */
 interface SubtleCrypto {
     digest(algorithm: jsbox.HashAlgorithmIdentifier, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    generateKey(algorithm: jsbox.EcKeyParams, extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKeyPair>;
     generateKey(algorithm: jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
         keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
-    importKey(format: "jwk", keyData: jsbox.JsonWebKey, algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams,
-        extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
+    importKey(format: "jwk", keyData: jsbox.JsonWebKey,
+        algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.EcKeyParams, extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
     importKey(format: Exclude<jsbox.KeyFormat, "jwk">, keyData: jsbox.BufferSource,
-        algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams, extractable: boolean,
+        algorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.EcKeyParams, extractable: boolean,
         keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
     exportKey(format: "jwk", key: CryptoKey): Promise<jsbox.JsonWebKey>;
     exportKey(format: Exclude<jsbox.KeyFormat, "jwk">, key: CryptoKey): Promise<ArrayBuffer>;
-    sign(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
-    verify(algorithm: jsbox.AlgorithmIdentifier, key: CryptoKey, signature: jsbox.BufferSource,
+    sign(algorithm: jsbox.AlgorithmIdentifier | jsbox.EcdsaParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
+    verify(algorithm: jsbox.AlgorithmIdentifier | jsbox.EcdsaParams, key: CryptoKey, signature: jsbox.BufferSource,
         data: jsbox.BufferSource): Promise<boolean>;
-    deriveBits(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey, length?: number | null): Promise<ArrayBuffer>;
-    deriveKey(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params, baseKey: CryptoKey,
+    deriveBits(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params | jsbox.EcdhParams, baseKey: CryptoKey, length?: number | null): Promise<ArrayBuffer>;
+    deriveKey(algorithm: jsbox.HkdfParams | jsbox.Pbkdf2Params | jsbox.EcdhParams, baseKey: CryptoKey,
         derivedKeyType: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams, extractable: boolean,
         keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
     encrypt(algorithm: jsbox.AesParams, key: CryptoKey, data: jsbox.BufferSource): Promise<ArrayBuffer>;
@@ -135,7 +149,7 @@ interface SubtleCrypto {
         wrapAlgorithm: jsbox.WrapParams): Promise<ArrayBuffer>;
     unwrapKey(format: jsbox.KeyFormat, wrappedKey: jsbox.BufferSource, unwrappingKey: CryptoKey,
         unwrapAlgorithm: jsbox.WrapParams,
-        unwrappedKeyAlgorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams,
+        unwrappedKeyAlgorithm: jsbox.AlgorithmIdentifier | jsbox.HmacKeyParams | jsbox.AesKeyParams | jsbox.EcKeyParams,
         extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKey>;
 }
 declare var SubtleCrypto: { prototype: SubtleCrypto };
