@@ -1,11 +1,10 @@
 // atob / btoa (HTML standard, errors as node's DOMException), and
-// TextEncoder / TextDecoder: javy's classes do the UTF-8 work in Rust; the
-// classes here wrap them to add what node has and javy lacks: encodeInto,
-// streaming decode, any input converted to a string, BOM handling across
-// a stream, and node's error types and messages. TextDecoder's other
-// encodings (UTF-16 and the legacy ones), and UTF-8 when it streams, are
-// encoding_rs decoders (text_decoder.rs), which keep the stream's state
-// as the standard says.
+// TextEncoder / TextDecoder. TextEncoder wraps javy's, which does the UTF-8
+// work in Rust, to add what node has and javy lacks (encodeInto, any input
+// converted to a string). TextDecoder decodes every encoding with an
+// encoding_rs decoder (text_decoder.rs), which keeps a stream's state and
+// handles the BOM as the standard says; it adds node's error types and
+// messages.
 (function (native, web) {
   'use strict';
 
@@ -38,11 +37,8 @@
   web.exposeOperation('btoa', names.btoa);
 
   const JavyEncoder = globalThis.TextEncoder;
-  const JavyDecoder = globalThis.TextDecoder;
-  if (typeof JavyEncoder !== 'function' || typeof JavyDecoder !== 'function') return;
+  if (typeof JavyEncoder !== 'function') return;
   const utf8 = new JavyEncoder();
-  const lossy = new JavyDecoder('utf-8', { ignoreBOM: true });
-  const strict = new JavyDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   class TextEncoder {
     get encoding() { return 'utf-8'; }
@@ -99,12 +95,8 @@
     #encoding;
     #fatal;
     #ignoreBOM;
-    // The encoding_rs decoder (made on first use for UTF-8, whose
-    // one-shot decodes stay on javy's faster decoder).
+    // The encoding_rs decoder, made by the first decode().
     #native = null;
-    // A stream is under way: its state is in #native until a decode
-    // without { stream: true } ends it.
-    #streaming = false;
 
     constructor(label = 'utf-8', options = undefined) {
       const encoding = native.encodingName(toWellFormed.call(`${label}`));
@@ -136,30 +128,14 @@
         throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
           'The "list" argument must be an instance of SharedArrayBuffer, ArrayBuffer or ArrayBufferView.');
       }
-      if (this.#encoding === 'utf-8' && !stream && !this.#streaming) {
-        let text;
-        try {
-          text = (this.#fatal ? strict : lossy).decode(bytes);
-        } catch (_) {
-          throw this.#invalid();
-        }
-        if (!this.#ignoreBOM && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        return text;
-      }
       if (this.#native === null) this.#native = native.decoderNew(this.#encoding, this.#ignoreBOM);
       // The decoder starts over after a last chunk or an error.
-      this.#streaming = stream;
       const text = native.decoderDecode(this.#native, bytes, stream, this.#fatal);
       if (text === undefined) {
-        this.#streaming = false;
-        throw this.#invalid();
+        throw codeError(TypeError, 'ERR_ENCODING_INVALID_ENCODED_DATA',
+          `The encoded data was not valid for encoding ${this.#encoding}`);
       }
       return text;
-    }
-
-    #invalid() {
-      return codeError(TypeError, 'ERR_ENCODING_INVALID_ENCODED_DATA',
-        `The encoded data was not valid for encoding ${this.#encoding}`);
     }
   }
   Object.defineProperty(TextDecoder.prototype, Symbol.toStringTag, { value: 'TextDecoder', configurable: true });

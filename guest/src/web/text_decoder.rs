@@ -1,7 +1,9 @@
-//! `TextDecoder`'s decoders: UTF-16LE/BE and the Encoding Standard's legacy
-//! single-byte and CJK encodings, as node (with full ICU) has them, and
-//! UTF-8 when it streams (`encoding.js` keeps a one-shot UTF-8 decode on
-//! javy's decoder).
+//! `TextDecoder`'s decoders, for every encoding of the Encoding Standard
+//! (UTF-8, UTF-16LE/BE, the legacy single-byte and CJK encodings), as node
+//! (with full ICU) has them. UTF-8 goes through them too: measured in the
+//! guest, encoding_rs decodes UTF-8 as fast as javy's decoder (faster on
+//! ASCII), and ends a sequence split across chunks exactly as the standard
+//! says.
 //!
 //! encoding_rs does the work: it is Firefox's implementation of exactly
 //! this standard (its label table, its decoders with their error handling,
