@@ -369,14 +369,21 @@
   const FORBIDDEN_METHODS = ['CONNECT', 'TRACE', 'TRACK'];
   const REDIRECT_MODES = ['follow', 'error', 'manual'];
 
-  function parseUrl(input) {
+  // `request`: the Request constructor's parse, which (as the Fetch
+  // standard and node) refuses a URL with a user name or password.
+  function parseUrl(input, request) {
     const text = String(input);
     if (typeof g.URL === 'function') {
+      let url;
       try {
-        return new g.URL(text).href;
+        url = new g.URL(text);
       } catch (e) {
         throw new TypeError(`Failed to parse URL from ${text}`);
       }
+      if (request && (url.username !== '' || url.password !== '')) {
+        throw new TypeError(`Request cannot be constructed from a URL that includes credentials: ${text}`);
+      }
+      return url.href;
     }
     // Without a URL class the host parses it; catch the obvious here.
     if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text)) throw new TypeError(`Failed to parse URL from ${text}`);
@@ -423,7 +430,7 @@
       }
       const signal = init.signal !== undefined ? init.signal : s ? s.signal : defaultSignal();
       Object.defineProperty(this, kRequest, {
-        value: { url: source ? source.url : parseUrl(input), method, redirect, headers, signal },
+        value: { url: source ? source.url : parseUrl(input, true), method, redirect, headers, signal },
       });
       Object.defineProperty(this, kBody, { value: body });
     }

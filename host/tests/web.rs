@@ -1008,6 +1008,30 @@ fn text_encoder_and_decoder_match_node() {
 }
 
 #[test]
+fn text_decoder_decodes_legacy_encodings_across_chunks() {
+    // UTF-16LE with its BOM, split inside a code unit; Shift_JIS split
+    // inside both characters; windows-1252 (its label `latin1`), whose
+    // 0x80 and 0x93 are not Latin-1's; then labels and errors.
+    check_caught(
+        r#"function chunks(label, parts) {
+             const d = new TextDecoder(label);
+             return parts.map((p, i) => d.decode(new Uint8Array(p), { stream: i < parts.length - 1 })).join('');
+           }
+           [chunks('utf-16le', [[0xff, 0xfe, 0x68], [0x00, 0x69, 0x00, 0xac], [0x20]]),
+            chunks('sjis', [[0x93], [0xfa, 0x96], [0x7b]]),
+            chunks('latin1', [[0x80], [0x93, 0x41]]),
+            new TextDecoder('sjis').encoding, new TextDecoder('latin1').encoding, new TextDecoder('utf-16').encoding,
+            caught(() => new TextDecoder('shift_jis', { fatal: true }).decode(new Uint8Array([0x93]))),
+            caught(() => new TextDecoder('iso-2022-kr'))]"#,
+        json!([
+            "hi€", "日本", "€“A", "shift_jis", "windows-1252", "utf-16le",
+            ["TypeError", "TypeError", "The encoded data was not valid for encoding shift_jis", "ERR_ENCODING_INVALID_ENCODED_DATA"],
+            ["RangeError", "RangeError", "The \"replacement\" encoding is not supported", "ERR_ENCODING_NOT_SUPPORTED"]
+        ]),
+    );
+}
+
+#[test]
 fn streams_pipe_transform_and_read_response_bodies_like_node() {
     // A pipeline: a pull source of strings (a surrogate pair split across
     // chunks), TextEncoderStream, a TransformStream uppercasing ASCII bytes,

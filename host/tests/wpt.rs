@@ -55,7 +55,32 @@ const AREAS: &[Area] = &[
             "dom/events/Event-constructors.any.js",
         ],
     },
-    Area { name: "encoding", files: &["encoding/textdecoder-eof.any.js"] },
+    // WPT's encoding directory: TextEncoder and TextDecoder (its .any.js
+    // files but the IDL one and textdecoder-fatal-single-byte, whose 7,400
+    // subtests would add about 1 MB to results.json).
+    Area {
+        name: "encoding",
+        files: &[
+            "encoding/api-basics.any.js",
+            "encoding/api-invalid-label.any.js",
+            "encoding/api-replacement-encodings.any.js",
+            "encoding/api-surrogates-utf8.any.js",
+            "encoding/encodeInto.any.js",
+            "encoding/iso-2022-jp-decoder.any.js",
+            "encoding/textdecoder-arguments.any.js",
+            "encoding/textdecoder-byte-order-marks.any.js",
+            "encoding/textdecoder-copy.any.js",
+            "encoding/textdecoder-eof.any.js",
+            "encoding/textdecoder-fatal.any.js",
+            "encoding/textdecoder-fatal-streaming.any.js",
+            "encoding/textdecoder-ignorebom.any.js",
+            "encoding/textdecoder-labels.any.js",
+            "encoding/textdecoder-streaming.any.js",
+            "encoding/textdecoder-utf16-surrogates.any.js",
+            "encoding/textencoder-constructor-non-utf.any.js",
+            "encoding/textencoder-utf16-surrogates.any.js",
+        ],
+    },
     Area { name: "abort", files: &["dom/abort/AbortSignal.any.js"] },
     Area {
         name: "DOMException",
@@ -399,7 +424,19 @@ fn script_for(file: &str) -> String {
     // in the eval, so a META script goes after an empty statement, which
     // makes its own "use strict" a plain expression (the test file keeps
     // its strictness: nothing after it needs its declarations).
-    let metas = meta_scripts(file, &text).into_iter().map(|script| format!(";{script}"));
+    // Its top-level `const`s and `let`s are globals too (a page's scripts
+    // share one global lexical scope; each eval here has its own), so the
+    // eval ends by copying them onto the global object.
+    let metas = meta_scripts(file, &text).into_iter().map(|script| {
+        let lexicals: String = script
+            .lines()
+            .filter_map(|l| l.strip_prefix("const ").or_else(|| l.strip_prefix("let ")))
+            .filter_map(|l| l.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).next())
+            .filter(|name| !name.is_empty())
+            .map(|name| format!("\n;globalThis.{name} = {name};"))
+            .collect();
+        format!(";{script}{lexicals}")
+    });
     for script in metas.chain([text]) {
         scripts += &format!("try {{ (0, eval)({}); }} catch (e) {{ __wpt_file_error(e); }}\n", json!(script));
     }

@@ -1,8 +1,10 @@
 // atob / btoa (HTML standard, errors as node's DOMException), and
-// TextEncoder / TextDecoder: javy's classes do the UTF-8 work in Rust; the
-// classes here wrap them to add what node has and javy lacks: encodeInto,
-// streaming decode, any input converted to a string, BOM handling across
-// a stream, and node's error types and messages.
+// TextEncoder / TextDecoder. TextEncoder wraps javy's, which does the UTF-8
+// work in Rust, to add what node has and javy lacks (encodeInto, any input
+// converted to a string). TextDecoder decodes every encoding with an
+// encoding_rs decoder (text_decoder.rs), which keeps a stream's state and
+// handles the BOM as the standard says; it adds node's error types and
+// messages.
 (function (native, web) {
   'use strict';
 
@@ -35,12 +37,8 @@
   web.exposeOperation('btoa', names.btoa);
 
   const JavyEncoder = globalThis.TextEncoder;
-  const JavyDecoder = globalThis.TextDecoder;
-  if (typeof JavyEncoder !== 'function' || typeof JavyDecoder !== 'function') return;
+  if (typeof JavyEncoder !== 'function') return;
   const utf8 = new JavyEncoder();
-  const lossy = new JavyDecoder('utf-8', { ignoreBOM: true });
-  const strict = new JavyDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  const LABELS = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
 
   class TextEncoder {
     get encoding() { return 'utf-8'; }
@@ -93,37 +91,26 @@
   }
   Object.defineProperty(TextEncoder.prototype, Symbol.toStringTag, { value: 'TextEncoder', configurable: true });
 
-  // Where a trailing, possibly incomplete UTF-8 sequence starts (or the
-  // length, when the bytes end on a boundary).
-  function completePrefix(bytes) {
-    const len = bytes.length;
-    for (let i = len - 1; i >= 0 && i >= len - 3; i--) {
-      const b = bytes[i];
-      if ((b & 0xc0) === 0x80) continue;
-      if (b < 0xc0) return len;
-      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-      return len - i < need ? i : len;
-    }
-    return len;
-  }
-
   class TextDecoder {
+    #encoding;
     #fatal;
     #ignoreBOM;
-    #pending = null;
-    #started = false;
+    // The encoding_rs decoder, made by the first decode().
+    #native = null;
 
     constructor(label = 'utf-8', options = undefined) {
-      const l = `${label}`.trim().toLowerCase();
-      if (!LABELS.includes(l)) {
-        throw codeError(RangeError, 'ERR_ENCODING_NOT_SUPPORTED', `The "${label}" encoding is not supported`);
+      const encoding = native.encodingName(toWellFormed.call(`${label}`));
+      if (encoding === undefined || encoding === 'replacement') {
+        throw codeError(RangeError, 'ERR_ENCODING_NOT_SUPPORTED',
+          `The "${encoding === undefined ? label : encoding}" encoding is not supported`);
       }
       const o = options == null ? {} : options;
+      this.#encoding = encoding;
       this.#fatal = !!o.fatal;
       this.#ignoreBOM = !!o.ignoreBOM;
     }
 
-    get encoding() { return 'utf-8'; }
+    get encoding() { return this.#encoding; }
     get fatal() { return this.#fatal; }
     get ignoreBOM() { return this.#ignoreBOM; }
 
@@ -141,40 +128,12 @@
         throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
           'The "list" argument must be an instance of SharedArrayBuffer, ArrayBuffer or ArrayBufferView.');
       }
-      if (this.#pending !== null) {
-        const joined = new Uint8Array(this.#pending.length + bytes.length);
-        joined.set(this.#pending);
-        joined.set(bytes, this.#pending.length);
-        bytes = joined;
-        this.#pending = null;
-      }
-      if (stream) {
-        const cut = completePrefix(bytes);
-        if (cut < bytes.length) {
-          this.#pending = bytes.slice(cut);
-          bytes = bytes.subarray(0, cut);
-        }
-      }
-      let text;
-      if (this.#fatal) {
-        try {
-          text = strict.decode(bytes);
-        } catch (_) {
-          this.#pending = null;
-          this.#started = false;
-          throw codeError(TypeError, 'ERR_ENCODING_INVALID_ENCODED_DATA',
-            'The encoded data was not valid for encoding utf-8');
-        }
-      } else {
-        text = lossy.decode(bytes);
-      }
-      if (!this.#started && text.length > 0) {
-        this.#started = true;
-        if (!this.#ignoreBOM && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      }
-      if (!stream) {
-        this.#started = false;
-        this.#pending = null;
+      if (this.#native === null) this.#native = native.decoderNew(this.#encoding, this.#ignoreBOM);
+      // The decoder starts over after a last chunk or an error.
+      const text = native.decoderDecode(this.#native, bytes, stream, this.#fatal);
+      if (text === undefined) {
+        throw codeError(TypeError, 'ERR_ENCODING_INVALID_ENCODED_DATA',
+          `The encoded data was not valid for encoding ${this.#encoding}`);
       }
       return text;
     }

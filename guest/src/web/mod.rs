@@ -24,6 +24,7 @@ mod base64;
 mod clock;
 mod random;
 mod subtle;
+mod text_decoder;
 mod url;
 mod urlpattern;
 
@@ -87,6 +88,9 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
         })?,
     )?;
     n.set("btoa", Function::new(ctx.clone(), |input: String| base64::encode(&input))?)?;
+    n.set("encodingName", Function::new(ctx.clone(), text_decoder::encoding_name)?)?;
+    n.set("decoderNew", Function::new(ctx.clone(), text_decoder::decoder_new)?)?;
+    n.set("decoderDecode", Function::new(ctx.clone(), text_decoder::decoder_decode)?)?;
     n.set("fillRandom", Function::new(ctx.clone(), random::fill_random)?)?;
     n.set("randomUUID", Function::new(ctx.clone(), random::random_uuid)?)?;
     n.set("now", Function::new(ctx.clone(), clock::now)?)?;
