@@ -42,6 +42,15 @@ if [ "${JSBOX_BUILD_STD:-0}" = 1 ]; then
   rustflags="$rustflags --remap-path-prefix=/usr/lib/rustlib/src/rust=/rustc"
   build_std=(-Zbuild-std=std,panic_abort)
 fi
+if [ "${JSBOX_BUILD_STD:-0}" != 1 ] && [ -n "${WASI_SDK:-}" ]; then
+  # ada-url 3.1's build script looks for libc++ only in wasi-sdk's
+  # lib/wasm32-wasi; newer wasi-sdks keep it in lib/wasm32-wasip1, and 27+
+  # in its noeh/ subdirectory (ada is built with -fno-exceptions).
+  for dir in "$WASI_SDK/share/wasi-sysroot/lib/wasm32-wasip1/noeh" "$WASI_SDK/share/wasi-sysroot/lib/wasm32-wasip1"; do
+    if [ -f "$dir/libc++.a" ]; then rustflags="$rustflags -L native=$dir"; break; fi
+  done
+fi
+# The same remapping for the C (QuickJS) and the C++ (ada) compiles.
 cflags="-ffile-prefix-map=$stage=/jsbox -ffile-prefix-map=$cargo_home=/cargo"
 
 cd "$stage/guest"
@@ -51,6 +60,7 @@ export CARGO_ENCODED_RUSTFLAGS=""
 unset CARGO_ENCODED_RUSTFLAGS
 RUSTFLAGS="$rustflags" \
 CFLAGS_wasm32_wasip1="$cflags" \
+CXXFLAGS_wasm32_wasip1="$cflags" \
   "$CARGO" build --release --locked --target wasm32-wasip1 "${build_std[@]}"
 
 mkdir -p "$(dirname "$out")"

@@ -5,7 +5,8 @@
 #   1. rustup with the wasm32-wasip1 target installed, plus a wasi-sdk
 #      (WASI_SDK=/path/to/wasi-sdk). This is the route on a developer laptop.
 #   2. Debian's packages (bookworm): rustc-web/cargo-web 1.96 with the std
-#      sources (std built with -Zbuild-std), clang-22 and wasi-libc. This is
+#      sources (std built with -Zbuild-std), clang-22, wasi-libc and LLVM's
+#      libc++/libc++abi for wasm32 (ada, the URL parser, is C++). This is
 #      the route on CI machines that can reach only Debian's archive and
 #      crates.io. The versions are pinned so the guest rebuilds byte for byte.
 #
@@ -33,11 +34,18 @@ PACKAGES=(
   "llvm-22=${LLVM_VERSION}"
   "libclang-22-dev=${LLVM_VERSION}"
   "libclang-rt-22-dev-wasm32=${LLVM_VERSION}"
+  "libc++-22-dev-wasm32=${LLVM_VERSION}"
+  "libc++abi-22-dev-wasm32=${LLVM_VERSION}"
   "wasi-libc=${WASI_LIBC_VERSION}"
 )
 
 # A wasi-sdk-shaped directory made of links into Debian's packages, because
-# rquickjs-sys reads $WASI_SDK (and would otherwise try to download one).
+# rquickjs-sys and ada-url read $WASI_SDK (rquickjs-sys would otherwise try
+# to download one). Debian's libc++-22-dev-wasm32 and libc++abi-22-dev-wasm32
+# put the C++ headers in /usr/include/wasm32-wasi/c++/v1 and libc++.a and
+# libc++abi.a in /usr/lib/wasm32-wasi, so the sysroot links below already
+# cover them; clang finds the headers through --sysroot (the cc crate passes
+# $WASI_SYSROOT).
 SDK_DIR="${JSBOX_WASI_SDK_DIR:-/tmp/jsbox-wasi-sdk}"
 
 installed_version() {
@@ -92,6 +100,7 @@ MSG
 make_sdk_dir() {
   mkdir -p "$SDK_DIR/bin" "$SDK_DIR/share/wasi-sysroot/include" "$SDK_DIR/share/wasi-sysroot/lib"
   ln -sfn /usr/bin/clang-22 "$SDK_DIR/bin/clang"
+  ln -sfn /usr/bin/clang++-22 "$SDK_DIR/bin/clang++"
   ln -sfn /usr/bin/llvm-ar-22 "$SDK_DIR/bin/ar"
   ln -sfn /usr/bin/llvm-ar-22 "$SDK_DIR/bin/llvm-ar"
   ln -sfn /usr/bin/wasm-ld-22 "$SDK_DIR/bin/wasm-ld"
@@ -111,6 +120,7 @@ export CARGO=/usr/bin/cargo
 unset RUSTUP_TOOLCHAIN
 export RUSTC_BOOTSTRAP=1
 export WASI_SDK=$SDK_DIR
+export WASI_SYSROOT=$SDK_DIR/share/wasi-sysroot
 export LIBCLANG_PATH=/usr/lib/llvm-22/lib
 export JSBOX_BUILD_STD=1
 export JSBOX_WASI_LIBC=/usr/lib/wasm32-wasi

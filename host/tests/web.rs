@@ -117,6 +117,26 @@ fn url_parses_like_node() {
             "http://h/%7e/%C3%A4?%C3%A4=%C3%A4#%C3%A4", "blob:https://a.com/uuid"
         ]),
     );
+    // file: URLs by the current URL Standard (ada's rules, which the url
+    // crate jsbox used before got wrong): drive letters against a base
+    // with a host, `localhost`, paths starting with `//`.
+    check(
+        r#"[['C|/', 'file://host/dir/file'], ['/c:/foo/bar', 'file://host/path'], ['file:C:/', 'file://host/'],
+            ['//localhost//pig', 'file://lion/'], ['file://localhost////foo'], ['file:\\\\?fox'],
+            ['file://1.2.3.4/C:/']
+           ].map(([s, b]) => new URL(s, b).href)"#,
+        json!([
+            "file://host/C:/", "file://host/c:/foo/bar", "file://host/C:/", "file:////pig",
+            "file://////foo", "file:///?fox", "file://1.2.3.4/C:/"
+        ]),
+    );
+    // canParse and parse on inputs and bases that fail (url.rs frees ada's
+    // result of each failed parse).
+    check(
+        r#"let n = 0; for (let i = 0; i < 20000; i++) if (URL.canParse('http://[' + i)) n++;
+           [n, URL.parse('x:' + 'y'.repeat(1000), 'nope'), URL.canParse('/a', 'https://h')]"#,
+        json!([0, null, true]),
+    );
     check(
         "[new URL('blob:https://a.com/uuid').origin, new URL('data:,x').origin, new URL('file:///x').origin]",
         json!(["https://a.com", "null", "null"]),

@@ -1,7 +1,8 @@
-// URL and URLSearchParams (WHATWG URL Standard). Every parse, setter and
-// urlencoded step is the `url` crate's (url.rs); this file is the WebIDL
-// shape: argument conversion (USVString), errors like node's, the live
-// link between a URL and its searchParams, iteration and sorting.
+// URL and URLSearchParams (WHATWG URL Standard). Every parse and setter is
+// ada's (node's URL parser), every urlencoded step the `url` crate's
+// (url.rs); this file is the WebIDL shape: argument conversion
+// (USVString), errors like node's, the live link between a URL and its
+// searchParams, iteration and sorting.
 (function (native, web) {
   'use strict';
 

@@ -1,19 +1,22 @@
-//! `URL` and `URLSearchParams` parsing: the `url` crate (servo's rust-url,
-//! a WHATWG URL Standard implementation tested against the web-platform
-//! tests) does every parse, setter and `application/x-www-form-urlencoded`
-//! step; `url.js` is the WebIDL-shaped class around it.
+//! `URL` and `URLSearchParams` parsing. Every URL parse and setter is
+//! ada's (the `ada-url` crate: ada, the C++ parser node uses, compiled into
+//! the guest), so a URL parses, serializes and changes exactly as in node;
+//! the `url` crate (servo's rust-url) still does the
+//! `application/x-www-form-urlencoded` steps of `URLSearchParams`. `url.js`
+//! is the WebIDL-shaped class around both.
 //!
 //! A parsed URL lives in a Rust-owned [`UrlRecord`] that the JS class holds
 //! in a private field, so getters read the record instead of re-parsing
-//! `href`, and setters mutate it with the standard's setter algorithms
-//! (`url::quirks`).
+//! `href`, and setters mutate it with the standard's setter algorithms.
 
+use ada_url::Url;
 use javy::quickjs::class::{JsClass, Trace, Tracer, Writable};
 use javy::quickjs::prelude::Opt;
 use javy::quickjs::{Class, Constructor, Ctx, JsLifetime, Object, Result};
-use url::{form_urlencoded, quirks, Url};
+use url::form_urlencoded;
 
-/// A parsed URL owned by a JS `URL` object.
+/// A parsed URL owned by a JS `URL` object (ada's url_aggregator: one
+/// buffer holding `href`, and the offsets of the components in it).
 pub(crate) struct UrlRecord(Url);
 
 impl<'js> Trace<'js> for UrlRecord {
@@ -53,16 +56,30 @@ const HASH: u32 = 10;
 
 /// `parse(input, base?)`: the record, or `null` when either fails to parse.
 pub(crate) fn parse<'js>(ctx: Ctx<'js>, input: String, base: Opt<String>) -> Result<Option<Class<'js, UrlRecord>>> {
-    let parsed = match base.0 {
-        None => Url::parse(&input),
-        Some(base) => match Url::parse(&base) {
-            Ok(base) => base.join(&input),
-            Err(e) => Err(e),
-        },
-    };
-    match parsed {
-        Ok(url) => Class::instance(ctx, UrlRecord(url)).map(Some),
-        Err(_) => Ok(None),
+    match parse_url(&input, base.0.as_deref()) {
+        Some(url) => Class::instance(ctx, UrlRecord(url)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// ada's parse through its C API: ada-url 3.1's `Url::parse` does not free
+/// ada's result when the input fails to parse (fixed in 4.x), which
+/// `URL.canParse` in a loop would turn into a growing heap.
+fn parse_url(input: &str, base: Option<&str>) -> Option<Url> {
+    use ada_url::ffi;
+    // SAFETY: ada reads the given lengths of the two buffers and returns a
+    // heap result that is either owned by `Url` (freed on drop) or freed here.
+    unsafe {
+        let result = match base {
+            Some(base) => ffi::ada_parse_with_base(input.as_ptr().cast(), input.len(), base.as_ptr().cast(), base.len()),
+            None => ffi::ada_parse(input.as_ptr().cast(), input.len()),
+        };
+        if ffi::ada_is_valid(result) {
+            Some(Url::from(result))
+        } else {
+            ffi::ada_free(result);
+            None
+        }
     }
 }
 
@@ -71,17 +88,17 @@ pub(crate) fn get(record: Class<'_, UrlRecord>, component: u32) -> String {
     let record = record.borrow();
     let url = &record.0;
     match component {
-        HREF => quirks::href(url).to_owned(),
-        ORIGIN => quirks::origin(url),
-        PROTOCOL => quirks::protocol(url).to_owned(),
-        USERNAME => quirks::username(url).to_owned(),
-        PASSWORD => quirks::password(url).to_owned(),
-        HOST => quirks::host(url).to_owned(),
-        HOSTNAME => quirks::hostname(url).to_owned(),
-        PORT => quirks::port(url).to_owned(),
-        PATHNAME => quirks::pathname(url).to_owned(),
-        SEARCH => quirks::search(url).to_owned(),
-        HASH => quirks::hash(url).to_owned(),
+        HREF => url.href().to_owned(),
+        ORIGIN => url.origin(),
+        PROTOCOL => url.protocol().to_owned(),
+        USERNAME => url.username().to_owned(),
+        PASSWORD => url.password().to_owned(),
+        HOST => url.host().to_owned(),
+        HOSTNAME => url.hostname().to_owned(),
+        PORT => url.port().to_owned(),
+        PATHNAME => url.pathname().to_owned(),
+        SEARCH => url.search().to_owned(),
+        HASH => url.hash().to_owned(),
         _ => String::new(),
     }
 }
@@ -89,51 +106,34 @@ pub(crate) fn get(record: Class<'_, UrlRecord>, component: u32) -> String {
 /// `set(record, component, value)`: runs the standard's setter. Returns
 /// false only for an `href` that does not parse (the one setter that
 /// throws); the other setters ignore bad input, as the standard says.
+/// ada's `search` and `hash` setters also strip an opaque path's trailing
+/// spaces when the URL is left with neither.
 pub(crate) fn set(record: Class<'_, UrlRecord>, component: u32, value: String) -> bool {
     let mut record = record.borrow_mut();
     let url = &mut record.0;
+    let v = Some(value.as_str());
     match component {
-        HREF => return quirks::set_href(url, &value).is_ok(),
-        PROTOCOL => { let _ = quirks::set_protocol(url, &value); }
-        USERNAME => { let _ = quirks::set_username(url, &value); }
-        PASSWORD => { let _ = quirks::set_password(url, &value); }
-        HOST => { let _ = quirks::set_host(url, &value); }
-        HOSTNAME => { let _ = quirks::set_hostname(url, &value); }
-        PORT => { let _ = quirks::set_port(url, &value); }
-        PATHNAME => quirks::set_pathname(url, &value),
-        SEARCH => {
-            quirks::set_search(url, &value);
-            strip_opaque_path_spaces(url);
-        }
-        HASH => {
-            quirks::set_hash(url, &value);
-            strip_opaque_path_spaces(url);
-        }
+        HREF => return url.set_href(&value).is_ok(),
+        PROTOCOL => { let _ = url.set_protocol(&value); }
+        USERNAME => { let _ = url.set_username(v); }
+        PASSWORD => { let _ = url.set_password(v); }
+        HOST => { let _ = url.set_host(v); }
+        HOSTNAME => { let _ = url.set_hostname(v); }
+        PORT => { let _ = url.set_port(v); }
+        PATHNAME => { let _ = url.set_pathname(v); }
+        SEARCH => url.set_search(v),
+        HASH => url.set_hash(v),
         _ => {}
     }
     true
 }
 
-/// `setQuery(record, serialized)`: the URLSearchParams "update" steps
-/// (an empty list makes the query null).
+/// `setQuery(record, serialized)`: the URLSearchParams "update" steps. An
+/// empty list makes the query null (ada's `search` setter does that for an
+/// empty string, and strips an opaque path's trailing spaces); the
+/// serializer percent-encodes `?`, so a leading one is never eaten.
 pub(crate) fn set_query(record: Class<'_, UrlRecord>, serialized: String) {
-    let mut record = record.borrow_mut();
-    let url = &mut record.0;
-    url.set_query((!serialized.is_empty()).then_some(serialized.as_str()));
-    strip_opaque_path_spaces(url);
-}
-
-/// The standard's "potentially strip trailing spaces from an opaque path":
-/// with no query and no fragment left, trailing spaces of an opaque path go.
-fn strip_opaque_path_spaces(url: &mut Url) {
-    if url.cannot_be_a_base() && url.query().is_none() && url.fragment().is_none() {
-        let path = url.path();
-        let trimmed = path.trim_end_matches(' ');
-        if trimmed.len() != path.len() {
-            let trimmed = trimmed.to_owned();
-            url.set_path(&trimmed);
-        }
-    }
+    record.borrow_mut().0.set_search(Some(&serialized));
 }
 
 /// `formParse(text)`: the urlencoded parser, as a flat `[name, value, ...]`.
