@@ -378,13 +378,19 @@ fn resolve(file: &str, src: &str) -> PathBuf {
 
 /// The scripts a WPT file's `// META: script=` lines name, in order;
 /// common/subset-tests*.js is not among them (harness.js has its
-/// functions).
+/// functions). A script with an adapted copy under `tests/wpt/adapted/`
+/// (the same path) runs as that copy, in jsbox and in node alike; each
+/// copy says at its top what it changes and why.
 fn meta_scripts(file: &str, text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.strip_prefix("// META: script="))
         .map(str::trim)
         .filter(|src| !src.starts_with("/common/subset-tests"))
-        .map(|src| read(&resolve(file, src)))
+        .map(|src| {
+            let path = resolve(file, src);
+            let adapted = wpt_dir().join("adapted").join(path.strip_prefix(wpt_dir()).expect("under tests/wpt"));
+            read(if adapted.is_file() { &adapted } else { &path })
+        })
         .collect()
 }
 
