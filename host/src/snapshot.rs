@@ -66,7 +66,7 @@ fn instrumented_module(engine: &Engine, instrumented: &[u8], cache: Option<&Path
     let compile = || Module::new(engine, instrumented).map_err(Error::engine);
     let Some(dir) = cache else { return compile() };
     // The clock plays no part in compiling; any fixed value keys the entry.
-    let key = cache::key(engine, instrumented, None, Clock::System);
+    let key = cache::key(engine, &blake3::hash(instrumented), None, Clock::System);
     if let Some(module) = cache::load(engine, dir, &key, cache::Entry::Instrumented) {
         return Ok(module);
     }

@@ -14,13 +14,17 @@
 //! flags, the tunables such as memory reservation and fuel or epoch
 //! instrumentation).
 //!
-//! Entry: `<key>.cwasm` holding [`FORMAT`], the key, a BLAKE3 digest of key
-//! and module, then wasmtime's serialized module. On load the header and the
-//! digest are checked before wasmtime sees a byte, so a truncated, corrupt,
-//! renamed or foreign file is detected, removed and rebuilt, never
-//! deserialized; wasmtime's own header check (version, configuration) is a
-//! second line. Writes go to a temporary file renamed into place, so readers
-//! never see half an entry.
+//! Entry: `<key>.cwasm` holding wasmtime's serialized module, then a
+//! trailer: the key, a BLAKE3 digest of key and module, and [`FORMAT`]. On
+//! load the trailer and the digest are checked before wasmtime sees a byte,
+//! so a truncated, corrupt, renamed or foreign file is detected, removed and
+//! rebuilt, never deserialized; wasmtime's own header check (version,
+//! configuration) is a second line. The trailer comes last so that a
+//! compiled module is mapped from its file as it is (no copy into the
+//! heap; runtimes' memory images come from the page cache) and a snapshot
+//! read into memory is only truncated. Writes go to a temporary file
+//! renamed into place, so readers never see half an entry, and an entry's
+//! file is never changed in place, so a mapping of it stays valid.
 //!
 //! Files read from disk by module resolution are not known before the
 //! snapshot is taken, so they are not in the key: `<key>.files.json` lists
@@ -47,11 +51,11 @@ pub(crate) use functions::FunctionStore;
 
 /// The entry format; bump it when the snapshot step or the header changes,
 /// so entries written by an older build with the same version are ignored.
-const FORMAT: &[u8; 8] = b"jsbox\0c3";
+const FORMAT: &[u8; 8] = b"jsbox\0c4";
 /// A key: 32 bytes of BLAKE3 in hex.
 const KEY_LEN: usize = 64;
 const DIGEST: usize = 32;
-const HEADER: usize = FORMAT.len() + KEY_LEN + DIGEST;
+const TRAILER: usize = KEY_LEN + DIGEST + FORMAT.len();
 /// What an entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Entry {
@@ -182,14 +186,14 @@ fn update_sized(h: &mut blake3::Hasher, bytes: &[u8]) {
     h.update(bytes);
 }
 
-/// The cache key of the module built from `guest`: snapshotted with
-/// `registry_json` under `clock`, or the bare guest when `registry_json` is
-/// `None`.
-pub(crate) fn key(engine: &Engine, guest: &[u8], registry_json: Option<&str>, clock: Clock) -> String {
+/// The cache key of the module built from the guest whose BLAKE3 digest is
+/// `guest`: snapshotted with `registry_json` under `clock`, or the bare
+/// guest when `registry_json` is `None`.
+pub(crate) fn key(engine: &Engine, guest: &blake3::Hash, registry_json: Option<&str>, clock: Clock) -> String {
     let mut h = blake3::Hasher::new();
     h.update(FORMAT);
     update_sized(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
-    update_sized(&mut h, guest);
+    h.update(guest.as_bytes());
     match registry_json {
         Some(registry) => {
             h.update(b"snapshot");
@@ -206,43 +210,76 @@ pub(crate) fn key(engine: &Engine, guest: &[u8], registry_json: Option<&str>, cl
 }
 
 /// The digest stored in an entry: it binds the module to its key.
-fn digest(key: &str, compiled: &[u8]) -> blake3::Hash {
+fn digest(key: &str, compiled: impl std::io::Read) -> std::io::Result<blake3::Hash> {
     let mut h = blake3::Hasher::new();
     update_sized(&mut h, key.as_bytes());
-    h.update(compiled);
-    h.finalize()
+    h.update_reader(compiled)?;
+    Ok(h.finalize())
 }
 
 fn entry_path(dir: &Path, key: &str, kind: Entry) -> PathBuf {
     dir.join(format!("{key}.{}", kind.ext()))
 }
 
-/// The compiled module inside an entry, if the entry is whole and was
-/// written for `key`.
-fn checked_module<'a>(bytes: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    if bytes.len() <= HEADER || key.len() != KEY_LEN {
-        return None;
+/// The length of the module in an entry of `len` bytes whose trailer is
+/// `trailer`, if the trailer is whole and was written for `key` (the
+/// digest is checked by the caller).
+fn module_len(len: u64, trailer: &[u8; TRAILER], key: &str) -> Option<u64> {
+    let (stored_key, rest) = trailer.split_at(KEY_LEN);
+    let format = &rest[DIGEST..];
+    (len > TRAILER as u64 && key.len() == KEY_LEN && format == FORMAT && stored_key == key.as_bytes())
+        .then(|| len - TRAILER as u64)
+}
+
+fn stored_digest(trailer: &[u8; TRAILER]) -> &[u8] {
+    &trailer[KEY_LEN..KEY_LEN + DIGEST]
+}
+
+/// Removes a bad entry so it gets rebuilt.
+fn reject(path: &Path) {
+    tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
+    let _ = std::fs::remove_file(path);
+}
+
+/// The file of a valid entry, or `None` (a bad entry is removed). The
+/// module is hashed as it streams through a small buffer: nothing the size
+/// of the module is allocated.
+fn checked_file(path: &Path, key: &str) -> Option<std::fs::File> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let checked = (|| {
+        let len = file.metadata().ok()?.len();
+        let mut trailer = [0u8; TRAILER];
+        file.seek(SeekFrom::End(-(TRAILER.min(len as usize) as i64))).ok()?;
+        file.read_exact(&mut trailer).ok()?;
+        let module = module_len(len, &trailer, key)?;
+        file.rewind().ok()?;
+        let digest = digest(key, (&file).take(module)).ok()?;
+        (digest.as_bytes()[..] == *stored_digest(&trailer)).then_some(())
+    })();
+    match checked {
+        Some(()) => Some(file),
+        None => {
+            reject(path);
+            None
+        }
     }
-    let (format, rest) = bytes.split_at(FORMAT.len());
-    let (stored_key, rest) = rest.split_at(KEY_LEN);
-    let (stored_digest, compiled) = rest.split_at(DIGEST);
-    let valid = format == FORMAT
-        && stored_key == key.as_bytes()
-        && digest(key, compiled).as_bytes()[..] == *stored_digest;
-    valid.then_some(compiled)
 }
 
 /// Loads a cached module, or `None` when there is no valid entry (a bad
 /// entry is removed so it gets rebuilt).
 pub(crate) fn load(engine: &Engine, dir: &Path, key: &str, kind: Entry) -> Option<Module> {
     let path = entry_path(dir, key, kind);
-    let compiled = load_bytes(dir, key, kind)?;
-    // SAFETY: `Module::deserialize` runs native code it is given. These
-    // bytes were written by `store` below for exactly this key (the digest
-    // over key and module matches, so they are whole and unmodified), and
-    // wasmtime's own header check rejects modules from another wasmtime
-    // version or engine configuration.
-    match unsafe { Module::deserialize(engine, &compiled) } {
+    let file = checked_file(&path, key)?;
+    // SAFETY: `Module::deserialize_open_file` maps the file and runs the
+    // native code in it. The file was written by `store` below for exactly
+    // this key (the digest over key and module matches, so it is whole and
+    // unmodified), entries are replaced by renaming, never rewritten, so the
+    // mapping cannot change under the module, and wasmtime's own header
+    // check rejects modules from another wasmtime version or engine
+    // configuration. The trailer after the module is outside every section
+    // wasmtime reads.
+    match unsafe { Module::deserialize_open_file(engine, file) } {
         Ok(module) => Some(module),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "cache entry rejected by wasmtime; rebuilding");
@@ -256,12 +293,19 @@ pub(crate) fn load(engine: &Engine, dir: &Path, key: &str, kind: Entry) -> Optio
 pub(crate) fn load_bytes(dir: &Path, key: &str, kind: Entry) -> Option<Vec<u8>> {
     let path = entry_path(dir, key, kind);
     let mut bytes = std::fs::read(&path).ok()?;
-    let Some(len) = checked_module(&bytes, key).map(<[u8]>::len) else {
-        tracing::warn!(path = %path.display(), "cache entry is truncated, corrupt or foreign; rebuilding");
-        let _ = std::fs::remove_file(&path);
+    let len = bytes.len() as u64;
+    let trailer: Option<&[u8; TRAILER]> = bytes.get(bytes.len().saturating_sub(TRAILER)..).and_then(|t| t.try_into().ok());
+    let valid = trailer.and_then(|trailer| {
+        let module = module_len(len, trailer, key)? as usize;
+        let digest = digest(key, &bytes[..module]).ok()?;
+        (digest.as_bytes()[..] == *stored_digest(trailer)).then_some(module)
+    });
+    let Some(module) = valid else {
+        reject(&path);
         return None;
     };
-    Some(bytes.split_off(bytes.len() - len))
+    bytes.truncate(module);
+    Some(bytes)
 }
 
 /// Stores a compiled module under `key`.
@@ -279,10 +323,11 @@ pub(crate) fn store_bytes(dir: &Path, key: &str, kind: Entry, compiled: &[u8]) -
         .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| cache_error(&e))?;
-    tmp.write_all(FORMAT).map_err(|e| cache_error(&e))?;
-    tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
-    tmp.write_all(digest(key, compiled).as_bytes()).map_err(|e| cache_error(&e))?;
+    let digest = digest(key, compiled).map_err(|e| cache_error(&e))?;
     tmp.write_all(compiled).map_err(|e| cache_error(&e))?;
+    tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
+    tmp.write_all(digest.as_bytes()).map_err(|e| cache_error(&e))?;
+    tmp.write_all(FORMAT).map_err(|e| cache_error(&e))?;
     tmp.persist(entry_path(dir, key, kind)).map_err(|e| cache_error(&e))?;
     Ok(())
 }
@@ -354,7 +399,7 @@ mod tests {
 
     fn stored(engine: &Engine) -> (tempfile::TempDir, String, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
-        let key = key(engine, EMPTY_WASM, Some("{}"), Clock::System);
+        let key = key(engine, &blake3::hash(EMPTY_WASM), Some("{}"), Clock::System);
         let module = Module::new(engine, EMPTY_WASM).unwrap();
         store(dir.path(), &key, Entry::Runtime, &module).unwrap();
         let path = entry_path(dir.path(), &key, Entry::Runtime);
@@ -370,7 +415,7 @@ mod tests {
     fn a_whole_entry_loads() {
         let engine = engine(false);
         let (dir, key, path) = stored(&engine);
-        assert!(std::fs::metadata(&path).unwrap().len() > HEADER as u64);
+        assert!(std::fs::metadata(&path).unwrap().len() > TRAILER as u64);
         assert!(load(&engine, dir.path(), &key, Entry::Runtime).is_some());
         // Nothing but the entry is left behind (the temp file was renamed).
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -381,7 +426,7 @@ mod tests {
         let engine = engine(false);
         let (dir, key, path) = stored(&engine);
         let whole = std::fs::read(&path).unwrap();
-        for len in [0, 7, FORMAT.len() + 10, HEADER, HEADER + 1, whole.len() / 2, whole.len() - 1] {
+        for len in [0, 7, FORMAT.len() + 10, TRAILER, TRAILER + 1, whole.len() / 2, whole.len() - 1] {
             std::fs::write(&path, &whole[..len]).unwrap();
             assert_rebuilt(&engine, dir.path(), &key, &format!("truncated to {len} bytes"));
         }
@@ -392,10 +437,11 @@ mod tests {
         let engine = engine(false);
         let (dir, key, path) = stored(&engine);
         let whole = std::fs::read(&path).unwrap();
-        // One byte in each part: format, key, digest, and all over the module.
-        let mut offsets = vec![0, FORMAT.len() + 3, FORMAT.len() + KEY_LEN + 5];
-        offsets.extend((HEADER..whole.len()).step_by((whole.len() - HEADER) / 16 + 1));
-        offsets.push(whole.len() - 1);
+        // All over the module, then one byte in each part of the trailer:
+        // key, digest, format.
+        let module = whole.len() - TRAILER;
+        let mut offsets: Vec<usize> = (0..module).step_by(module / 16 + 1).collect();
+        offsets.extend([module - 1, module + 3, module + KEY_LEN + 5, whole.len() - 1]);
         for at in offsets {
             let mut bad = whole.clone();
             bad[at] ^= 0x20;
@@ -429,13 +475,8 @@ mod tests {
         config.module_version(ModuleVersionStrategy::Custom("47".into())).unwrap();
         let older = Engine::new(&config).unwrap();
         let foreign = Module::new(&older, EMPTY_WASM).unwrap().serialize().unwrap();
-        let mut entry = Vec::new();
-        entry.extend_from_slice(FORMAT);
-        entry.extend_from_slice(key.as_bytes());
-        entry.extend_from_slice(digest(&key, &foreign).as_bytes());
-        entry.extend_from_slice(&foreign);
-        std::fs::write(&path, entry).unwrap();
-        assert!(checked_module(&std::fs::read(&path).unwrap(), &key).is_some(), "sanity: jsbox's checks pass");
+        store_bytes(dir.path(), &key, Entry::Runtime, &foreign).unwrap();
+        assert!(checked_file(&path, &key).is_some(), "sanity: jsbox's checks pass");
         assert_rebuilt(&engine, dir.path(), &key, "a module of another wasmtime version");
     }
 
@@ -451,16 +492,16 @@ mod tests {
     #[test]
     fn the_key_covers_every_input() {
         let plain = engine(false);
-        let base = key(&plain, EMPTY_WASM, Some("{}"), Clock::System);
-        assert_eq!(base, key(&plain, EMPTY_WASM, Some("{}"), Clock::System), "the key is stable");
+        let base = key(&plain, &blake3::hash(EMPTY_WASM), Some("{}"), Clock::System);
+        assert_eq!(base, key(&plain, &blake3::hash(EMPTY_WASM), Some("{}"), Clock::System), "the key is stable");
         assert_eq!(base.len(), KEY_LEN);
         assert_eq!(key_with_version(&plain, env!("CARGO_PKG_VERSION")), base, "the test's key is jsbox's");
         let others = [
-            key(&plain, b"\0asm\x01\0\0\0\0", Some("{}"), Clock::System),
-            key(&plain, EMPTY_WASM, Some("{\"modules\":{}}"), Clock::System),
-            key(&plain, EMPTY_WASM, None, Clock::System),
-            key(&plain, EMPTY_WASM, Some("{}"), Clock::Frozen(0)),
-            key(&engine(true), EMPTY_WASM, Some("{}"), Clock::System),
+            key(&plain, &blake3::hash(b"\0asm\x01\0\0\0\0"), Some("{}"), Clock::System),
+            key(&plain, &blake3::hash(EMPTY_WASM), Some("{\"modules\":{}}"), Clock::System),
+            key(&plain, &blake3::hash(EMPTY_WASM), None, Clock::System),
+            key(&plain, &blake3::hash(EMPTY_WASM), Some("{}"), Clock::Frozen(0)),
+            key(&engine(true), &blake3::hash(EMPTY_WASM), Some("{}"), Clock::System),
             key_with_version(&plain, "0.0.0-other"),
         ];
         for (i, other) in others.iter().enumerate() {
@@ -477,7 +518,7 @@ mod tests {
         let cache = CacheDir::Path(dir.path().to_path_buf());
         let (files, bytes) = cache.clear().unwrap();
         assert_eq!(files, 2);
-        assert!(bytes > HEADER as u64);
+        assert!(bytes > TRAILER as u64);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["notes.txt"]);
         assert_eq!(CacheDir::Path(dir.path().join("missing")).clear().unwrap(), (0, 0));
@@ -489,7 +530,7 @@ mod tests {
         let mut h = blake3::Hasher::new();
         h.update(FORMAT);
         update_sized(&mut h, version.as_bytes());
-        update_sized(&mut h, EMPTY_WASM);
+        h.update(blake3::hash(EMPTY_WASM).as_bytes());
         h.update(b"snapshot");
         update_sized(&mut h, b"{}");
         update_sized(&mut h, format!("{:?}", Clock::System).as_bytes());

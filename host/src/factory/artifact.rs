@@ -46,7 +46,7 @@ impl Artifact {
     pub(super) fn load_or_build(plan: &Plan, inputs: Inputs<'_>) -> Result<Self> {
         let Inputs { options, engine, cache_dir, functions, build_env } = inputs;
         let snapshot = plan.snapshot;
-        let key = cache::key(engine, GUEST, snapshot.then_some(plan.registry_json.as_str()), options.sandbox.clock);
+        let key = cache::key(engine, super::guest_digest(), snapshot.then_some(plan.registry_json.as_str()), options.sandbox.clock);
         // A snapshot is only as fresh as the files resolution read.
         let valid_dir = cache_dir.filter(|dir| !snapshot || cache::manifest_valid(dir, &key));
         let cached = valid_dir.and_then(|dir| cache::load(engine, dir, &key, cache::Entry::Runtime));
@@ -121,7 +121,7 @@ fn shared_code(
     cache_dir: Option<&Path>,
     functions: Option<&cache::FunctionStore>,
 ) -> Result<(Module, usize)> {
-    let key = cache::key(engine, code, None, Clock::System);
+    let key = cache::key(engine, &blake3::hash(code), None, Clock::System);
     if let Some(module) = cache_dir.and_then(|dir| cache::load(engine, dir, &key, cache::Entry::Shared)) {
         return Ok((module, 0));
     }

@@ -34,6 +34,14 @@ use plan::Plan;
 /// `make guest` (and checked byte for byte by `make guest-check`).
 pub(crate) const GUEST: &[u8] = include_bytes!("../jsbox_guest.wasm");
 
+/// BLAKE3 of [`GUEST`], computed once per process: cache keys and
+/// [`FactoryInfo::sources`] name the guest by it (hashing its 3.5 MB costs
+/// about half a millisecond, which a `jsbox run` would pay twice).
+pub(crate) fn guest_digest() -> &'static blake3::Hash {
+    static DIGEST: std::sync::OnceLock<blake3::Hash> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| blake3::hash(GUEST))
+}
+
 /// Default size of the instance pool.
 const DEFAULT_MAX_RUNTIMES: u32 = 1000;
 
@@ -250,7 +258,7 @@ impl EngineFactory {
             plan.maps.insert(path, map.clone());
         }
         let registry_digest = blake3::hash(plan.registry_json.as_bytes());
-        factory.info.sources = modules::sources_digest(GUEST, &registry_digest, &manifest);
+        factory.info.sources = modules::sources_digest(guest_digest(), &registry_digest, &manifest);
         factory.info.build_time = start.elapsed();
         Ok(factory)
     }

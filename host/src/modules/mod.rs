@@ -237,9 +237,9 @@ impl Session {
 /// [`crate::FactoryInfo::sources`]: the guest, the registry document's
 /// hash and the files resolution read (with their hashes), each
 /// length-prefixed so no boundary can shift.
-pub(crate) fn sources_digest(guest: &[u8], registry: &blake3::Hash, manifest: &Manifest) -> String {
+pub(crate) fn sources_digest(guest: &blake3::Hash, registry: &blake3::Hash, manifest: &Manifest) -> String {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(blake3::hash(guest).as_bytes());
+    hasher.update(guest.as_bytes());
     hasher.update(registry.as_bytes());
     // The probes only: the root is in the registry document, and a cached
     // entry that read no file has no stored manifest (so no root).
