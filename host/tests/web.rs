@@ -1092,6 +1092,18 @@ fn streams_pipe_transform_and_read_response_bodies_like_node() {
            const r = b.getReader();
            got.push((await r.read()).value, (await r.read()).value, (await r.read()).done);
            out.tee = got;
+           // `break` releases the lock before the next line runs (the
+           // iterator's return() runs at once), and a shared buffer is a
+           // chunk TextDecoderStream takes (AllowSharedBufferSource).
+           const broken = new ReadableStream({ start(c) { c.enqueue('x'); c.enqueue('y'); c.close(); } });
+           for await (const v of broken) break;
+           const shared = new Uint8Array(new SharedArrayBuffer(2));
+           shared.set([104, 105]);
+           const sharedOut = [];
+           await new ReadableStream({ start(c) { c.enqueue(shared); c.close(); } })
+             .pipeThrough(new TextDecoderStream())
+             .pipeTo(new WritableStream({ write(s) { sharedOut.push(s); } }));
+           out.afterBreak = [broken.locked, await broken.getReader().closed.then(() => 'closed'), sharedOut.join('')];
            const bl = new ByteLengthQueuingStrategy({ highWaterMark: 16 });
            out.strategy = [bl.highWaterMark, bl.size(new Uint8Array(5)), new CountQueuingStrategy({ highWaterMark: 3 }).size()];
            const errored = new ReadableStream({ start(c) { c.error(new RangeError('boom')); } });
@@ -1146,6 +1158,7 @@ fn streams_pipe_transform_and_read_response_bodies_like_node() {
             ],
             "piped": "HéLLO STREAMS 😀!.<closed>",
             "tee": [1, 2, 1, 2, true],
+            "afterBreak": [false, "closed", "hi"],
             "strategy": [16, 5, 1],
             "error": ["RangeError", "boom"],
             "before": [false, true, true, false],

@@ -21,6 +21,27 @@ const { TransformStream } = ponyfill;
 Object.setPrototypeOf(
   Object.getPrototypeOf(new ponyfill.ReadableStream().values()),
   Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
+
+// WebIDL's asynchronous iterator forgets its ongoing promise once a next()
+// promise settles, so a return() from the loop body runs its steps at once
+// and releases the reader. The ponyfill forgets it before next() stores
+// the promise, so its return() waits a microtask; node's `for await` hides
+// that by awaiting return(), QuickJS's does not, and the stream was still
+// locked after `break`. Forget it as WebIDL does (with the then() captured
+// here: a script may patch Promise.prototype.then).
+{
+  const then = Promise.prototype.then;
+  const impl = Object.getPrototypeOf(new ponyfill.ReadableStream().values()._asyncIteratorImpl);
+  const next = impl.next;
+  impl.next = function () {
+    const promise = next.call(this);
+    const settled = () => {
+      if (this._ongoingPromise === promise) this._ongoingPromise = undefined;
+    };
+    then.call(promise, settled, settled);
+    return promise;
+  };
+}
 const kTransform = Symbol('transform');
 const kDecoder = Symbol('decoder');
 
@@ -32,15 +53,18 @@ function checkThis(self, cls) {
 }
 
 // A chunk as bytes (a Uint8Array over the same memory), or a TypeError
-// unless it is a BufferSource: these standards convert chunks with WebIDL,
-// which takes an ArrayBuffer or a view of one, never shared memory.
-function bufferSourceBytes(chunk, cls) {
+// unless it is a BufferSource. These standards convert chunks with WebIDL:
+// the Encoding standard's TextDecoderStream takes an AllowSharedBufferSource
+// (shared memory too, as TextDecoder does), the Compression standard's
+// streams a BufferSource (never shared memory).
+function bufferSourceBytes(chunk, cls, allowShared) {
   const isShared = typeof SharedArrayBuffer === 'function' &&
     (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
-  if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
-    throw new TypeError(`${cls}: the chunk must be an ArrayBuffer or ArrayBufferView`);
+  const isBuffer = chunk instanceof ArrayBuffer || (allowShared && chunk instanceof SharedArrayBuffer);
+  if ((isShared && !allowShared) || !(isBuffer || ArrayBuffer.isView(chunk))) {
+    throw new TypeError(`${cls}: the chunk must be an ${allowShared ? 'AllowSharedBufferSource' : 'ArrayBuffer or ArrayBufferView'}`);
   }
-  return chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return isBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 class TextEncoderStream {
@@ -81,7 +105,7 @@ class TextDecoderStream {
     const decoder = new TextDecoder(label, options);
     const transform = new TransformStream({
       transform(chunk, controller) {
-        const text = decoder.decode(bufferSourceBytes(chunk, 'TextDecoderStream'), { stream: true });
+        const text = decoder.decode(bufferSourceBytes(chunk, 'TextDecoderStream', true), { stream: true });
         if (text.length > 0) controller.enqueue(text);
       },
       flush(controller) {
