@@ -7,7 +7,11 @@
 //! ```
 //!
 //! Only `measure` (the timed loop) is counted, so the factory build and
-//! compile are left out; divide the total by N. Workloads mirror
+//! compile are left out; divide the total by N. For `spawn`, compare
+//! totals without glibc's `memcpy` (`callgrind_annotate`): it resets the
+//! slot's dirty pages, and its count depends on how those pages cluster
+//! into runs, not on how many there are (guests doing the same work have
+//! read 129k-148k a spawn with it, 103.9k each without). Workloads mirror
 //! `benches/jsbox.rs`: `spawn` (fresh runtime + eval), `reuse` (eval in a
 //! reused runtime), `native` (the same eval in native rquickjs),
 //! `reuse_empty` / `native_empty` (evaluating `0`: the fixed cost), `call`
