@@ -45,6 +45,12 @@ struct Loaded {
     index: HashMap<Box<[u8]>, Range<usize>>,
 }
 
+/// BLAKE3 of a store's body (several MiB) on every core, as the entries'
+/// digests are (`super::digest`).
+fn hash(body: &[u8]) -> blake3::Hash {
+    blake3::Hasher::new().update_rayon(body).finalize()
+}
+
 impl Loaded {
     fn read(path: &Path) -> Loaded {
         let Ok(bytes) = std::fs::read(path) else { return Loaded::default() };
@@ -64,7 +70,7 @@ impl Loaded {
             return None;
         }
         let body = &bytes[body_at..];
-        if blake3::hash(body).as_bytes()[..] != bytes[FORMAT.len()..body_at] {
+        if hash(body).as_bytes()[..] != bytes[FORMAT.len()..body_at] {
             return None;
         }
         let mut index = HashMap::new();
@@ -176,7 +182,7 @@ impl FunctionStore {
             .tempfile_in(&self.dir)
             .map_err(|e| cache_error(&e))?;
         tmp.write_all(FORMAT).map_err(|e| cache_error(&e))?;
-        tmp.write_all(blake3::hash(&body).as_bytes()).map_err(|e| cache_error(&e))?;
+        tmp.write_all(hash(&body).as_bytes()).map_err(|e| cache_error(&e))?;
         tmp.write_all(&body).map_err(|e| cache_error(&e))?;
         tmp.persist(path).map_err(|e| cache_error(&e))?;
         added.clear();

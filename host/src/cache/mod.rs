@@ -209,12 +209,33 @@ pub(crate) fn key(engine: &Engine, guest: &blake3::Hash, registry_json: Option<&
     h.finalize().to_hex().to_string()
 }
 
-/// The digest stored in an entry: it binds the module to its key.
-fn digest(key: &str, compiled: impl std::io::Read) -> std::io::Result<blake3::Hash> {
+/// The digest stored in an entry: it binds the module to its key. BLAKE3
+/// hashes a tree, so a large input is hashed on every core (rayon, which
+/// wasmtime already brings): a cached module is several MiB, and its digest
+/// is checked on every load.
+fn digest(key: &str, compiled: &[u8]) -> blake3::Hash {
     let mut h = blake3::Hasher::new();
     update_sized(&mut h, key.as_bytes());
-    h.update_reader(compiled)?;
-    Ok(h.finalize())
+    h.update_rayon(compiled);
+    h.finalize()
+}
+
+/// [`digest`] of a module read from `compiled`, through a buffer of 1 MiB
+/// (nothing the size of the module is allocated).
+fn digest_read(key: &str, mut compiled: impl std::io::Read) -> std::io::Result<blake3::Hash> {
+    let mut h = blake3::Hasher::new();
+    update_sized(&mut h, key.as_bytes());
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match compiled.read(&mut buf) {
+            Ok(0) => return Ok(h.finalize()),
+            Ok(n) => {
+                h.update_rayon(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn entry_path(dir: &Path, key: &str, kind: Entry) -> PathBuf {
@@ -254,7 +275,7 @@ fn checked_file(path: &Path, key: &str) -> Option<std::fs::File> {
         file.read_exact(&mut trailer).ok()?;
         let module = module_len(len, &trailer, key)?;
         file.rewind().ok()?;
-        let digest = digest(key, (&file).take(module)).ok()?;
+        let digest = digest_read(key, (&file).take(module)).ok()?;
         (digest.as_bytes()[..] == *stored_digest(&trailer)).then_some(())
     })();
     match checked {
@@ -297,7 +318,7 @@ pub(crate) fn load_bytes(dir: &Path, key: &str, kind: Entry) -> Option<Vec<u8>> 
     let trailer: Option<&[u8; TRAILER]> = bytes.get(bytes.len().saturating_sub(TRAILER)..).and_then(|t| t.try_into().ok());
     let valid = trailer.and_then(|trailer| {
         let module = module_len(len, trailer, key)? as usize;
-        let digest = digest(key, &bytes[..module]).ok()?;
+        let digest = digest(key, &bytes[..module]);
         (digest.as_bytes()[..] == *stored_digest(trailer)).then_some(module)
     });
     let Some(module) = valid else {
@@ -323,7 +344,7 @@ pub(crate) fn store_bytes(dir: &Path, key: &str, kind: Entry, compiled: &[u8]) -
         .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| cache_error(&e))?;
-    let digest = digest(key, compiled).map_err(|e| cache_error(&e))?;
+    let digest = digest(key, compiled);
     tmp.write_all(compiled).map_err(|e| cache_error(&e))?;
     tmp.write_all(key.as_bytes()).map_err(|e| cache_error(&e))?;
     tmp.write_all(digest.as_bytes()).map_err(|e| cache_error(&e))?;
