@@ -1594,6 +1594,19 @@ fn transfer_lists_detach_buffers_and_move_ports() {
   const r = structuredClone({ v: d.subarray(1, 3), b: d.buffer }, { transfer: [d.buffer] });
   return [r1, err, c.byteLength, [...r.v], r.v.buffer === r.b, d.length];
 })()"#, json!([0, "DataCloneError", 3, [2, 3], true, 0]));
+    // A buffer transferred away decodes as nothing, as in node (QuickJS
+    // will not view a detached buffer), through TextDecoderStream too, which
+    // takes shared memory ([AllowShared]).
+    check(r#"(async () => {
+  const buffer = new Uint8Array([65, 66, 67]).buffer;
+  const view = new Uint8Array(buffer, 1, 1);
+  new MessageChannel().port1.postMessage(buffer, [buffer]);
+  const chunks = [];
+  const out = new ReadableStream({ start(c) { c.enqueue(view); c.enqueue(new Uint8Array(new SharedArrayBuffer(1)).fill(68)); c.close(); } })
+    .pipeThrough(new TextDecoderStream());
+  for await (const s of out) chunks.push(s);
+  return [new TextDecoder().decode(buffer), new TextDecoder().decode(view), chunks];
+})()"#, json!(["", "", ["D"]]));
     // Thousands of messages back and forth (batches of 1,000 per turn).
     check(
         "(async () => { const { port1, port2 } = new MessageChannel(); let n = 0; \

@@ -33,13 +33,22 @@ function checkThis(self, cls) {
 
 // A chunk as bytes (a Uint8Array over the same memory), or a TypeError
 // unless it is a BufferSource: these standards convert chunks with WebIDL,
-// which takes an ArrayBuffer or a view of one, never shared memory.
-function bufferSourceBytes(chunk, cls) {
+// which takes an ArrayBuffer or a view of one, and shared memory only
+// where it says [AllowShared] (`allowShared`: the Encoding Standard's
+// TextDecoderStream, as node has it).
+function bufferSourceBytes(chunk, cls, allowShared = false) {
   const isShared = typeof SharedArrayBuffer === 'function' &&
     (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
+  if (isShared && allowShared) {
+    return chunk instanceof SharedArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
   if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
     throw new TypeError(`${cls}: the chunk must be an ArrayBuffer or ArrayBufferView`);
   }
+  const buffer = chunk instanceof ArrayBuffer ? chunk : chunk.buffer;
+  // A detached buffer (transferred away by postMessage) has no bytes; QuickJS
+  // will not view it.
+  if (buffer.byteLength === 0) return new Uint8Array(0);
   return chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
@@ -81,7 +90,7 @@ class TextDecoderStream {
     const decoder = new TextDecoder(label, options);
     const transform = new TransformStream({
       transform(chunk, controller) {
-        const text = decoder.decode(bufferSourceBytes(chunk, 'TextDecoderStream'), { stream: true });
+        const text = decoder.decode(bufferSourceBytes(chunk, 'TextDecoderStream', true), { stream: true });
         if (text.length > 0) controller.enqueue(text);
       },
       flush(controller) {
