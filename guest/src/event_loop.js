@@ -13,6 +13,10 @@
 //   prelude's native-module stubs use it for async functions.
 // - `fireNext(now)`: runs the earliest timer due at `now`, if any, and says
 //   whether it ran one (the Rust side runs the microtasks in between).
+// - `queueTask(task)`: queues a task (a `MessagePort` delivering its
+//   messages) for the loop's message phase, after the finished host calls.
+//   `startTasks()` opens that phase, `runTask()` runs one step of a task
+//   and says whether it ran one, `tasksPending()` whether any is queued.
 // - `deliver(id, ok, text)`: settles the promise of async call `id`.
 // - `nextDue()` / `alive()`: what the loop waits for.
 //
@@ -179,6 +183,38 @@
     w[0](value);
   }
 
+  // ---- tasks: MessagePort deliveries -----------------------------------------
+  // A task is a function; it returns true to be called again (after the
+  // microtasks) before any other task, so a port delivers its queued
+  // messages one at a time, each followed by its microtasks, as node's
+  // do. A turn runs the tasks queued when it starts, and those they queue,
+  // up to 1000 (node's batch of messages per port): an endless exchange of
+  // messages still lets timers and host calls in between.
+  const tasks = [];
+  let taskHead = 0;
+  let stepping; // the task that asked to be called again
+  let turnBudget = 0;
+
+  function queueTask(task) { tasks.push(task); }
+
+  function startTasks() { turnBudget = Math.max(tasks.length - taskHead, 1000); }
+
+  function runTask() {
+    let task = stepping;
+    stepping = undefined;
+    if (task === undefined) {
+      if (taskHead === tasks.length || turnBudget <= 0) return false;
+      turnBudget--;
+      task = tasks[taskHead];
+      tasks[taskHead++] = undefined;
+      if (taskHead === tasks.length) { tasks.length = 0; taskHead = 0; }
+    }
+    if (task() === true) stepping = task;
+    return true;
+  }
+
+  const tasksPending = () => stepping !== undefined || taskHead < tasks.length;
+
   // ---- globals -------------------------------------------------------------------
   const define = (name, value) => Object.defineProperty(globalThis, name, {
     value, writable: true, configurable: true, enumerable: true,
@@ -192,5 +228,5 @@
   define('clearTimeout', function clearTimeout(timer) { clear(timer); });
   define('clearInterval', function clearInterval(timer) { clear(timer); });
 
-  return { callAsync, fireNext, deliver, nextDue, alive };
+  return { callAsync, fireNext, deliver, nextDue, alive, queueTask, startTasks, runTask, tasksPending };
 })

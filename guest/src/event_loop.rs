@@ -6,8 +6,10 @@
 //! [`settle`] keeps it and answers with the `pending` error kind. The host
 //! then sleeps until the next timer is due or an async host call finishes,
 //! and calls the `run-loop` export ([`run_loop`]), which runs one turn (due
-//! timers, then finished host calls, each followed by its microtasks) and
-//! reports whether the kept promise settled or what the loop waits for.
+//! timers, then finished host calls, then `MessagePort` deliveries, each
+//! followed by its microtasks) and reports whether the kept promise settled
+//! or what the loop waits for. Messages still queued for a started port
+//! are reported as a timer due at 0: the host comes back at once.
 //!
 //! Timers and the promises of async calls live in `event_loop.js`, in the
 //! runtime's own memory. Its `callAsync` is the internal hook built-in JS
@@ -83,6 +85,16 @@ fn api<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>, JsError> {
         .map_err(invalid)
 }
 
+/// The event loop's `queueTask(task)`, for `MessagePort`s
+/// (guest/src/web/messaging.js, which asks for it when it is compiled).
+pub(crate) fn queue_task<'js>(ctx: Ctx<'js>) -> javy::quickjs::Result<Function<'js>> {
+    let api = API
+        .with_borrow(|api| api.clone())
+        .ok_or_else(|| javy::quickjs::Exception::throw_message(&ctx, "the event loop is not installed"))?
+        .restore(&ctx)?;
+    api.get("queueTask")
+}
+
 fn run_microtasks(ctx: &Ctx<'_>) {
     // Jobs run through the context: the runtime is locked while in `with`.
     while ctx.execute_pending_job() {}
@@ -141,6 +153,14 @@ pub(crate) fn run_loop<'js>(ctx: &Ctx<'js>) -> Result<Result<Value<'js>, Waiting
             deliver.call::<_, ()>((done.id, ok, text)).catch(ctx).map_err(catch)?;
             run_microtasks(ctx);
         }
+        // Message phase: MessagePort deliveries (node runs them with I/O,
+        // in its poll phase), each message followed by its microtasks.
+        let start_tasks: Function = api.get("startTasks").catch(ctx).map_err(catch)?;
+        start_tasks.call::<_, ()>(()).catch(ctx).map_err(catch)?;
+        let run_task: Function = api.get("runTask").catch(ctx).map_err(catch)?;
+        while run_task.call::<_, bool>(()).catch(ctx).map_err(catch)? {
+            run_microtasks(ctx);
+        }
         run_microtasks(ctx);
         Ok(())
     })();
@@ -150,6 +170,13 @@ pub(crate) fn run_loop<'js>(ctx: &Ctx<'js>) -> Result<Result<Value<'js>, Waiting
     }
     match awaited.state() {
         PromiseState::Pending => {
+            let tasks_pending: Function = api.get("tasksPending").catch(ctx).map_err(catch)?;
+            if tasks_pending.call::<_, bool>(()).catch(ctx).map_err(catch)? {
+                // Messages to deliver: due now (0 on the loop clock), and
+                // they keep the loop alive (a task is queued only for a
+                // started, open port).
+                return Ok(Err(Waiting { next_timer: Some(0.0), keep_alive: true }));
+            }
             let next_due: Function = api.get("nextDue").catch(ctx).map_err(catch)?;
             let alive: Function = api.get("alive").catch(ctx).map_err(catch)?;
             Ok(Err(Waiting {

@@ -154,7 +154,8 @@
 //! order is node's: a call's synchronous code, then its microtasks; then
 //! timers by due time and creation (a delay under 1 ms is 1 ms), each
 //! followed by its microtasks; then finished host calls, each followed by
-//! its microtasks.
+//! its microtasks; then `MessagePort` messages, each followed by its
+//! microtasks.
 //!
 //! The host drives the loop. When the value of `eval`, `call` or `require`
 //! is a promise still pending, the guest returns to the host and says so;
@@ -174,7 +175,8 @@
 //! - The call's deadline ([`Limits::timeout`]) covers the whole wait, and
 //!   [`InterruptHandle::interrupt`] ends it: both are [`Error::Timeout`].
 //!   A promise that nothing can settle any more (no timer keeping the loop
-//!   alive, no host call in flight) is [`Error::NeverSettles`], never a hang.
+//!   alive, no host call in flight, no message on its way to a started
+//!   `MessagePort`) is [`Error::NeverSettles`], never a hang.
 //! - Timers and host calls belong to the runtime, in its own memory: a timer
 //!   set by one call can fire while a later call of the same runtime waits,
 //!   and all of them die with the runtime. Unlike a node process, which runs

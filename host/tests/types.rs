@@ -389,3 +389,57 @@ export default async function (input) {
         .unwrap();
     assert_eq!(got, json!({"out": ["ONE", "TWO", "3"], "round": "ONE TWO"}));
 }
+
+/// The messaging declarations match what a plugin gets: one that
+/// type-checks sends a buffer (transferred) and a port through a
+/// `MessageChannel` and awaits the replies, in jsbox as tsc expects.
+#[test]
+fn a_plugin_using_message_channel_type_checks_and_runs() {
+    let plugin = r#"// @ts-check
+/** @param {{ text: string }} input */
+export default async function (input) {
+  const { port1, port2 } = new MessageChannel();
+  /** @type {Promise<MessageEvent<ArrayBuffer>>} */
+  const first = new Promise((resolve) => { port2.onmessage = resolve; });
+  const encoded = new TextEncoder().encode(input.text);
+  const bytes = new ArrayBuffer(encoded.length);
+  new Uint8Array(bytes).set(encoded);
+  port1.postMessage(bytes, [bytes]);
+  const got = await first;
+  const side = new MessageChannel();
+  /** @type {Promise<string>} */
+  const reply = new Promise((resolve) => {
+    side.port1.addEventListener("message", (event) => resolve(String(/** @type {MessageEvent} */ (event).data)));
+  });
+  port1.postMessage({ reply: side.port2 }, { transfer: [side.port2] });
+  /** @type {MessageEvent<{ reply: MessagePort }>} */
+  const second = await new Promise((resolve) => { port2.onmessage = resolve; });
+  second.data.reply.postMessage("pong");
+  const answer = await reply;
+  port1.close();
+  side.port1.close();
+  return { text: new TextDecoder().decode(got.data), detached: bytes.byteLength, ports: got.ports.length, answer };
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let dts = jsbox::types::declarations(&opts);
+    let (ok, out) = check(&dts, "plugin.mjs", plugin);
+    assert!(ok, "{out}");
+    // A port is not a message to send untransferred into a string slot, and
+    // transfer lists take only transferables.
+    let bad = "// @ts-check\nconst { port1 } = new MessageChannel();\n\
+        port1.postMessage(1, [\"not transferable\"]);\n\
+        /** @type {string} */ export const d = new MessageEvent(\"message\").ports;\n";
+    let (ok, out) = check(&dts, "bad.mjs", bad);
+    assert!(!ok, "tsc passed a string in a transfer list:\n{out}");
+    assert!(out.contains("bad.mjs(3,") && out.contains("bad.mjs(4,"), "{out}");
+    std::fs::write(dir.path().join("plugin.mjs"), plugin).unwrap();
+    let factory = EngineFactory::new(opts.module_root(dir.path()).import("./plugin.mjs")).unwrap();
+    let got = factory
+        .new_runtime()
+        .unwrap()
+        .call_module("./plugin.mjs", "default", [json!({"text": "héllo"})])
+        .unwrap();
+    assert_eq!(got, json!({"text": "héllo", "detached": 0, "ports": 0, "answer": "pong"}));
+}

@@ -3,7 +3,7 @@
 //! performance, Event/EventTarget/CustomEvent,
 //! AbortController/AbortSignal, DOMException, queueMicrotask, TextEncoder,
 //! TextDecoder, Streams, Blob/File, FormData and formData(), fetch of data: URLs,
-//! CompressionStream and DecompressionStream.
+//! CompressionStream and DecompressionStream, MessageChannel/MessagePort/MessageEvent.
 //!
 //! Each script runs in jsbox and its result is asserted; when `node` is on
 //! PATH the same script also runs in node and the two results must be
@@ -1408,6 +1408,387 @@ fn structured_clone_copies_blobs() {
               structuredClone({ [Symbol.toStringTag]: 'Blob', size: 1 }) instanceof Blob]"
         ),
         json!([true, "a.txt", 3, "t/x", 1, false])
+    );
+}
+
+// MessageChannel, MessagePort, MessageEvent (guest/src/web/messaging.js).
+
+#[test]
+fn message_channel_has_node_s_shape() {
+    check_caught(
+        r#"(async () => {
+  const globals = ['MessageChannel', 'MessagePort', 'MessageEvent'].map((n) => {
+    const d = Object.getOwnPropertyDescriptor(globalThis, n);
+    return [n, typeof globalThis[n], d.enumerable, d.configurable, d.writable, globalThis[n].length];
+  });
+  const mc = new MessageChannel();
+  const port = mc.port1;
+  const shape = [
+    Object.getOwnPropertyNames(MessageChannel.prototype),
+    Object.keys(mc), Object.getOwnPropertyDescriptor(mc, 'port1').writable,
+    port instanceof MessagePort, port instanceof EventTarget, Object.prototype.toString.call(port),
+    ['postMessage', 'start', 'close', 'ref', 'unref', 'hasRef'].map((k) => typeof MessagePort.prototype[k]),
+    MessagePort.prototype.postMessage.length,
+    ['onmessage', 'onmessageerror'].map((k) => { const d = Object.getOwnPropertyDescriptor(MessagePort.prototype, k); return [typeof d.get, typeof d.set, d.enumerable]; }),
+    [port.onmessage, port.onmessageerror, port.hasRef()],
+    ['data', 'origin', 'lastEventId', 'source', 'ports'].map((k) => { const d = Object.getOwnPropertyDescriptor(MessageEvent.prototype, k); return [typeof d.get, d.set, d.enumerable]; }),
+    new MessageEvent('message') instanceof Event, Object.prototype.toString.call(new MessageEvent('x')),
+  ];
+  const e0 = new MessageEvent('message');
+  const e1 = new MessageEvent('message', { data: { a: 1 }, origin: 7, lastEventId: 5, source: mc.port1, ports: new Set([mc.port2]), bubbles: true, cancelable: true });
+  const events = [
+    [e0.type, e0.data, e0.origin, e0.lastEventId, e0.source, e0.ports, e0.bubbles],
+    [e1.data, e1.origin, e1.lastEventId, e1.source === mc.port1, e1.ports.length, e1.ports[0] === mc.port2, Array.isArray(e1.ports), e1.bubbles, e1.cancelable],
+    new MessageEvent('message', { data: undefined }).data,
+    new MessageEvent().type,
+  ];
+  const errors = [
+    caught(() => new MessagePort()),
+    caught(() => MessageChannel()),
+    caught(() => new MessageEvent('message', { source: {} })),
+    caught(() => new MessageEvent('message', { ports: [mc.port1, 1] })),
+    caught(() => MessageEvent.prototype.data),
+    caught(() => port.postMessage()),
+  ];
+  const h = () => {};
+  port.onmessage = h;
+  const handlers = [port.onmessage === h, port.hasRef()];
+  port.onmessage = null;
+  handlers.push(port.onmessage, port.hasRef());
+  port.close();
+  handlers.push(port.hasRef());
+  // What a delivered event looks like.
+  const { port1, port2 } = new MessageChannel();
+  const got = await new Promise((resolve) => {
+    port2.onmessage = function (e) {
+      resolve([this === port2, e.type, e.data, e.target === port2, e.currentTarget === port2, e.origin, e.lastEventId, e.source, e.ports, e.bubbles, e.cancelable, e.constructor === MessageEvent]);
+    };
+    port1.postMessage(undefined);
+  });
+  port1.close();
+  return { globals, shape, events, errors, handlers, got };
+})()"#,
+        json!({
+            "globals": [
+                ["MessageChannel", "function", false, true, null, 0],
+                ["MessagePort", "function", false, true, null, 0],
+                ["MessageEvent", "function", false, true, null, 1]
+            ],
+            "shape": [
+                ["constructor"], ["port1", "port2"], true, true, true, "[object EventTarget]",
+                ["function", "function", "function", "function", "function", "function"], 0,
+                [["function", "function", true], ["function", "function", true]],
+                [null, null, false],
+                [["function", null, true], ["function", null, true], ["function", null, true],
+                 ["function", null, true], ["function", null, true]],
+                true, "[object Event]"
+            ],
+            "events": [
+                ["message", null, "", "", null, [], false],
+                [{"a": 1}, "7", "5", true, 1, true, true, false, false],
+                null, "undefined"
+            ],
+            "errors": [
+                ["TypeError", "TypeError", "Constructor cannot be called", "ERR_CONSTRUCT_CALL_INVALID"],
+                ["TypeError", "TypeError", "Cannot call constructor without `new`", "ERR_CONSTRUCT_CALL_REQUIRED"],
+                ["TypeError", "TypeError", "The \"init.source\" property must be an instance of MessagePort. Received an instance of Object", "ERR_INVALID_ARG_TYPE"],
+                ["TypeError", "TypeError", "The \"init.ports[1]\" property must be an instance of MessagePort. Received type number (1)", "ERR_INVALID_ARG_TYPE"],
+                ["TypeError", "TypeError", "Value of \"this\" must be of type MessageEvent", "ERR_INVALID_THIS"],
+                ["TypeError", "TypeError", "Not enough arguments to MessagePort.postMessage", "ERR_MISSING_ARGS"]
+            ],
+            "handlers": [true, true, null, false, false],
+            "got": [true, "message", null, true, true, "", "", null, [], false, false, true]
+        }),
+    );
+}
+
+#[test]
+fn messages_arrive_after_microtasks_in_order_like_node() {
+    // Each message is a task of its own, after the microtasks of the code
+    // that posted it, with its own microtasks before the next message; a
+    // message posted by a timer comes after the other timers due then.
+    check(
+        r#"(async () => {
+  const log = [];
+  const { port1, port2 } = new MessageChannel();
+  port2.onmessage = (e) => {
+    log.push(`message ${e.data}`);
+    Promise.resolve().then(() => log.push(`micro after ${e.data}`));
+    if (e.data === 'a') port1.postMessage('nested');
+    if (e.data === 'from timer A') setTimeout(() => log.push('timer set by a message'), 0);
+  };
+  port1.postMessage('a');
+  port1.postMessage('b');
+  Promise.resolve().then(() => log.push('micro'));
+  log.push('sync');
+  await new Promise((r) => setTimeout(r, 10));
+  setTimeout(() => { log.push('timer A'); port1.postMessage('from timer A'); }, 5);
+  setTimeout(() => log.push('timer B'), 5);
+  await new Promise((r) => setTimeout(r, 30));
+  port1.close();
+  return log;
+})()"#,
+        json!([
+            "sync", "micro", "message a", "micro after a", "message b", "micro after b",
+            "message nested", "micro after nested", "timer A", "timer B", "message from timer A",
+            "micro after from timer A", "timer set by a message"
+        ]),
+    );
+}
+
+#[test]
+fn transfer_lists_detach_buffers_and_move_ports() {
+    check(
+        r#"(async () => {
+  const next = (port) => new Promise((resolve) => { port.onmessage = resolve; });
+  const { port1, port2 } = new MessageChannel();
+  // An ArrayBuffer in the transfer list is detached, its views too; the
+  // receiver gets the bytes, shared references kept.
+  const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
+  const view = new Uint8Array(buffer, 1, 2);
+  const copy = new ArrayBuffer(2);
+  let got = next(port2);
+  port1.postMessage({ buffer, view, copy, again: buffer }, [buffer]);
+  const sent = [buffer.byteLength, view.length, copy.byteLength];
+  let e = await got;
+  const received = [e.data.buffer.byteLength, [...e.data.view], e.data.view.buffer === e.data.buffer,
+    e.data.again === e.data.buffer, e.data.copy.byteLength, e.ports.length];
+  // With options: { transfer }.
+  const other = new ArrayBuffer(8);
+  got = next(port2);
+  port1.postMessage(other, { transfer: [other] });
+  e = await got;
+  const viaOptions = [other.byteLength, e.data.byteLength];
+  // A port moves: messages already waiting for it go with it, the old
+  // object is detached (it drops what it is sent, and cannot move again).
+  const side = new MessageChannel();
+  side.port1.postMessage('waiting');
+  got = next(port2);
+  port1.postMessage({ port: side.port2 }, [side.port2]);
+  e = await got;
+  const moved = e.data.port;
+  const portInfo = [moved instanceof MessagePort, moved === side.port2, e.ports.length, e.ports[0] === moved];
+  const first = await next(moved);
+  side.port1.postMessage('after');
+  const second = await next(moved);
+  side.port2.postMessage('from the old object');
+  const reply = new Promise((resolve) => { side.port1.onmessage = (m) => resolve(m.data); });
+  moved.postMessage('from the moved port');
+  const back = await reply;
+  let again;
+  try { port1.postMessage(side.port2, [side.port2]); again = 'no error'; } catch (err) { again = [err.name, err.message, err.code]; }
+  // structuredClone moves a port the same way.
+  const c = new MessageChannel();
+  const cloned = structuredClone({ p: c.port2, list: [c.port2] }, { transfer: [c.port2] });
+  const cloneInfo = [cloned.p instanceof MessagePort, cloned.p === c.port2, cloned.list[0] === cloned.p];
+  const viaClone = next(c.port1);
+  cloned.p.postMessage('through the clone');
+  const cloneMsg = (await viaClone).data;
+  for (const p of [port1, side.port1, c.port1]) p.close();
+  return { sent, received, viaOptions, portInfo, first: first.data, second: second.data, back, again, cloneInfo, cloneMsg };
+})()"#,
+        json!({
+            "sent": [0, 0, 2], "received": [4, [2, 3], true, true, 2, 0], "viaOptions": [0, 8],
+            "portInfo": [true, false, 1, true], "first": "waiting", "second": "after",
+            "back": "from the moved port",
+            "again": ["DataCloneError", "MessagePort in transfer list is already detached", 25],
+            "cloneInfo": [true, false, true], "cloneMsg": "through the clone"
+        }),
+    );
+    // structuredClone: a detached buffer sends an empty one, a value that
+    // is not cloneable leaves its transfer list's buffers attached, a view
+    // keeps its offset into the moved buffer.
+    check(r#"(() => {
+  const b = new ArrayBuffer(4); structuredClone(b, { transfer: [b] });
+  const r1 = structuredClone(b, { transfer: [b] }).byteLength;
+  const c = new ArrayBuffer(3);
+  let err; try { structuredClone([c, () => 1], { transfer: [c] }); } catch (e) { err = e.name; }
+  const d = new Uint8Array([1, 2, 3, 4]);
+  const r = structuredClone({ v: d.subarray(1, 3), b: d.buffer }, { transfer: [d.buffer] });
+  return [r1, err, c.byteLength, [...r.v], r.v.buffer === r.b, d.length];
+})()"#, json!([0, "DataCloneError", 3, [2, 3], true, 0]));
+    // A buffer transferred away decodes as nothing, as in node (QuickJS
+    // will not view a detached buffer), through TextDecoderStream too, which
+    // takes shared memory ([AllowShared]).
+    check(r#"(async () => {
+  const buffer = new Uint8Array([65, 66, 67]).buffer;
+  const view = new Uint8Array(buffer, 1, 1);
+  new MessageChannel().port1.postMessage(buffer, [buffer]);
+  const chunks = [];
+  const out = new ReadableStream({ start(c) { c.enqueue(view); c.enqueue(new Uint8Array(new SharedArrayBuffer(1)).fill(68)); c.close(); } })
+    .pipeThrough(new TextDecoderStream());
+  for await (const s of out) chunks.push(s);
+  return [new TextDecoder().decode(buffer), new TextDecoder().decode(view), chunks];
+})()"#, json!(["", "", ["D"]]));
+    // Thousands of messages back and forth (batches of 1,000 per turn).
+    check(
+        "(async () => { const { port1, port2 } = new MessageChannel(); let n = 0; \
+           port2.onmessage = (e) => port2.postMessage(e.data + 1); \
+           const done = new Promise((resolve) => { port1.onmessage = (e) => { n++; \
+             if (e.data < 5000) port1.postMessage(e.data + 1); else resolve(e.data); }; }); \
+           port1.postMessage(0); const last = await done; port1.close(); return [last, n]; })()",
+        json!([5001, 2501]),
+    );
+}
+
+#[test]
+fn close_drops_messages_and_listeners_start_and_stop_ports() {
+    check(
+        r#"(async () => {
+  const log = [];
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  {
+    // Messages sent before close() arrive; then both ports get 'close'.
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => log.push(`A got ${e.data}`);
+    port1.addEventListener('close', () => log.push('A port1 close'));
+    port2.addEventListener('close', () => log.push('A port2 close'));
+    port1.postMessage(1); port1.close(); port1.postMessage(2);
+  }
+  {
+    // A port closed before delivery drops what was waiting; sending on it is a no-op.
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessage = (e) => log.push(`B got ${e.data}`);
+    port1.postMessage(1); port2.close();
+    port2.postMessage('x'); port1.postMessage('y');
+  }
+  await wait(10);
+  {
+    // addEventListener starts the port (node), start() without a listener
+    // delivers to nobody, removing the last listener stops the port.
+    const { port1, port2 } = new MessageChannel();
+    port2.start();
+    port1.postMessage('lost');
+    await wait(5);
+    const once = (e) => log.push(`C once ${e.data}`);
+    port2.addEventListener('message', once, { once: true });
+    port1.postMessage(1); port1.postMessage(2);
+    await wait(5);
+    log.push('C after once');
+    port2.onmessage = (e) => log.push(`C handler ${e.data}`);
+    await wait(5);
+    port2.onmessage = null;
+    port1.postMessage(3);
+    await wait(5);
+    log.push('C stopped');
+    port2.addEventListener('message', (e) => log.push(`C listener ${e.data}`));
+    await wait(5);
+    port1.close();
+  }
+  {
+    // onmessageerror alone does not start a port.
+    const { port1, port2 } = new MessageChannel();
+    port2.onmessageerror = () => log.push('D error');
+    port1.postMessage(1);
+    await wait(5);
+    log.push('D before onmessage');
+    port2.onmessage = (e) => log.push(`D got ${e.data}`);
+    await wait(5);
+    port1.close();
+  }
+  await wait(5);
+  return log;
+})()"#,
+        json!([
+            "A got 1", "A port1 close", "A port2 close", "C once 1", "C after once", "C handler 2",
+            "C stopped", "C listener 3", "D before onmessage", "D got 1"
+        ]),
+    );
+}
+
+#[test]
+fn bad_transfer_lists_throw_node_s_errors() {
+    check_caught(
+        r#"const { port1, port2 } = new MessageChannel();
+const ab = new ArrayBuffer(4);
+const results = [
+  caught(() => port1.postMessage(1, [port1])),
+  caught(() => port1.postMessage(1, [ab, ab])),
+  caught(() => { const c = new MessageChannel(); port1.postMessage(1, [c.port1, c.port1]); }),
+  caught(() => port1.postMessage(1, 5)),
+  caught(() => port1.postMessage(1, 'ab')),
+  caught(() => port1.postMessage(1, { transfer: 5 })),
+  caught(() => port1.postMessage(1, [{}])),
+  caught(() => port1.postMessage(1, [null])),
+  caught(() => port1.postMessage(1, [new Uint8Array(1)])),
+  caught(() => port1.postMessage(() => 1)),
+  caught(() => port1.postMessage({ p: new MessageChannel().port1 })),
+  caught(() => port1.postMessage(Symbol('s'))),
+  caught(() => port1.postMessage(1, null)),
+  caught(() => port1.postMessage(1, {})),
+  caught(() => structuredClone(port1)),
+  caught(() => structuredClone(1, { transfer: [{}] })),
+  caught(() => structuredClone(1, { transfer: 5 })),
+  caught(() => structuredClone(1, 5)),
+  caught(() => structuredClone(1, { transfer: [port1, port1] })),
+];
+port1.close();
+[results, ab.byteLength]"#,
+        json!([[
+            ["DOMException", "DataCloneError", "Transfer list contains source port", 25],
+            ["DOMException", "DataCloneError", "Transfer list contains duplicate ArrayBuffer", 25],
+            ["DOMException", "DataCloneError", "Transfer list contains duplicate MessagePort", 25],
+            ["TypeError", "TypeError", "Optional transferList argument must be an iterable", "ERR_INVALID_ARG_TYPE"],
+            ["TypeError", "TypeError", "Optional transferList argument must be an iterable", "ERR_INVALID_ARG_TYPE"],
+            ["TypeError", "TypeError", "Optional options.transfer argument must be an iterable", "ERR_INVALID_ARG_TYPE"],
+            ["TypeError", "TypeError", "Found invalid object in transferList", "ERR_INVALID_TRANSFER_OBJECT"],
+            ["TypeError", "TypeError", "Found invalid object in transferList", "ERR_INVALID_TRANSFER_OBJECT"],
+            ["TypeError", "TypeError", "Found invalid object in transferList", "ERR_INVALID_TRANSFER_OBJECT"],
+            ["DOMException", "DataCloneError", "() => 1 could not be cloned.", 25],
+            ["TypeError", "TypeError", "Object that needs transfer was found in message but not listed in transferList", "ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST"],
+            ["DOMException", "DataCloneError", "Symbol(s) could not be cloned.", 25],
+            "no error", "no error",
+            ["TypeError", "TypeError", "Object that needs transfer was found in message but not listed in transferList", "ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST"],
+            ["TypeError", "TypeError", "Found invalid object in transferList", "ERR_INVALID_TRANSFER_OBJECT"],
+            ["TypeError", "TypeError", "Optional transferList argument must be an iterable", "ERR_INVALID_ARG_TYPE"],
+            ["TypeError", "TypeError", "The options argument must be either an object or undefined", "ERR_INVALID_ARG_TYPE"],
+            ["DOMException", "DataCloneError", "Transfer list contains duplicate MessagePort", 25]
+        ], 4]),
+    );
+}
+
+#[test]
+fn a_message_nobody_receives_does_not_keep_a_call_running() {
+    // Queued for a port that is not started: the call ends when its promise
+    // does, as in node.
+    check(
+        "(async () => { const { port1, port2 } = new MessageChannel(); port1.postMessage(1); \
+           await new Promise((r) => setTimeout(r, 5)); return 'done'; })()",
+        json!("done"),
+    );
+    // jsbox only (node would wait forever): a promise that nothing but a
+    // message to that port could settle is an error, not a hang, and so is
+    // a started port with no message on its way.
+    let mut rt = FACTORY.new_runtime().expect("runtime");
+    let waiting = rt.eval(
+        "const ch = new MessageChannel(); ch.port1.postMessage(1); \
+         new Promise((resolve) => { globalThis.later = () => { ch.port2.onmessage = resolve; }; })",
+    );
+    assert!(matches!(waiting, Err(jsbox::Error::NeverSettles)), "{waiting:?}");
+    let listening = rt.eval(
+        "const c2 = new MessageChannel(); c2.port2.onmessage = () => {}; c2.port1.postMessage(1); \
+         new Promise(() => {})",
+    );
+    assert!(matches!(listening, Err(jsbox::Error::NeverSettles)), "{listening:?}");
+    // The message waited in the first port's queue: starting the port later
+    // delivers it.
+    assert_eq!(
+        rt.eval("new Promise((resolve) => { ch.port2.onmessage = (e) => resolve(e.data); })").unwrap(),
+        json!(1)
+    );
+}
+
+#[test]
+fn message_channel_is_compiled_on_first_read() {
+    assert_eq!(
+        jsbox_eval(
+            "const before = ['MessageChannel', 'MessagePort', 'MessageEvent'].map((n) => \
+               typeof Object.getOwnPropertyDescriptor(globalThis, n).get); \
+             const { port1 } = new MessageChannel(); \
+             const after = Object.getOwnPropertyDescriptor(globalThis, 'MessageChannel'); \
+             [before, typeof after.value, port1 instanceof MessagePort]"
+        ),
+        json!([["function", "function", "function"], "function", true])
     );
 }
 

@@ -53,18 +53,24 @@ function checkThis(self, cls) {
 }
 
 // A chunk as bytes (a Uint8Array over the same memory), or a TypeError
-// unless it is a BufferSource. These standards convert chunks with WebIDL:
-// the Encoding standard's TextDecoderStream takes an AllowSharedBufferSource
-// (shared memory too, as TextDecoder does), the Compression standard's
-// streams a BufferSource (never shared memory).
-function bufferSourceBytes(chunk, cls, allowShared) {
+// unless it is a BufferSource: these standards convert chunks with WebIDL,
+// which takes an ArrayBuffer or a view of one, and shared memory only
+// where it says [AllowShared] (`allowShared`: the Encoding Standard's
+// TextDecoderStream, as node has it).
+function bufferSourceBytes(chunk, cls, allowShared = false) {
   const isShared = typeof SharedArrayBuffer === 'function' &&
     (chunk instanceof SharedArrayBuffer || (ArrayBuffer.isView(chunk) && chunk.buffer instanceof SharedArrayBuffer));
-  const isBuffer = chunk instanceof ArrayBuffer || (allowShared && chunk instanceof SharedArrayBuffer);
-  if ((isShared && !allowShared) || !(isBuffer || ArrayBuffer.isView(chunk))) {
-    throw new TypeError(`${cls}: the chunk must be an ${allowShared ? 'AllowSharedBufferSource' : 'ArrayBuffer or ArrayBufferView'}`);
+  if (isShared && allowShared) {
+    return chunk instanceof SharedArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
-  return isBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (isShared || !(chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk))) {
+    throw new TypeError(`${cls}: the chunk must be an ArrayBuffer or ArrayBufferView`);
+  }
+  const buffer = chunk instanceof ArrayBuffer ? chunk : chunk.buffer;
+  // A detached buffer (transferred away by postMessage) has no bytes; QuickJS
+  // will not view it.
+  if (buffer.byteLength === 0) return new Uint8Array(0);
+  return chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 class TextEncoderStream {

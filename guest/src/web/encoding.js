@@ -91,6 +91,18 @@
   }
   Object.defineProperty(TextEncoder.prototype, Symbol.toStringTag, { value: 'TextEncoder', configurable: true });
 
+
+  // The bytes of a buffer; none when it is detached (transferred away by
+  // postMessage), which QuickJS will not view and node decodes as "".
+  function bytesOf(buffer, offset, length) {
+    try {
+      return new Uint8Array(buffer, offset, length);
+    } catch (e) {
+      if (buffer.byteLength === 0) return new Uint8Array(0);
+      throw e;
+    }
+  }
+
   class TextDecoder {
     #encoding;
     #fatal;
@@ -120,10 +132,10 @@
       if (input === undefined) {
         bytes = new Uint8Array(0);
       } else if (ArrayBuffer.isView(input)) {
-        bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+        bytes = bytesOf(input.buffer, input.byteOffset, input.byteLength);
       } else if (input instanceof ArrayBuffer ||
           (typeof SharedArrayBuffer === 'function' && input instanceof SharedArrayBuffer)) {
-        bytes = new Uint8Array(input);
+        bytes = bytesOf(input, 0, input.byteLength);
       } else {
         throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE',
           'The "list" argument must be an instance of SharedArrayBuffer, ArrayBuffer or ArrayBufferView.');

@@ -187,6 +187,15 @@
       s.stopImmediate = false;
       return !event.defaultPrevented;
     }
+
+    static {
+      // How many listeners of `type` a target has: a MessagePort starts
+      // and stops with its first and last 'message' listener (node's rule).
+      web.listenerCount = (target, type) => {
+        const list = target.#listeners.get(type);
+        return list ? list.length : 0;
+      };
+    }
   }
   Object.defineProperty(EventTarget.prototype, Symbol.toStringTag, { value: 'EventTarget', configurable: true });
 

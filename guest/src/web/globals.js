@@ -1,6 +1,7 @@
 // The small globals: performance (now, timeOrigin, toJSON), queueMicrotask
-// (unless the event loop already defined one), navigator.userAgent and
-// self (the global object, as WinterTC asks).
+// (unless the event loop already defined one), navigator.userAgent, self
+// (the global object, as WinterTC asks), and the accessors that load
+// messaging.js.
 (function (native, web) {
   'use strict';
 
@@ -32,6 +33,8 @@
     const shown = typeof v === 'string' ? `'${v.length > 25 ? `${v.slice(0, 25)}...` : v}'` : String(v);
     return `type ${typeof v} (${shown}${typeof v === 'bigint' ? 'n' : ''})`;
   }
+
+  web.received = received;
 
   // QuickJS-ng has a native queueMicrotask (and the event loop may bring
   // its own): keep whichever enqueues, add node's argument check, and send
@@ -66,4 +69,12 @@
   web.expose('Navigator', Navigator);
   web.exposeAttribute('navigator', new Navigator());
   if (!('self' in globalThis)) web.exposeAttribute('self', globalThis);
+
+  // MessageChannel, MessagePort and MessageEvent (messaging.js): compiled
+  // by the first read of any of them.
+  let messaging;
+  const loadMessaging = () => messaging || (messaging = native.compileLazy('messaging')(native, web));
+  for (const name of ['MessageChannel', 'MessagePort', 'MessageEvent']) {
+    web.exposeLazy(name, () => loadMessaging()[name]);
+  }
 })

@@ -2,7 +2,8 @@
 //! `docs/web-platform.md` has the table): `URL`, `URLSearchParams`, `atob`,
 //! `btoa`, `structuredClone`, `crypto`, `performance`, `Event`,
 //! `EventTarget`, `AbortController`, `AbortSignal`, `DOMException`,
-//! `queueMicrotask`, `reportError`, `navigator`, and fixes to javy's
+//! `queueMicrotask`, `reportError`, `navigator`, `MessageChannel`,
+//! `MessagePort`, `MessageEvent`, and fixes to javy's
 //! `TextEncoder` / `TextDecoder`.
 //!
 //! Rust does what needs a crate or the host (URL parsing with the `url`
@@ -47,7 +48,10 @@ const SCRIPTS: &[(&str, &str)] = &[
 /// The JS files compiled on first use (`native.compileLazy(name)`), by
 /// name; each evaluates to a function of `(native, web)` that returns what
 /// it defines.
-const LAZY: &[(&str, &str)] = &[("urlpattern", include_str!("urlpattern.js"))];
+const LAZY: &[(&str, &str)] = &[
+    ("urlpattern", include_str!("urlpattern.js")),
+    ("messaging", include_str!("messaging.js")),
+];
 
 fn eval_file<'js>(ctx: &Ctx<'js>, name: &str, source: &str) -> Result<Function<'js>> {
     let mut options = EvalOptions::default();
@@ -77,6 +81,8 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
             }
         })?,
     )?;
+    // MessagePort deliveries are event loop tasks (messaging.js).
+    n.set("queueTaskFunction", Function::new(ctx.clone(), crate::event_loop::queue_task)?)?;
     // A number (1 invalid character, 2 bad length) on failure, else the string.
     n.set(
         "atob",

@@ -5,6 +5,8 @@
 // and extra keys kept) and ordinary objects (own enumerable string keys; prototypes are
 // not kept), with cycles and shared references preserved. Functions,
 // symbols and other platform objects throw a DataCloneError DOMException.
+// The transfer list moves ArrayBuffers and MessagePorts (messaging.js,
+// which sends its messages through `web.serialize`).
 //
 // Types are recognised by brand checks (a built-in method or getter that
 // throws for anything else), not by instanceof, so objects from a user's
@@ -28,6 +30,7 @@
   const setValues = Set.prototype.values;
   const arrayBufferSlice = ArrayBuffer.prototype.slice;
   const arrayBufferTransfer = ArrayBuffer.prototype.transfer;
+  const arrayBufferDetached = (Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached') || {}).get;
   const boxes = [Number.prototype.valueOf, String.prototype.valueOf, Boolean.prototype.valueOf,
     BigInt.prototype.valueOf];
   const typedArrays = {};
@@ -77,6 +80,11 @@
 
     const seen = memory.get(value);
     if (seen !== undefined) return seen;
+    // A MessagePort (once messaging.js is loaded) moves only when transferred.
+    if (web.messaging !== undefined && web.messaging.isPort(value)) {
+      throw codeError(TypeError, 'ERR_MISSING_TRANSFERABLE_IN_TRANSFER_LIST',
+        'Object that needs transfer was found in message but not listed in transferList');
+    }
 
     let out;
     if (Array.isArray(value)) {
@@ -181,29 +189,106 @@
     return out;
   }
 
-  function structuredClone(value, options) {
-    const memory = new Map();
-    const transfer = options == null ? undefined : options.transfer;
-    if (transfer !== undefined) {
-      const list = [...transfer];
-      for (const buffer of list) {
-        if (!is(arrayBufferByteLength, buffer)) throw dataCloneError(describe(buffer));
-        if (memory.has(buffer)) throw new DOMException('ArrayBuffer is duplicated in the transfer list', 'DataCloneError');
-        memory.set(buffer, undefined);
-      }
-      for (const buffer of list) {
-        // transfer() detaches the original, as postMessage does.
-        memory.set(buffer, call(arrayBufferTransfer, buffer));
-      }
-    }
-    return clone(value, memory);
+  // An iterable's values, or undefined for anything else.
+  function iterated(v) {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return undefined;
+    if (typeof v[Symbol.iterator] !== 'function') return undefined;
+    return [...v];
   }
 
-  web.structuredClone = structuredClone;
+  // A transfer list read as node reads postMessage's second argument:
+  // null or undefined is none, an iterable is the list, another object is
+  // options whose `transfer` (when defined) must be iterable.
+  function transferList(arg) {
+    if (arg == null) return [];
+    if (typeof arg !== 'object' && typeof arg !== 'function') {
+      throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Optional transferList argument must be an iterable');
+    }
+    let list = iterated(arg);
+    if (list === undefined) {
+      const option = arg.transfer;
+      if (option === undefined) return [];
+      list = iterated(option);
+      if (list === undefined) {
+        throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'Optional options.transfer argument must be an iterable');
+      }
+    }
+    return list;
+  }
+
+  function invalidTransfer() {
+    return codeError(TypeError, 'ERR_INVALID_TRANSFER_OBJECT', 'Found invalid object in transferList');
+  }
+
+  function isDetached(buffer) {
+    if (arrayBufferDetached !== undefined) return call(arrayBufferDetached, buffer);
+    try { call(arrayBufferSlice, buffer, 0, 0); return false; } catch (_) { return true; }
+  }
+
+  // The message of a postMessage (and of structuredClone, which node makes
+  // a postMessage): `value` cloned with the transfer list `transfer` (the
+  // second argument, see transferList), checked as node checks it, from
+  // port `source` (undefined for structuredClone). Returns the clone and
+  // the transferred ports' new MessagePorts, in list order. Ports are
+  // moved before the walk, so a value that turns out not cloneable leaves
+  // them moved (node leaves them in place).
+  function serialize(value, transfer, source) {
+    const list = transferList(transfer);
+    const buffers = [];
+    const ports = [];
+    const messaging = web.messaging;
+    for (const entry of list) {
+      if (entry === null || (typeof entry !== 'object' && typeof entry !== 'function')) throw invalidTransfer();
+      if (is(arrayBufferByteLength, entry)) {
+        if (buffers.includes(entry)) {
+          throw new DOMException('Transfer list contains duplicate ArrayBuffer', 'DataCloneError');
+        }
+        buffers.push(entry);
+      } else if (messaging !== undefined && messaging.isPort(entry)) {
+        if (entry === source) throw new DOMException('Transfer list contains source port', 'DataCloneError');
+        if (ports.includes(entry)) {
+          throw new DOMException('Transfer list contains duplicate MessagePort', 'DataCloneError');
+        }
+        ports.push(entry);
+      } else {
+        throw invalidTransfer();
+      }
+    }
+    for (const port of ports) {
+      if (messaging.isDetached(port)) {
+        throw new DOMException('MessagePort in transfer list is already detached', 'DataCloneError');
+      }
+    }
+    const memory = new Map();
+    // A transferred buffer is copied for the walk and detached after it:
+    // views of it are cloned from their (still attached) geometry, and a
+    // value that is not cloneable leaves the buffer as it was, as in
+    // node. (A buffer already detached sends an empty one, as node's.)
+    for (const buffer of buffers) {
+      memory.set(buffer, isDetached(buffer) ? new ArrayBuffer(0) : call(arrayBufferSlice, buffer, 0));
+    }
+    const moved = [];
+    for (const port of ports) {
+      const copy = messaging.transfer(port);
+      memory.set(port, copy);
+      moved.push(copy);
+    }
+    const out = clone(value, memory);
+    for (const buffer of buffers) {
+      if (!isDetached(buffer)) call(arrayBufferTransfer, buffer);
+    }
+    return { value: out, ports: moved };
+  }
+
+  web.serialize = serialize;
   web.exposeOperation('structuredClone', { structuredClone(value, options = undefined) {
     if (arguments.length === 0) {
       throw codeError(TypeError, 'ERR_MISSING_ARGS', 'The value argument must be specified');
     }
-    return structuredClone(value, options);
+    // Node's structuredClone is a postMessage through a new channel.
+    if (options !== undefined && options !== null && typeof options !== 'object') {
+      throw codeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The options argument must be either an object or undefined');
+    }
+    return serialize(value, options == null ? undefined : options.transfer, undefined).value;
   } }.structuredClone);
 })

@@ -5,9 +5,10 @@
 //! The guest runs JS and never blocks: when the value a call returns is a
 //! pending promise, the guest says so and returns. The runtime then loops:
 //! it calls the guest's `run-loop` export (one turn: due timers, finished
-//! host calls, their microtasks), and while the promise is still pending it
-//! waits here, without the guest, until the next timer is due, an async
-//! native call finishes, the deadline passes or the runtime is interrupted.
+//! host calls, `MessagePort` messages, their microtasks), and while the
+//! promise is still pending it waits here, without the guest, until the
+//! next timer is due, an async native call finishes, the deadline passes
+//! or the runtime is interrupted (messages still to deliver: no wait).
 //! Every guest call is a short synchronous wasm call; all the waiting is in
 //! host futures ([`wait`]), so a runtime waiting on host I/O holds no
 //! thread when driven by the async API.

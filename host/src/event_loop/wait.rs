@@ -50,7 +50,10 @@ pub(crate) fn shared() -> Result<&'static Handle, Error> {
 /// passes, or the runtime is interrupted; finished calls are queued for the
 /// guest. Timers are created on `handle`'s timer driver.
 pub(crate) async fn wait(state: &mut HostState, until: Option<Instant>, handle: &Handle) -> Wake {
-    let sleep = until.map(|t| {
+    // A time already passed wakes after one poll, without a tokio timer
+    // (which would round it up to its next millisecond tick).
+    let passed = until.is_some_and(|t| t <= Instant::now());
+    let sleep = until.filter(|_| !passed).map(|t| {
         let _context = handle.enter();
         tokio::time::sleep_until(t.into())
     });
@@ -70,6 +73,9 @@ pub(crate) async fn wait(state: &mut HostState, until: Option<Instant>, handle: 
         };
         if finished {
             return Poll::Ready(Wake::Finished);
+        }
+        if passed {
+            return Poll::Ready(Wake::Time);
         }
         if let Some(sleep) = sleep.as_mut().as_pin_mut() {
             if sleep.poll(cx).is_ready() {

@@ -40,9 +40,14 @@ impl Runtime {
             let deadline = data.deadline;
             let started = data.shared.started;
             // The due time is the guest's word: an absurd one is no timer.
-            let timer = next_timer
-                .and_then(|ms| Duration::try_from_secs_f64(ms.max(0.0) / 1e3).ok())
-                .and_then(|d| started.checked_add(d + SLACK));
+            // 0 (or less) means work is ready now (messages a MessagePort
+            // will deliver): the wait only polls the native calls.
+            let timer = match next_timer {
+                Some(ms) if ms <= 0.0 => Some(Instant::now()),
+                _ => next_timer
+                    .and_then(|ms| Duration::try_from_secs_f64(ms / 1e3).ok())
+                    .and_then(|d| started.checked_add(d + SLACK)),
+            };
             let until = match (timer, deadline) {
                 (Some(t), Some(d)) => Some(t.min(d)),
                 (t, d) => t.or(d),

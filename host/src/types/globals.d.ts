@@ -60,7 +60,9 @@ declare function clearInterval(timer: jsbox.Timeout | number | string | null | u
 declare function queueMicrotask(callback: () => void): void;
 /** Writes `Uncaught <error>` to `console.error`. */
 declare function reportError(error: unknown): void;
-declare function structuredClone<T>(value: T, options?: { transfer?: ArrayBuffer[] }): T;
+/** What a transfer list may move: the original is detached. */
+type Transferable = ArrayBuffer | MessagePort;
+declare function structuredClone<T>(value: T, options?: { transfer?: Transferable[] }): T;
 declare function atob(data: string): string;
 declare function btoa(data: string): string;
 
@@ -257,6 +259,48 @@ declare class AbortController {
     constructor();
     readonly signal: AbortSignal;
     abort(reason?: any): void;
+}
+
+interface MessageEventInit<T = any> {
+    data?: T;
+    origin?: string;
+    lastEventId?: string;
+    source?: MessagePort | null;
+    ports?: Iterable<MessagePort>;
+}
+declare class MessageEvent<T = any> extends Event {
+    constructor(type: string, init?: MessageEventInit<T>);
+    readonly data: T;
+    readonly origin: string;
+    readonly lastEventId: string;
+    readonly source: MessagePort | null;
+    readonly ports: MessagePort[];
+}
+interface StructuredSerializeOptions {
+    transfer?: Transferable[];
+}
+/**
+ * One end of a `MessageChannel`. Messages are structured-cloned and
+ * delivered as tasks of the runtime's event loop; a port receives once
+ * `start()`ed, given an `onmessage`, or given a `'message'` listener.
+ */
+declare class MessagePort extends EventTarget {
+    private constructor();
+    postMessage(message: any, transfer?: Transferable[] | StructuredSerializeOptions): void;
+    start(): void;
+    close(): void;
+    onmessage: ((this: MessagePort, event: MessageEvent) => any) | null;
+    onmessageerror: ((this: MessagePort, event: MessageEvent) => any) | null;
+    /** Node's; no effect on when a jsbox call ends. */
+    ref(): void;
+    /** Node's; no effect on when a jsbox call ends. */
+    unref(): void;
+    hasRef(): boolean;
+}
+declare class MessageChannel {
+    constructor();
+    readonly port1: MessagePort;
+    readonly port2: MessagePort;
 }
 
 declare class Performance extends EventTarget {
