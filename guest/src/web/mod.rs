@@ -31,6 +31,48 @@ mod urlpattern;
 use javy::quickjs::context::EvalOptions;
 use javy::quickjs::{Ctx, Exception, Function, Object, Result, Value};
 
+/// Makes `$ty` a class that a JS object can hold: `Class::instance(ctx,
+/// value)` wraps a Rust value in an object with no prototype or
+/// constructor (`NAME` is the type's name), which JS only hands back to
+/// the Rust functions that `borrow` or `borrow_mut` it (a `URL`'s parsed
+/// record, a `TextDecoder`'s decoder, a compression codec).
+///
+/// Only for a type that holds no JS values (no `Value`, `Object` or
+/// `Persistent`): its `Trace` visits nothing and its `JsLifetime` says it
+/// outlives any `'js`, which holds only then: a `// SAFETY:` comment at
+/// the call site says why the type qualifies.
+macro_rules! opaque_class {
+    ($ty:ident) => {
+        impl<'js> ::javy::quickjs::class::Trace<'js> for $ty {
+            fn trace<'a>(&self, _tracer: ::javy::quickjs::class::Tracer<'a, 'js>) {}
+        }
+
+        // SAFETY: the caller's promise (see the macro): `$ty` holds no JS
+        // values, so it lives as long as any 'js.
+        unsafe impl<'js> ::javy::quickjs::JsLifetime<'js> for $ty {
+            type Changed<'to> = $ty;
+        }
+
+        impl<'js> ::javy::quickjs::class::JsClass<'js> for $ty {
+            const NAME: &'static str = stringify!($ty);
+            type Mutable = ::javy::quickjs::class::Writable;
+
+            fn prototype(
+                _ctx: &::javy::quickjs::Ctx<'js>,
+            ) -> ::javy::quickjs::Result<Option<::javy::quickjs::Object<'js>>> {
+                Ok(None)
+            }
+
+            fn constructor(
+                _ctx: &::javy::quickjs::Ctx<'js>,
+            ) -> ::javy::quickjs::Result<Option<::javy::quickjs::Constructor<'js>>> {
+                Ok(None)
+            }
+        }
+    };
+}
+pub(crate) use opaque_class;
+
 /// The JS files, in dependency order (later files use what earlier ones put
 /// on `web`).
 const SCRIPTS: &[(&str, &str)] = &[
