@@ -165,11 +165,12 @@ Prints a TypeScript declaration file (.d.ts) of what a plugin can use in the
 sandbox the capability flags describe (the flags of `jsbox run`): the web
 globals, `require`, the built-in modules (path, console, process, buffer), and
 only the granted capabilities: `fs` with --allow-read/--allow-write, `exec`
-with --allow-exec, the `fetch` global with --allow-net (--allow-module limits
-the modules, as it does for `jsbox run`). Type-check a plugin against it, with
-TypeScript's \"lib\": [\"ES2023\"] and \"types\": [] (jsbox has no DOM and is
-not node): `tsc --noEmit --strict` then rejects a call of a module the sandbox
-does not grant. A JS plugin can be checked too (`// @ts-check`, or checkJs).
+with --allow-exec (--allow-module limits the modules, as it does for `jsbox
+run`). `fetch` is always declared: without --allow-net only `data:` URLs
+resolve. Type-check a plugin against it, with TypeScript's \"lib\":
+[\"ES2023\"] and \"types\": [] (jsbox has no DOM and is not node): `tsc
+--noEmit --strict` then rejects a call of a module the sandbox does not grant.
+A JS plugin can be checked too (`// @ts-check`, or checkJs).
 Libraries describe their native modules' Rust types the same way
 (jsbox::types::declarations).
 

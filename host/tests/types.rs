@@ -190,16 +190,17 @@ fn the_declarations_follow_the_rust_signatures() {
     ] {
         assert!(dts.contains(expected), "missing {expected:?} in:\n{dts}");
     }
-    // Not granted: no exec, no fetch.
+    // Not granted: no exec. `fetch` either way (data: URLs need no grant),
+    // declared once.
     assert!(!dts.contains("declare module \"exec\""));
-    assert!(!dts.contains("declare function fetch("));
+    assert_eq!(dts.matches("declare function fetch(").count(), 1);
     let granted = jsbox::types::declarations(
         &options(dir.path())
             .allow_exec("ls")
             .allow_net("example.com"),
     );
     assert!(granted.contains("declare module \"exec\" {"));
-    assert!(granted.contains("declare function fetch("));
+    assert_eq!(granted.matches("declare function fetch(").count(), 1);
 }
 
 #[test]
@@ -288,17 +289,6 @@ fn importing_a_module_the_sandbox_does_not_grant_fails() {
     assert!(!ok);
     assert!(
         out.contains("error TS2307: Cannot find module 'math'"),
-        "{out}"
-    );
-    // fetch only with a net grant.
-    let (ok, out) = check(
-        &jsbox::types::declarations(&no_fs),
-        "f.ts",
-        "export const r = fetch(\"https://example.com\");\n",
-    );
-    assert!(!ok);
-    assert!(
-        out.contains("f.ts(1,18): error TS2304: Cannot find name 'fetch'."),
         "{out}"
     );
 }
@@ -442,4 +432,99 @@ export default async function (input) {
         .call_module("./plugin.mjs", "default", [json!({"text": "héllo"})])
         .unwrap();
     assert_eq!(got, json!({"text": "héllo", "detached": 0, "ports": 0, "answer": "pong"}));
+}
+
+/// Type-checks `plugin` (an ES module) against the declarations of the
+/// sandbox [`options`] describes (no net grant), which must pass, then runs
+/// its default export there: the declarations and the result.
+fn check_and_run(plugin: &str) -> (String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let dts = jsbox::types::declarations(&opts);
+    let (ok, out) = check(&dts, "plugin.mjs", plugin);
+    assert!(ok, "tsc failed on a correct plugin:\n{out}");
+    std::fs::write(dir.path().join("plugin.mjs"), plugin).unwrap();
+    let factory = EngineFactory::new(opts.module_root(dir.path()).import("./plugin.mjs")).unwrap();
+    let got = factory.new_runtime().unwrap().call_module("./plugin.mjs", "default", [json!(null)]).unwrap();
+    (dts, got)
+}
+
+/// `fetch` is declared in every sandbox, as it exists in every runtime: a
+/// plugin with no net grant fetches a `data:` URL (decoded in the guest),
+/// and any other URL rejects with a `TypeError`, as its doc says.
+#[test]
+fn fetch_of_a_data_url_type_checks_and_runs_without_a_net_grant() {
+    let plugin = r#"// @ts-check
+export default async function () {
+  const response = await fetch("data:text/plain;charset=utf-8,hello%20data");
+  const text = await response.text();
+  const request = new Request("data:,x", { headers: new Headers({ accept: "text/plain" }) });
+  const bytes = await (await fetch(request)).bytes();
+  /** @type {string} */
+  let refused = "resolved";
+  try {
+    await fetch("https://example.com/");
+  } catch (e) {
+    refused = e instanceof TypeError ? "TypeError" : String(e);
+  }
+  return { text, type: response.headers.get("content-type"), status: response.status, length: bytes.length, refused };
+}
+"#;
+    // No net grant (`options` grants reads only).
+    let (dts, got) = check_and_run(plugin);
+    assert_eq!(
+        got,
+        json!({"text": "hello data", "type": "text/plain;charset=utf-8", "status": 200, "length": 1, "refused": "TypeError"})
+    );
+    // The declaration is checked: a response is not its text, and an
+    // init's method is a string.
+    let bad = "export const t: string = await fetch(\"data:,x\");\nexport const r = fetch(\"data:,x\", { method: 1 });\n";
+    let (ok, out) = check(&dts, "bad.ts", bad);
+    assert!(!ok, "tsc passed a wrong use of fetch:\n{out}");
+    assert!(out.contains("bad.ts(1,14): error TS2322: Type 'Response' is not assignable to type 'string'."), "{out}");
+    assert!(out.contains("bad.ts(2,"), "{out}");
+}
+
+/// `DOMException` is declared as WebIDL (and lib.dom.d.ts) has it, an
+/// interface and a constructor value: `instanceof`, `name`, `code` and the
+/// legacy constants type-check, and the plugin runs as tsc expects.
+#[test]
+fn a_plugin_using_dom_exception_type_checks_and_runs() {
+    let plugin = r#"// @ts-check
+export default function () {
+  /** @type {unknown} */
+  let caught;
+  try {
+    throw new DOMException("no such entry", "NotFoundError");
+  } catch (e) {
+    caught = e;
+  }
+  if (!(caught instanceof DOMException)) throw new Error("not a DOMException");
+  const abort = new DOMException("stop", { name: "AbortError", cause: 1 });
+  /** @type {number} */
+  const code = caught.code;
+  return {
+    name: caught.name,
+    message: caught.message,
+    code,
+    constant: code === DOMException.NOT_FOUND_ERR && code === caught.NOT_FOUND_ERR,
+    abort: abort.code === DOMException.ABORT_ERR,
+    error: caught instanceof Error,
+    constructorProto: Object.getPrototypeOf(DOMException) === Function.prototype,
+  };
+}
+"#;
+    let (dts, got) = check_and_run(plugin);
+    assert_eq!(
+        got,
+        json!({"name": "NotFoundError", "message": "no such entry", "code": 8, "constant": true, "abort": true, "error": true, "constructorProto": true})
+    );
+    // Wrong uses: a call without `new`, a constant it does not have, and a
+    // code used as a string.
+    let bad = "export const a = DOMException(\"x\");\nexport const b = DOMException.NOT_AN_ERR;\nexport const c: string = new DOMException().code;\n";
+    let (ok, out) = check(&dts, "bad.ts", bad);
+    assert!(!ok, "tsc passed a wrong use of DOMException:\n{out}");
+    assert!(out.contains("bad.ts(1,18): error TS2348"), "{out}");
+    assert!(out.contains("bad.ts(2,31): error TS2339"), "{out}");
+    assert!(out.contains("bad.ts(3,14): error TS2322: Type 'number' is not assignable to type 'string'."), "{out}");
 }

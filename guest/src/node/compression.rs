@@ -15,11 +15,12 @@
 //! Reached by `require('jsbox:compression')` from the built-in JS modules
 //! only, and created on that first use: nothing of it is in the snapshot.
 
-use javy::quickjs::class::{JsClass, Trace, Tracer, Writable};
-use javy::quickjs::{Class, Constructor, Ctx, Exception, Function, JsLifetime, Object, Result, TypedArray};
+use javy::quickjs::{Class, Ctx, Exception, Function, Object, Result, TypedArray};
 use miniz_oxide::deflate::core::CompressorOxide;
 use miniz_oxide::inflate::stream::InflateState;
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus, StreamResult};
+
+use crate::web::opaque_class;
 
 /// The natives `stream_web.js` gets as `require('jsbox:compression')`.
 pub(crate) fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
@@ -111,27 +112,8 @@ enum Codec {
     },
 }
 
-impl<'js> Trace<'js> for Codec {
-    fn trace<'a>(&self, _tracer: Tracer<'a, 'js>) {}
-}
-
-// SAFETY: a codec holds no JS values, so it lives as long as any 'js.
-unsafe impl<'js> JsLifetime<'js> for Codec {
-    type Changed<'to> = Codec;
-}
-
-impl<'js> JsClass<'js> for Codec {
-    const NAME: &'static str = "Codec";
-    type Mutable = Writable;
-
-    fn prototype(_ctx: &Ctx<'js>) -> Result<Option<Object<'js>>> {
-        Ok(None)
-    }
-
-    fn constructor(_ctx: &Ctx<'js>) -> Result<Option<Constructor<'js>>> {
-        Ok(None)
-    }
-}
+// SAFETY: a codec holds no JS values, as opaque_class! requires.
+opaque_class!(Codec);
 
 /// `codec(format, decompress)`: a new codec, or `undefined` when `format` is
 /// not one of the standard's (the JS constructor throws the TypeError).

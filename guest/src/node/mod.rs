@@ -9,6 +9,9 @@
 //! `guest/src/web/crypto.js`). `stream_web.js` also has
 //! `CompressionStream` and `DecompressionStream`, over the Rust codecs of
 //! `compression.rs`, which it reaches as `require('jsbox:compression')`.
+//! `guest/src/web/urlpattern.js`, behind `URLPattern`, and
+//! `guest/src/web/messaging.js`, behind `MessageChannel`, are among them:
+//! [`SOURCES`] is the guest's one registry of JS compiled on first use.
 //! Their sources are kept in the guest's data
 //! segment and compiled on first `require`, not in `init`: a runtime that
 //! never uses them has nothing of them in its heap, and the snapshot's heap
@@ -19,9 +22,12 @@ mod compression;
 use javy::quickjs::context::EvalOptions;
 use javy::quickjs::{Ctx, Exception, Function, Object, Result, Value};
 
-/// Module name -> CommonJS source. `base64-js` and `ieee754` are only
+/// Module name -> CommonJS source: every built-in JS file compiled on first
+/// use rather than in `init`. `base64-js` and `ieee754` are only
 /// reachable from `buffer`, and `web-streams-polyfill` from `stream/web`
-/// (the prelude's internal `require`).
+/// (the prelude's internal `require`); `subtle`, `urlpattern` and
+/// `messaging` from the web globals (`web.loadModule`, which gives them
+/// `require('jsbox:web')`).
 const SOURCES: &[(&str, &str)] = &[
     ("process", include_str!("process.js")),
     ("buffer", include_str!("vendor/buffer/index.js")),
@@ -32,6 +38,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("subtle", include_str!("subtle.js")),
     ("form_data", include_str!("form_data.js")),
     ("pair_iterator", include_str!("pair_iterator.js")),
+    ("urlpattern", include_str!("../web/urlpattern.js")),
+    ("messaging", include_str!("../web/messaging.js")),
     ("web-streams-polyfill", include_str!("vendor/web-streams-polyfill/dist/ponyfill.js")),
 ];
 

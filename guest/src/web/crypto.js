@@ -18,15 +18,7 @@
   // `require('jsbox:web')`.
   let subtleModule;
   function loadSubtle() {
-    if (subtleModule === undefined) {
-      const module = { exports: {} };
-      const require = (dep) => {
-        if (dep !== 'jsbox:web') throw new Error(`subtle.js: no module '${dep}'`);
-        return { native, web };
-      };
-      native.nodeModule('subtle').call(module.exports, module.exports, require, module);
-      subtleModule = module.exports;
-    }
+    if (subtleModule === undefined) subtleModule = web.loadModule('subtle');
     return subtleModule;
   }
 

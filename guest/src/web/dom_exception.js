@@ -113,6 +113,19 @@
       set: define,
     });
   };
+  // The exports of a built-in CommonJS module compiled now, on first use
+  // (guest/src/node/mod.rs SOURCES: subtle.js, urlpattern.js, messaging.js), which
+  // reaches `{ native, web }` as require('jsbox:web'). The caller keeps
+  // them: each load compiles and runs the module again.
+  web.loadModule = function loadModule(name) {
+    const module = { exports: {} };
+    const require = (dep) => {
+      if (dep !== 'jsbox:web') throw new Error(`${name}.js: no module '${dep}'`);
+      return { native, web };
+    };
+    native.nodeModule(name).call(module.exports, module.exports, require, module);
+    return module.exports;
+  };
   web.exposeAttribute = function exposeAttribute(name, value) {
     Object.defineProperty(globalThis, name, {
       get() { return value; },

@@ -73,7 +73,7 @@
   // MessageChannel, MessagePort and MessageEvent (messaging.js): compiled
   // by the first read of any of them.
   let messaging;
-  const loadMessaging = () => messaging || (messaging = native.compileLazy('messaging')(native, web));
+  const loadMessaging = () => messaging || (messaging = web.loadModule('messaging'));
   for (const name of ['MessageChannel', 'MessagePort', 'MessageEvent']) {
     web.exposeLazy(name, () => loadMessaging()[name]);
   }

@@ -10,11 +10,12 @@
 //! crate, base64, WASI randomness and clocks); each concept's JS file in
 //! this folder builds the WebIDL-shaped classes on top. [`install`] runs
 //! once in `init`, so everything is compiled into the Wizer snapshot and a
-//! runtime pays nothing to have these globals, except the [`LAZY`] files:
-//! their global is an accessor that compiles the file on first read, so
-//! the snapshot's heap does not carry a class few runtimes use. Nothing
-//! per-runtime (random
-//! bytes, the time origin) is computed here.
+//! runtime pays nothing to have these globals, except the classes few
+//! runtimes use (`URLPattern`, `crypto.subtle`): their global is an
+//! accessor that compiles a built-in CommonJS module on first read
+//! (`web.loadModule`, from the one registry of such sources,
+//! `crate::node`'s), so the snapshot's heap does not carry them. Nothing
+//! per-runtime (random bytes, the time origin) is computed here.
 //!
 //! The JS files are expressions: functions called with `(native, web)`,
 //! where `native` holds the Rust functions below and `web` is an internal
@@ -30,7 +31,49 @@ mod url;
 mod urlpattern;
 
 use javy::quickjs::context::EvalOptions;
-use javy::quickjs::{Ctx, Exception, Function, Object, Result, Value};
+use javy::quickjs::{Ctx, Function, Object, Result, Value};
+
+/// Makes `$ty` a class that a JS object can hold: `Class::instance(ctx,
+/// value)` wraps a Rust value in an object with no prototype or
+/// constructor (`NAME` is the type's name), which JS only hands back to
+/// the Rust functions that `borrow` or `borrow_mut` it (a `URL`'s parsed
+/// record, a `TextDecoder`'s decoder, a compression codec).
+///
+/// Only for a type that holds no JS values (no `Value`, `Object` or
+/// `Persistent`): its `Trace` visits nothing and its `JsLifetime` says it
+/// outlives any `'js`, which holds only then: a `// SAFETY:` comment at
+/// the call site says why the type qualifies.
+macro_rules! opaque_class {
+    ($ty:ident) => {
+        impl<'js> ::javy::quickjs::class::Trace<'js> for $ty {
+            fn trace<'a>(&self, _tracer: ::javy::quickjs::class::Tracer<'a, 'js>) {}
+        }
+
+        // SAFETY: the caller's promise (see the macro): `$ty` holds no JS
+        // values, so it lives as long as any 'js.
+        unsafe impl<'js> ::javy::quickjs::JsLifetime<'js> for $ty {
+            type Changed<'to> = $ty;
+        }
+
+        impl<'js> ::javy::quickjs::class::JsClass<'js> for $ty {
+            const NAME: &'static str = stringify!($ty);
+            type Mutable = ::javy::quickjs::class::Writable;
+
+            fn prototype(
+                _ctx: &::javy::quickjs::Ctx<'js>,
+            ) -> ::javy::quickjs::Result<Option<::javy::quickjs::Object<'js>>> {
+                Ok(None)
+            }
+
+            fn constructor(
+                _ctx: &::javy::quickjs::Ctx<'js>,
+            ) -> ::javy::quickjs::Result<Option<::javy::quickjs::Constructor<'js>>> {
+                Ok(None)
+            }
+        }
+    };
+}
+pub(crate) use opaque_class;
 
 /// The JS files, in dependency order (later files use what earlier ones put
 /// on `web`).
@@ -43,14 +86,6 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("encoding.js", include_str!("encoding.js")),
     ("crypto.js", include_str!("crypto.js")),
     ("globals.js", include_str!("globals.js")),
-];
-
-/// The JS files compiled on first use (`native.compileLazy(name)`), by
-/// name; each evaluates to a function of `(native, web)` that returns what
-/// it defines.
-const LAZY: &[(&str, &str)] = &[
-    ("urlpattern", include_str!("urlpattern.js")),
-    ("messaging", include_str!("messaging.js")),
 ];
 
 fn eval_file<'js>(ctx: &Ctx<'js>, name: &str, source: &str) -> Result<Function<'js>> {
@@ -72,15 +107,6 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("urlPatternParse", Function::new(ctx.clone(), urlpattern::parse)?)?;
     n.set("urlPatternGet", Function::new(ctx.clone(), urlpattern::get)?)?;
     n.set("urlPatternExec", Function::new(ctx.clone(), urlpattern::exec)?)?;
-    n.set(
-        "compileLazy",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| -> Result<Function<'js>> {
-            match LAZY.iter().find(|(n, _)| *n == name) {
-                Some((name, source)) => eval_file(&ctx, &format!("{name}.js"), source),
-                None => Err(Exception::throw_message(&ctx, &format!("no lazy web file '{name}'"))),
-            }
-        })?,
-    )?;
     // MessagePort deliveries are event loop tasks (messaging.js).
     n.set("queueTaskFunction", Function::new(ctx.clone(), crate::event_loop::queue_task)?)?;
     // A number (1 invalid character, 2 bad length) on failure, else the string.
@@ -101,8 +127,9 @@ fn natives<'js>(ctx: &Ctx<'js>) -> Result<Object<'js>> {
     n.set("randomUUID", Function::new(ctx.clone(), random::random_uuid)?)?;
     n.set("now", Function::new(ctx.clone(), clock::now)?)?;
     n.set("timeOrigin", Function::new(ctx.clone(), clock::time_origin)?)?;
-    // crypto.subtle: its JS (guest/src/node/subtle.js) is compiled by the
-    // first read of `crypto.subtle`, so the snapshot holds none of it.
+    // The built-in JS modules compiled on first use (`web.loadModule`):
+    // crypto.subtle's (guest/src/node/subtle.js) and URLPattern's
+    // (urlpattern.js), so the snapshot holds none of them.
     n.set("nodeModule", crate::node::compiler(ctx)?)?;
     n.set("digest", Function::new(ctx.clone(), subtle::digest)?)?;
     n.set("hmacSign", Function::new(ctx.clone(), subtle::hmac_sign)?)?;

@@ -15,10 +15,11 @@
 //! A decoder is a Rust-owned [`Decoder`] that the JS `TextDecoder` holds;
 //! each `decode` call takes one chunk and returns its text.
 
-use javy::quickjs::class::{JsClass, Trace, Tracer, Writable};
-use javy::quickjs::{Class, Constructor, Ctx, Exception, JsLifetime, Object, Result, TypedArray};
+use javy::quickjs::{Class, Ctx, Exception, Result, TypedArray};
 
 use encoding_rs::{DecoderResult, Encoding, UTF_8};
+
+use super::opaque_class;
 
 /// `encodingName(label)`: the canonical (lower-case) name of the encoding
 /// `label` names, as `TextDecoder.encoding` gives it; `undefined` for an
@@ -71,27 +72,8 @@ impl Decoder {
     }
 }
 
-impl<'js> Trace<'js> for Decoder {
-    fn trace<'a>(&self, _tracer: Tracer<'a, 'js>) {}
-}
-
-// SAFETY: a decoder holds no JS values, so it lives as long as any 'js.
-unsafe impl<'js> JsLifetime<'js> for Decoder {
-    type Changed<'to> = Decoder;
-}
-
-impl<'js> JsClass<'js> for Decoder {
-    const NAME: &'static str = "Decoder";
-    type Mutable = Writable;
-
-    fn prototype(_ctx: &Ctx<'js>) -> Result<Option<Object<'js>>> {
-        Ok(None)
-    }
-
-    fn constructor(_ctx: &Ctx<'js>) -> Result<Option<Constructor<'js>>> {
-        Ok(None)
-    }
-}
+// SAFETY: a decoder holds no JS values, as opaque_class! requires.
+opaque_class!(Decoder);
 
 /// `decoderNew(name, ignoreBOM)`: a decoder for the encoding `name` (one
 /// that [`encoding_name`] gave).

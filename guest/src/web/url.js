@@ -253,5 +253,5 @@
   web.expose('URL', URL);
   web.expose('URLSearchParams', URLSearchParams);
   // URLPattern (urlpattern.js): compiled on first read.
-  web.exposeLazy('URLPattern', () => native.compileLazy('urlpattern')(native, web));
+  web.exposeLazy('URLPattern', () => web.loadModule('urlpattern').URLPattern);
 })

@@ -10,36 +10,18 @@
 //! `href`, and setters mutate it with the standard's setter algorithms.
 
 use ada_url::Url;
-use javy::quickjs::class::{JsClass, Trace, Tracer, Writable};
 use javy::quickjs::prelude::Opt;
-use javy::quickjs::{Class, Constructor, Ctx, JsLifetime, Object, Result};
+use javy::quickjs::{Class, Ctx, Result};
 use url::form_urlencoded;
+
+use super::opaque_class;
 
 /// A parsed URL owned by a JS `URL` object (ada's url_aggregator: one
 /// buffer holding `href`, and the offsets of the components in it).
 pub(crate) struct UrlRecord(Url);
 
-impl<'js> Trace<'js> for UrlRecord {
-    fn trace<'a>(&self, _tracer: Tracer<'a, 'js>) {}
-}
-
-// SAFETY: the record holds no JS values, so it lives as long as any 'js.
-unsafe impl<'js> JsLifetime<'js> for UrlRecord {
-    type Changed<'to> = UrlRecord;
-}
-
-impl<'js> JsClass<'js> for UrlRecord {
-    const NAME: &'static str = "UrlRecord";
-    type Mutable = Writable;
-
-    fn prototype(_ctx: &Ctx<'js>) -> Result<Option<Object<'js>>> {
-        Ok(None)
-    }
-
-    fn constructor(_ctx: &Ctx<'js>) -> Result<Option<Constructor<'js>>> {
-        Ok(None)
-    }
-}
+// SAFETY: the record holds no JS values, as opaque_class! requires.
+opaque_class!(UrlRecord);
 
 /// The components, in the order `url.js` numbers them.
 const HREF: u32 = 0;

@@ -17,37 +17,19 @@
 use std::cell::RefCell;
 use std::ptr::NonNull;
 
-use javy::quickjs::class::{JsClass, Trace, Tracer, Writable};
-use javy::quickjs::{Class, Constructor, Ctx, Exception, FromJs, Function, JsLifetime, Object, Persistent, Result, Value};
+use javy::quickjs::{Class, Ctx, Exception, FromJs, Function, Object, Persistent, Result, Value};
 use urlpattern::quirks::{self, StringOrInit};
 use urlpattern::regexp::RegExp;
 use urlpattern::{Error, RegexSyntax, UrlPattern, UrlPatternInit, UrlPatternOptions};
 
+use super::opaque_class;
+
 /// A compiled pattern owned by a JS `URLPattern` object.
 pub(crate) struct PatternRecord(UrlPattern<JsRegExp>);
 
-impl<'js> Trace<'js> for PatternRecord {
-    fn trace<'a>(&self, _tracer: Tracer<'a, 'js>) {}
-}
-
-// SAFETY: the record holds no JS values (a JsRegExp is its source text), so
-// it lives as long as any 'js.
-unsafe impl<'js> JsLifetime<'js> for PatternRecord {
-    type Changed<'to> = PatternRecord;
-}
-
-impl<'js> JsClass<'js> for PatternRecord {
-    const NAME: &'static str = "PatternRecord";
-    type Mutable = Writable;
-
-    fn prototype(_ctx: &Ctx<'js>) -> Result<Option<Object<'js>>> {
-        Ok(None)
-    }
-
-    fn constructor(_ctx: &Ctx<'js>) -> Result<Option<Constructor<'js>>> {
-        Ok(None)
-    }
-}
+// SAFETY: the record holds no JS values (a JsRegExp is its source text),
+// as opaque_class! requires.
+opaque_class!(PatternRecord);
 
 /// The JS runner the current native call brought (see [`RunnerScope`]):
 /// the context it belongs to and `run(source, flags, text)`.

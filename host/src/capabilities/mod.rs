@@ -43,7 +43,8 @@ pub struct Capability {
     /// when it is granted).
     pub(crate) build: fn(&EngineOptions) -> Result<NativeModule>,
     /// Its TypeScript declarations ([`crate::types`]): a `declare module`
-    /// for a requirable one, globals otherwise.
+    /// for a requirable one, globals otherwise (none for `jsbox:net`:
+    /// `fetch` exists in every sandbox, so the web globals declare it).
     pub(crate) declarations: &'static str,
 }
 

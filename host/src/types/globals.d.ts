@@ -125,7 +125,7 @@ interface CryptoKeyPair {
 }
 
 /** `crypto.subtle`: digests (SHA-1/256/384/512), HMAC, AES (CBC, CTR, GCM, KW), HKDF, PBKDF2, and
- *  ECDSA and ECDH on P-256 and P-384. */
+ *  ECDSA and ECDH on P-256, P-384 and P-521. */
 interface SubtleCrypto {
     digest(algorithm: jsbox.HashAlgorithmIdentifier, data: jsbox.BufferSource): Promise<ArrayBuffer>;
     generateKey(algorithm: jsbox.EcKeyParams, extractable: boolean, keyUsages: jsbox.KeyUsage[]): Promise<CryptoKeyPair>;
@@ -156,37 +156,71 @@ interface SubtleCrypto {
 }
 declare var SubtleCrypto: { prototype: SubtleCrypto };
 
-declare class DOMException extends Error {
-    constructor(message?: string, options?: string | { name?: string; cause?: unknown });
-    readonly name: string;
-    readonly message: string;
+// DOMException as WebIDL (and TypeScript's lib.dom.d.ts) declares it: an
+// interface and a constructor value, not a class, since the constructor
+// does not inherit from `Error` (its prototype object does).
+/** An `Error` object (its prototype inherits from `Error.prototype`) with a WebIDL `name` and legacy `code`. */
+interface DOMException extends Error {
+    /** The legacy code of `name` (one of the constants), or 0. */
     readonly code: number;
-    static readonly INDEX_SIZE_ERR: 1;
-    static readonly DOMSTRING_SIZE_ERR: 2;
-    static readonly HIERARCHY_REQUEST_ERR: 3;
-    static readonly WRONG_DOCUMENT_ERR: 4;
-    static readonly INVALID_CHARACTER_ERR: 5;
-    static readonly NO_DATA_ALLOWED_ERR: 6;
-    static readonly NO_MODIFICATION_ALLOWED_ERR: 7;
-    static readonly NOT_FOUND_ERR: 8;
-    static readonly NOT_SUPPORTED_ERR: 9;
-    static readonly INUSE_ATTRIBUTE_ERR: 10;
-    static readonly INVALID_STATE_ERR: 11;
-    static readonly SYNTAX_ERR: 12;
-    static readonly INVALID_MODIFICATION_ERR: 13;
-    static readonly NAMESPACE_ERR: 14;
-    static readonly INVALID_ACCESS_ERR: 15;
-    static readonly VALIDATION_ERR: 16;
-    static readonly TYPE_MISMATCH_ERR: 17;
-    static readonly SECURITY_ERR: 18;
-    static readonly NETWORK_ERR: 19;
-    static readonly ABORT_ERR: 20;
-    static readonly URL_MISMATCH_ERR: 21;
-    static readonly QUOTA_EXCEEDED_ERR: 22;
-    static readonly TIMEOUT_ERR: 23;
-    static readonly INVALID_NODE_TYPE_ERR: 24;
-    static readonly DATA_CLONE_ERR: 25;
+    readonly message: string;
+    readonly name: string;
+    readonly INDEX_SIZE_ERR: 1;
+    readonly DOMSTRING_SIZE_ERR: 2;
+    readonly HIERARCHY_REQUEST_ERR: 3;
+    readonly WRONG_DOCUMENT_ERR: 4;
+    readonly INVALID_CHARACTER_ERR: 5;
+    readonly NO_DATA_ALLOWED_ERR: 6;
+    readonly NO_MODIFICATION_ALLOWED_ERR: 7;
+    readonly NOT_FOUND_ERR: 8;
+    readonly NOT_SUPPORTED_ERR: 9;
+    readonly INUSE_ATTRIBUTE_ERR: 10;
+    readonly INVALID_STATE_ERR: 11;
+    readonly SYNTAX_ERR: 12;
+    readonly INVALID_MODIFICATION_ERR: 13;
+    readonly NAMESPACE_ERR: 14;
+    readonly INVALID_ACCESS_ERR: 15;
+    readonly VALIDATION_ERR: 16;
+    readonly TYPE_MISMATCH_ERR: 17;
+    readonly SECURITY_ERR: 18;
+    readonly NETWORK_ERR: 19;
+    readonly ABORT_ERR: 20;
+    readonly URL_MISMATCH_ERR: 21;
+    readonly QUOTA_EXCEEDED_ERR: 22;
+    readonly TIMEOUT_ERR: 23;
+    readonly INVALID_NODE_TYPE_ERR: 24;
+    readonly DATA_CLONE_ERR: 25;
 }
+declare var DOMException: {
+    prototype: DOMException;
+    /** `options` is the name (`"Error"` by default) or, as in node, `{ name, cause }`. */
+    new(message?: string, options?: string | { name?: string; cause?: unknown }): DOMException;
+    readonly INDEX_SIZE_ERR: 1;
+    readonly DOMSTRING_SIZE_ERR: 2;
+    readonly HIERARCHY_REQUEST_ERR: 3;
+    readonly WRONG_DOCUMENT_ERR: 4;
+    readonly INVALID_CHARACTER_ERR: 5;
+    readonly NO_DATA_ALLOWED_ERR: 6;
+    readonly NO_MODIFICATION_ALLOWED_ERR: 7;
+    readonly NOT_FOUND_ERR: 8;
+    readonly NOT_SUPPORTED_ERR: 9;
+    readonly INUSE_ATTRIBUTE_ERR: 10;
+    readonly INVALID_STATE_ERR: 11;
+    readonly SYNTAX_ERR: 12;
+    readonly INVALID_MODIFICATION_ERR: 13;
+    readonly NAMESPACE_ERR: 14;
+    readonly INVALID_ACCESS_ERR: 15;
+    readonly VALIDATION_ERR: 16;
+    readonly TYPE_MISMATCH_ERR: 17;
+    readonly SECURITY_ERR: 18;
+    readonly NETWORK_ERR: 19;
+    readonly ABORT_ERR: 20;
+    readonly URL_MISMATCH_ERR: 21;
+    readonly QUOTA_EXCEEDED_ERR: 22;
+    readonly TIMEOUT_ERR: 23;
+    readonly INVALID_NODE_TYPE_ERR: 24;
+    readonly DATA_CLONE_ERR: 25;
+};
 
 interface EventInit {
     bubbles?: boolean;
@@ -319,9 +353,10 @@ declare class TextEncoder {
     encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
 }
 declare class TextDecoder {
-    /** UTF-8 only. */
+    /** Any encoding of the Encoding Standard, by one of its labels (`"utf-8"` by default); an unknown label is a `RangeError`. */
     constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
-    readonly encoding: "utf-8";
+    /** The canonical lower-case name (`"utf-8"`, `"windows-1252"`, `"shift_jis"`, ...). */
+    readonly encoding: string;
     readonly fatal: boolean;
     readonly ignoreBOM: boolean;
     decode(input?: jsbox.BufferSource, options?: { stream?: boolean }): string;
@@ -572,8 +607,8 @@ declare class CompressionStream extends TransformStream<jsbox.BufferSource, Uint
 declare class DecompressionStream extends TransformStream<jsbox.BufferSource, Uint8Array> {
     constructor(format: CompressionFormat);
 }
-// Headers, Request and Response exist in every runtime; `fetch` itself is
-// declared only where the sandbox grants net access.
+// fetch, Headers, Request and Response exist in every runtime, granted net
+// access or not.
 type HeadersInit = [string, string][] | Record<string, string> | Headers;
 declare class Headers {
     constructor(init?: HeadersInit);
@@ -705,3 +740,10 @@ declare class Response implements Body {
     blob(): Promise<Blob>;
     formData(): Promise<FormData>;
 }
+
+/**
+ * Fetches `input`. A `data:` URL is decoded in the sandbox and needs no grant. Any other URL reaches only the
+ * hosts the sandbox grants (`--allow-net`, `EngineOptions::allow_net`): without a net grant, only `data:` URLs
+ * resolve, and every other URL rejects with a `TypeError` (as does a host that is not granted).
+ */
+declare function fetch(input: RequestInfo, init?: RequestInit): Promise<Response>;

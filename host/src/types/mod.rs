@@ -14,11 +14,12 @@
 //!   `f(arg0: Point, arg1: number)` and an `interface Point`; an async
 //!   function returns a `Promise`; a `raw` one takes and returns `unknown`;
 //! - the capability modules the sandbox grants, and only those: `fs`
-//!   (with a read or write grant), `exec` (with an allowed program), and
-//!   the `fetch` global (with a net grant), also as `node:fs`, `node:exec`;
+//!   (with a read or write grant) and `exec` (with an allowed program),
+//!   also as `node:fs`, `node:exec`;
 //! - the node built-ins every sandbox has (`path`, `console`, `process`,
 //!   `buffer`, also with `node:`), the web globals of
-//!   `docs/web-platform.md`, and a `require` that knows all these modules.
+//!   `docs/web-platform.md` (`fetch` among them: without a net grant only
+//!   `data:` URLs resolve), and a `require` that knows all these modules.
 //!
 //! The built-ins' declarations are written by hand after the guest's code
 //! (`host/src/types/*.d.ts`); the native modules' come from the JSON
@@ -84,8 +85,9 @@ pub fn declarations(options: &EngineOptions) -> String {
     out.push_str(GLOBALS);
     let granted: Vec<&Capability> =
         options.sandbox.grants.capabilities().filter(|c| allowed_native(&options.sandbox.policy, c.module)).collect();
-    // A capability scripts do not `require` declares globals (`fetch`).
-    for capability in granted.iter().filter(|c| !c.requirable) {
+    // A capability scripts do not `require` may declare globals (none does
+    // now: `fetch` is in GLOBALS, since it works without a grant too).
+    for capability in granted.iter().filter(|c| !c.requirable && !c.declarations.is_empty()) {
         out.push('\n');
         out.push_str(capability.declarations);
     }

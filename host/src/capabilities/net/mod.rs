@@ -95,7 +95,9 @@ pub(crate) const CAPABILITY: Capability = Capability {
         help: "Allow `fetch` to reach HOST (any port) or HOST:PORT, as deno's `--allow-net`: `example.com`, `api.example.com:443`, `127.0.0.1:8080`, `[::1]:8080`, `localhost:3000`. Redirects are followed only to granted hosts; a hostname reaches public addresses only (grant the IP or `localhost` for loopback and private ones).",
     }],
     build: |options| module(options.sandbox.grants.get("net"), &options.sandbox.net),
-    declarations: include_str!("fetch.d.ts"),
+    // None of its own: `fetch` is a global of every sandbox (a `data:` URL
+    // needs no grant), declared with the web globals (types/globals.d.ts).
+    declarations: "",
 };
 
 /// Default cap on a response body: 8 MiB (its base64 form, for binary
